@@ -1,0 +1,3 @@
+module github.com/pushwire/pushwire
+
+go 1.26

@@ -1,0 +1,176 @@
+package wsproto
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"time"
+
+	"github.com/pushwire/pushwire/handshake"
+)
+
+// AcceptOptions configures Accept. The zero value, and nil, are safe
+// defaults: same-origin requests only, no subprotocol, the default read
+// limit and close timeout. Accept copies the options; the caller may reuse
+// them.
+type AcceptOptions struct {
+	// Subprotocols lists the subprotocols the server speaks, most preferred
+	// first. The first one the client offered is selected (RFC 6455 §4.2.2
+	// step 5.5.4: "the value chosen MUST be derived from the client's
+	// handshake"). Default: none, and no Sec-WebSocket-Protocol is answered.
+	Subprotocols []string
+
+	// SelectSubprotocol, when set, replaces Subprotocols: it gets the request
+	// and the client's offers, in the client's order, and returns the one to
+	// use or "" for none. A value the client did not offer is an error that
+	// rejects the handshake with 500. Default: nil.
+	SelectSubprotocol func(r *http.Request, offered []string) string
+
+	// OriginPatterns lists further origins allowed to open connections, as
+	// path.Match patterns on the origin's host ("*.example.com") or, when
+	// they contain "://", on scheme://host. Same-origin requests and
+	// requests with no Origin header are always allowed. Default: none.
+	OriginPatterns []string
+
+	// InsecureSkipOriginCheck accepts requests from every origin. With it,
+	// any web page a user visits can open a connection carrying the user's
+	// cookies (cross-site WebSocket hijacking). Default: false.
+	InsecureSkipOriginCheck bool
+
+	// Verify, when set, is called with the request after the handshake and
+	// origin checks and before upgrading. A non-nil error rejects the
+	// handshake: with the status and headers of a *handshake.RejectError in
+	// its chain, or else with 403 and the error's text. Default: nil.
+	Verify func(r *http.Request) error
+
+	// ResponseHeader holds extra headers for the 101 response, such as
+	// Set-Cookie. Default: none.
+	ResponseHeader http.Header
+
+	// ReadLimit is the largest message accepted, in bytes; negative means no
+	// limit. Default (0): DefaultReadLimit, 1 MiB.
+	ReadLimit int64
+
+	// CloseTimeout bounds the closing handshake. Default (0):
+	// DefaultCloseTimeout, 5 s.
+	CloseTimeout time.Duration
+
+	// OnPing is called with the payload of every ping received, before the
+	// automatic pong; OnPong with the payload of every pong. The payload is
+	// valid only during the call. They run on the reading goroutine.
+	// Default: nil.
+	OnPing, OnPong func(payload []byte)
+}
+
+// Accept completes a WebSocket opening handshake (RFC 6455 §4.2) on the
+// request r and returns the connection. A request that is not a valid
+// handshake, comes from a foreign origin, or is refused by Verify is
+// answered with an HTTP error response whose body says in one line what was
+// wrong, and Accept returns the error (a *handshake.RejectError); the handler
+// then has nothing more to write.
+//
+// The connection is taken over from net/http, which no longer times out or
+// closes it. The handler may return at once and serve the connection from a
+// fresh goroutine, which frees net/http's serving stack; note that r's
+// context is canceled when the handler returns.
+func Accept(w http.ResponseWriter, r *http.Request, opts *AcceptOptions) (*Conn, error) {
+	var o AcceptOptions
+	if opts != nil {
+		o = *opts
+	}
+	req, err := handshake.CheckRequest(r)
+	if err != nil {
+		handshake.Reject(w, err)
+		return nil, err
+	}
+	if !o.InsecureSkipOriginCheck {
+		if err := handshake.CheckOrigin(r, o.OriginPatterns); err != nil {
+			handshake.Reject(w, err)
+			return nil, err
+		}
+	}
+	if o.Verify != nil {
+		if err := o.Verify(r); err != nil {
+			var re *handshake.RejectError
+			if !errors.As(err, &re) {
+				err = &handshake.RejectError{Status: http.StatusForbidden, Reason: oneLine(err.Error())}
+			}
+			handshake.Reject(w, err)
+			return nil, err
+		}
+	}
+	protocol := handshake.SelectProtocol(req.Protocols, o.Subprotocols)
+	if o.SelectSubprotocol != nil {
+		protocol = o.SelectSubprotocol(r, req.Protocols)
+		if protocol != "" && !contains(req.Protocols, protocol) {
+			err := &handshake.RejectError{Status: http.StatusInternalServerError, Reason: fmt.Sprintf("server selected subprotocol %q that the client did not offer", protocol)}
+			handshake.Reject(w, err)
+			return nil, err
+		}
+	}
+	nc, brw, err := http.NewResponseController(w).Hijack()
+	if err != nil {
+		err = &handshake.RejectError{Status: http.StatusInternalServerError, Reason: "connection cannot be taken over: " + err.Error()}
+		handshake.Reject(w, err)
+		return nil, err
+	}
+	// net/http's ReadTimeout and WriteTimeout deadlines stay on a hijacked
+	// connection; a long-lived WebSocket must not inherit them.
+	nc.SetDeadline(time.Time{})
+	var buffered []byte
+	if n := brw.Reader.Buffered(); n > 0 {
+		// The client may have sent its first frames right behind the
+		// handshake; net/http read them already.
+		buffered, _ = brw.Reader.Peek(n)
+	}
+	resp := handshake.AppendResponse(make([]byte, 0, 256), req.Key, protocol, "", o.ResponseHeader)
+	if _, err := nc.Write(resp); err != nil {
+		nc.Close()
+		return nil, fmt.Errorf("wsproto: writing handshake response: %w", err)
+	}
+	return newConn(nc, connConfig{
+		subprotocol:  protocol,
+		readLimit:    o.ReadLimit,
+		closeTimeout: o.CloseTimeout,
+		onPing:       o.OnPing,
+		onPong:       o.OnPong,
+		buffered:     buffered,
+	}), nil
+}
+
+// Handler returns an http.Handler that accepts WebSocket connections with
+// opts and runs serve for each on a fresh goroutine, so that the HTTP
+// handler returns at once and its stack is freed. serve owns the
+// connection; when it returns, the connection is closed (without a closing
+// handshake if serve did not do one).
+func Handler(opts *AcceptOptions, serve func(*Conn)) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		c, err := Accept(w, r, opts)
+		if err != nil {
+			return
+		}
+		go func() {
+			defer c.CloseNow()
+			serve(c)
+		}()
+	})
+}
+
+func contains(list []string, s string) bool {
+	for _, v := range list {
+		if v == s {
+			return true
+		}
+	}
+	return false
+}
+
+// oneLine cuts s at its first line break.
+func oneLine(s string) string {
+	for i := 0; i < len(s); i++ {
+		if s[i] == '\r' || s[i] == '\n' {
+			return s[:i]
+		}
+	}
+	return s
+}

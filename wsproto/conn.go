@@ -1,0 +1,398 @@
+package wsproto
+
+import (
+	"context"
+	crand "crypto/rand"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"net"
+	"os"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// MessageType is the type of a data message: text or binary (RFC 6455 §5.6).
+type MessageType byte
+
+// Message types. Their values are the opcodes of the first frame.
+const (
+	MessageText   MessageType = MessageType(OpText)
+	MessageBinary MessageType = MessageType(OpBinary)
+)
+
+// String returns "text" or "binary".
+func (t MessageType) String() string {
+	switch t {
+	case MessageText:
+		return "text"
+	case MessageBinary:
+		return "binary"
+	}
+	return fmt.Sprintf("MessageType(%d)", byte(t))
+}
+
+// State is the state of a connection, named as the browser's
+// WebSocket.readyState (WHATWG WebSockets §"readyState").
+type State int32
+
+// Connection states.
+const (
+	StateConnecting State = iota // the opening handshake is not complete
+	StateOpen                    // messages flow both ways
+	StateClosing                 // a close frame was sent or received; the closing handshake is under way
+	StateClosed                  // the TCP connection is closed
+)
+
+// String returns the readyState name: "CONNECTING", "OPEN", "CLOSING" or "CLOSED".
+func (s State) String() string {
+	switch s {
+	case StateConnecting:
+		return "CONNECTING"
+	case StateOpen:
+		return "OPEN"
+	case StateClosing:
+		return "CLOSING"
+	case StateClosed:
+		return "CLOSED"
+	}
+	return fmt.Sprintf("State(%d)", int32(s))
+}
+
+// DefaultReadLimit is the largest message, in bytes, a connection accepts
+// when the options leave ReadLimit zero: 1 MiB. A larger message fails the
+// connection with close code 1009 (RFC 6455 §7.4.1) before any of it is
+// buffered.
+const DefaultReadLimit = 1 << 20
+
+// DefaultCloseTimeout bounds the closing handshake when the options leave
+// CloseTimeout zero: how long Close waits for the peer's close frame, and how
+// long a client waits for the server to close the TCP connection.
+const DefaultCloseTimeout = 5 * time.Second
+
+// connConfig is what Accept and Dial pass to newConn.
+type connConfig struct {
+	client       bool
+	subprotocol  string
+	extensions   string
+	readLimit    int64
+	closeTimeout time.Duration
+	onPing       func([]byte)
+	onPong       func([]byte)
+	buffered     []byte // bytes read past the handshake: the first frames
+}
+
+// Conn is a WebSocket connection, after a successful opening handshake.
+//
+// Any number of goroutines may write at once: Write, Writer, WritePrepared,
+// Ping and Close are serialized inside, and frames of different messages never
+// interleave. Reading is for one goroutine at a time: Read, Reader and the
+// io.Reader it returns must not be called concurrently with each other.
+// Control frames (ping, pong, close) are processed while a read is in
+// progress, so an application that expects pings or a close from the peer,
+// or that calls Ping, keeps a goroutine reading.
+//
+// An error from reading or writing that is a protocol violation by the peer,
+// an I/O error, a close frame, or a context ending in the middle of a message
+// ends the connection; every later call returns that error again. A context
+// that ends while a read waits for the next message, or before a write has
+// sent any byte, leaves the connection usable.
+type Conn struct {
+	nc           net.Conn
+	client       bool
+	subprotocol  string
+	extensions   string
+	readLimit    atomic.Int64
+	closeTimeout time.Duration
+	onPing       func([]byte)
+	onPong       func([]byte)
+	rsvAllowed   byte
+
+	state atomic.Int32
+
+	mu          sync.Mutex
+	err         error            // the error that ended the connection; guarded by mu
+	sentClose   atomic.Bool      // a close frame was written (set holding wframe)
+	recvClose   bool             // a close frame was received; guarded by mu
+	closed      chan struct{}    // closed when nc is closed
+	closeRecv   chan struct{}    // closed when the peer's close frame arrived or reading ended
+	pingWaiters map[string][]chan struct{}
+
+	// Read side, owned by the holder of rlock.
+	rlock     chan struct{}
+	rbuf      []byte // rbuf[rpos:rend] is buffered input
+	rpos      int
+	rend      int
+	rpool     *[]byte // the pooled buffer rbuf points into, or nil for rsmall
+	rsmall    [smallReadSize]byte
+	frameLeft int64   // unread payload bytes of the current data frame
+	frameMask [4]byte // masking key of the current data frame
+	maskPos   int
+	masked    bool
+	frameFin  bool
+	inMessage bool // a data message was started and its FIN frame not yet read
+	msgType   MessageType
+	msgLen    int64 // bytes of the current message so far
+	utf8      UTF8Validator
+	rwatch    ctxWatch
+	mr        messageReader
+
+	// Write side.
+	wmsg    chan struct{} // held while a data message is being written
+	wframe  chan struct{} // held while one frame is being written
+	whdr    [MaxHeaderSize]byte
+	wvec    [2][]byte
+	wbufs   net.Buffers
+	wwatch  ctxWatch
+	rng     *rand.ChaCha8 // masking keys of a client; guarded by wframe
+	mw      messageWriter
+	writevs bool // nc writes net.Buffers with one writev
+}
+
+const (
+	smallReadSize = 256       // the read buffer of an idle connection
+	bigReadSize   = 16 << 10  // the pooled read buffer while data flows
+	writeChunk    = 32 << 10  // largest pooled write buffer
+	copyWriteMax  = 2 << 10   // payloads up to this size are copied behind the header
+	directReadMin = 4 << 10   // payload reads at least this long skip the buffer
+	maxCtrlFrame  = 2 + 4 + 125
+)
+
+var (
+	readPool  = sync.Pool{New: func() any { b := make([]byte, bigReadSize); return &b }}
+	writePool = sync.Pool{New: func() any { b := make([]byte, writeChunk+MaxHeaderSize); return &b }}
+)
+
+func newConn(nc net.Conn, cfg connConfig) *Conn {
+	c := &Conn{
+		nc:           nc,
+		client:       cfg.client,
+		subprotocol:  cfg.subprotocol,
+		extensions:   cfg.extensions,
+		closeTimeout: cfg.closeTimeout,
+		onPing:       cfg.onPing,
+		onPong:       cfg.onPong,
+		closed:       make(chan struct{}),
+		closeRecv:    make(chan struct{}),
+		rlock:        make(chan struct{}, 1),
+		wmsg:         make(chan struct{}, 1),
+		wframe:       make(chan struct{}, 1),
+	}
+	if c.closeTimeout <= 0 {
+		c.closeTimeout = DefaultCloseTimeout
+	}
+	switch {
+	case cfg.readLimit == 0:
+		c.readLimit.Store(DefaultReadLimit)
+	case cfg.readLimit < 0:
+		c.readLimit.Store(-1)
+	default:
+		c.readLimit.Store(cfg.readLimit)
+	}
+	switch nc.(type) {
+	case *net.TCPConn, *net.UnixConn:
+		c.writevs = true
+	}
+	if c.client {
+		var seed [32]byte
+		crand.Read(seed[:])
+		c.rng = rand.NewChaCha8(seed)
+	}
+	c.rbuf = c.rsmall[:]
+	if n := len(cfg.buffered); n > 0 {
+		if n > len(c.rsmall) {
+			c.takeBigBuffer(n)
+		}
+		c.rend = copy(c.rbuf, cfg.buffered)
+	}
+	c.mr.c = c
+	c.mw.c = c
+	c.rwatch.set = nc.SetReadDeadline
+	c.wwatch.set = nc.SetWriteDeadline
+	c.state.Store(int32(StateOpen))
+	return c
+}
+
+// Subprotocol returns the subprotocol the handshake selected, or "".
+func (c *Conn) Subprotocol() string { return c.subprotocol }
+
+// Extensions returns the Sec-WebSocket-Extensions value the handshake
+// agreed on, or "".
+func (c *Conn) Extensions() string { return c.extensions }
+
+// State returns the connection's state.
+func (c *Conn) State() State { return State(c.state.Load()) }
+
+// LocalAddr returns the local network address.
+func (c *Conn) LocalAddr() net.Addr { return c.nc.LocalAddr() }
+
+// RemoteAddr returns the remote network address.
+func (c *Conn) RemoteAddr() net.Addr { return c.nc.RemoteAddr() }
+
+// SetReadLimit sets the largest message, in bytes, that reads accept; n < 0
+// removes the limit (only for peers you trust). It applies from the next
+// frame on. A message over the limit fails the connection with close code
+// 1009 (RFC 6455 §7.4.1) before its payload is read.
+func (c *Conn) SetReadLimit(n int64) {
+	if n < 0 {
+		n = -1
+	}
+	c.readLimit.Store(n)
+}
+
+// ReadLimit returns the current read limit; -1 means none.
+func (c *Conn) ReadLimit() int64 { return c.readLimit.Load() }
+
+// setErr records the error that ended the connection, keeping the first.
+// It returns the recorded error.
+func (c *Conn) setErr(err error) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.err == nil {
+		c.err = err
+	}
+	return c.err
+}
+
+// ended returns the error that ended the connection, or nil.
+func (c *Conn) ended() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.err
+}
+
+// closeNet closes the TCP connection once.
+func (c *Conn) closeNet() {
+	c.mu.Lock()
+	select {
+	case <-c.closed:
+		c.mu.Unlock()
+		return
+	default:
+	}
+	close(c.closed)
+	c.mu.Unlock()
+	c.state.Store(int32(StateClosed))
+	c.nc.Close()
+}
+
+// isClosed reports whether the TCP connection was closed.
+func (c *Conn) isClosed() bool {
+	select {
+	case <-c.closed:
+		return true
+	default:
+		return false
+	}
+}
+
+// lock acquires a one-slot channel lock, giving up when ctx ends or the
+// connection closes.
+func (c *Conn) lock(ctx context.Context, l chan struct{}) error {
+	select {
+	case l <- struct{}{}:
+		return nil
+	default:
+	}
+	select {
+	case l <- struct{}{}:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-c.closed:
+		if err := c.ended(); err != nil {
+			return err
+		}
+		return errConnClosed
+	}
+}
+
+func unlock(l chan struct{}) { <-l }
+
+var errConnClosed = fmt.Errorf("wsproto: use of closed connection: %w", net.ErrClosed)
+
+// aLongTimeAgo is a deadline in the past: setting it wakes a blocked call.
+var aLongTimeAgo = time.Unix(1, 0)
+
+// ctxWatch turns the end of a context into a deadline in the past on one
+// direction of the net.Conn, so that a blocked Read or Write returns. The
+// registration is kept across calls that pass a context with the same Done
+// channel, so steady-state calls cost nothing.
+type ctxWatch struct {
+	set      func(time.Time) error // sets the deadline of one direction
+	mu       sync.Mutex
+	done     <-chan struct{}
+	stop     func() bool
+	gen      uint64
+	deadline time.Time // the deadline set by the net.Conn adapter
+	fired    bool      // guarded by mu: a past deadline is in force
+}
+
+// arm prepares a call with ctx.
+func (w *ctxWatch) arm(ctx context.Context) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	done := ctx.Done()
+	if done == w.done {
+		// The same registration is live; had it fired, ctx.Err would
+		// have said so above.
+		return nil
+	}
+	if w.stop != nil {
+		w.stop()
+		w.stop = nil
+	}
+	w.mu.Lock()
+	w.gen++
+	gen := w.gen
+	if w.fired {
+		w.set(w.deadline)
+		w.fired = false
+	}
+	w.mu.Unlock()
+	w.done = done
+	if done != nil {
+		w.stop = context.AfterFunc(ctx, func() {
+			w.mu.Lock()
+			if w.gen == gen {
+				w.fired = true
+				w.set(aLongTimeAgo)
+			}
+			w.mu.Unlock()
+		})
+	}
+	return nil
+}
+
+// setAdapterDeadline sets the deadline the net.Conn adapter asked for.
+func (w *ctxWatch) setAdapterDeadline(t time.Time) error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.deadline = t
+	if w.fired {
+		return nil
+	}
+	return w.set(t)
+}
+
+// release ends the registration, when the connection is done.
+func (w *ctxWatch) release() {
+	if w.stop != nil {
+		w.stop()
+		w.stop = nil
+	}
+}
+
+// ctxErr turns an I/O error caused by a context ending into the context's
+// error; other errors are returned as they are.
+func ctxErr(ctx context.Context, err error) error {
+	if err == nil {
+		return nil
+	}
+	if cerr := ctx.Err(); cerr != nil && errors.Is(err, os.ErrDeadlineExceeded) {
+		return cerr
+	}
+	return err
+}

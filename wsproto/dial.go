@@ -1,0 +1,262 @@
+package wsproto
+
+import (
+	"bufio"
+	"context"
+	"crypto/tls"
+	"encoding/base64"
+	"fmt"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/pushwire/pushwire/handshake"
+)
+
+// DefaultHandshakeTimeout bounds Dial's connect, TLS and opening handshake
+// when the options leave HandshakeTimeout zero.
+const DefaultHandshakeTimeout = 30 * time.Second
+
+// DialOptions configures Dial. The zero value, and nil, are safe defaults.
+// Dial copies the options; the caller may reuse them.
+type DialOptions struct {
+	// Header holds extra request headers, such as Origin, Authorization or
+	// Cookie. A "Host" entry replaces the Host line. Default: none.
+	Header http.Header
+
+	// Subprotocols lists the subprotocols offered, most preferred first.
+	// Default: none.
+	Subprotocols []string
+
+	// TLSConfig is used for wss:// URLs (cloned; ServerName defaults to the
+	// URL's host). Default: nil, meaning the system roots.
+	TLSConfig *tls.Config
+
+	// NetDialContext dials the TCP connection. Default: a net.Dialer.
+	NetDialContext func(ctx context.Context, network, addr string) (net.Conn, error)
+
+	// Proxy returns the proxy for a request, as http.Transport.Proxy does;
+	// a nil URL means no proxy. The connection is tunnelled with CONNECT
+	// (RFC 9110 §9.3.6) through http:// and https:// proxies. Default (nil):
+	// http.ProxyFromEnvironment (HTTPS_PROXY for wss, HTTP_PROXY for ws,
+	// NO_PROXY).
+	Proxy func(*http.Request) (*url.URL, error)
+
+	// HandshakeTimeout bounds connecting and the opening handshake, within
+	// ctx. Default (0): DefaultHandshakeTimeout, 30 s.
+	HandshakeTimeout time.Duration
+
+	// ReadLimit is the largest message accepted, in bytes; negative means no
+	// limit. Default (0): DefaultReadLimit, 1 MiB.
+	ReadLimit int64
+
+	// CloseTimeout bounds the closing handshake. Default (0):
+	// DefaultCloseTimeout, 5 s.
+	CloseTimeout time.Duration
+
+	// OnPing and OnPong, as in AcceptOptions.
+	OnPing, OnPong func(payload []byte)
+}
+
+// Dial opens a WebSocket connection to a ws:// or wss:// URL (RFC 6455
+// §4.1) and returns it with the server's handshake response. A server that
+// refuses the handshake yields an error that errors.As matches with a
+// *handshake.ResponseError holding its status code, headers and the first
+// bytes of its body. ctx bounds the dial and the handshake only, not the
+// connection's later life.
+func Dial(ctx context.Context, rawURL string, opts *DialOptions) (*Conn, *http.Response, error) {
+	var o DialOptions
+	if opts != nil {
+		o = *opts
+	}
+	u, err := url.Parse(rawURL)
+	if err != nil {
+		return nil, nil, fmt.Errorf("wsproto: dial: %w", err)
+	}
+	u = &url.URL{Scheme: strings.ToLower(u.Scheme), User: u.User, Host: u.Host, Path: u.Path, RawPath: u.RawPath, RawQuery: u.RawQuery}
+	var httpScheme string
+	switch u.Scheme {
+	case "ws", "http":
+		u.Scheme, httpScheme = "ws", "http"
+	case "wss", "https":
+		u.Scheme, httpScheme = "wss", "https"
+	default:
+		return nil, nil, fmt.Errorf("wsproto: dial %s: scheme must be ws or wss", rawURL)
+	}
+	if u.Host == "" {
+		return nil, nil, fmt.Errorf("wsproto: dial %s: no host", rawURL)
+	}
+	// RFC 6455 §3: "Fragment identifiers are meaningless in the context of
+	// WebSocket URIs and MUST NOT be used"; the fragment is dropped above.
+	timeout := o.HandshakeTimeout
+	if timeout <= 0 {
+		timeout = DefaultHandshakeTimeout
+	}
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+
+	addr := hostPort(u.Host, httpScheme)
+	dial := o.NetDialContext
+	if dial == nil {
+		dial = (&net.Dialer{}).DialContext
+	}
+	proxy := o.Proxy
+	if proxy == nil {
+		proxy = http.ProxyFromEnvironment
+	}
+	proxyURL, err := proxy(&http.Request{Method: http.MethodGet, URL: &url.URL{Scheme: httpScheme, Host: u.Host, Path: "/"}, Header: http.Header{}})
+	if err != nil {
+		return nil, nil, fmt.Errorf("wsproto: dial %s: proxy: %w", u.Redacted(), err)
+	}
+	var nc net.Conn
+	if proxyURL != nil {
+		nc, err = dialProxy(ctx, dial, proxyURL, addr, o.TLSConfig)
+	} else {
+		nc, err = dial(ctx, "tcp", addr)
+	}
+	if err != nil {
+		return nil, nil, fmt.Errorf("wsproto: dial %s: %w", u.Redacted(), err)
+	}
+	// From here on ctx ending closes the connection, which ends any I/O.
+	stop := context.AfterFunc(ctx, func() { nc.Close() })
+	conn, resp, err := clientHandshake(ctx, nc, u, httpScheme, &o)
+	if !stop() || err != nil {
+		nc.Close()
+		if err == nil {
+			err = ctx.Err()
+		}
+		if ctx.Err() != nil && !isHandshakeError(err) {
+			err = fmt.Errorf("%w (%w)", ctx.Err(), err)
+		}
+		return nil, resp, fmt.Errorf("wsproto: dial %s: %w", u.Redacted(), err)
+	}
+	return conn, resp, nil
+}
+
+func isHandshakeError(err error) bool {
+	_, ok := err.(*handshake.ResponseError)
+	return ok
+}
+
+// clientHandshake runs TLS, when asked for, and the opening handshake over nc.
+func clientHandshake(ctx context.Context, nc net.Conn, u *url.URL, httpScheme string, o *DialOptions) (*Conn, *http.Response, error) {
+	if httpScheme == "https" {
+		cfg := o.TLSConfig.Clone()
+		if cfg == nil {
+			cfg = &tls.Config{}
+		}
+		if cfg.ServerName == "" {
+			cfg.ServerName = hostOnly(u.Host)
+		}
+		// The upgrade is an HTTP/1.1 mechanism (RFC 6455 §4.1).
+		cfg.NextProtos = []string{"http/1.1"}
+		tc := tls.Client(nc, cfg)
+		if err := tc.HandshakeContext(ctx); err != nil {
+			return nil, nil, err
+		}
+		nc = tc
+	}
+	br := bufio.NewReaderSize(nc, 4096)
+	res, err := handshake.ClientHandshake(nc, br, u, handshake.ClientOptions{
+		Header:    o.Header,
+		Protocols: o.Subprotocols,
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	var buffered []byte
+	if n := br.Buffered(); n > 0 {
+		buffered, _ = br.Peek(n)
+	}
+	nc.SetDeadline(time.Time{})
+	return newConn(nc, connConfig{
+		client:       true,
+		subprotocol:  res.Protocol,
+		readLimit:    o.ReadLimit,
+		closeTimeout: o.CloseTimeout,
+		onPing:       o.OnPing,
+		onPong:       o.OnPong,
+		buffered:     buffered,
+	}), res.Response, nil
+}
+
+// dialProxy opens a tunnel to addr through an HTTP proxy with CONNECT.
+func dialProxy(ctx context.Context, dial func(context.Context, string, string) (net.Conn, error), proxyURL *url.URL, addr string, tlsConfig *tls.Config) (net.Conn, error) {
+	scheme := strings.ToLower(proxyURL.Scheme)
+	if scheme != "http" && scheme != "https" {
+		return nil, fmt.Errorf("proxy scheme %q not supported (http or https)", proxyURL.Scheme)
+	}
+	nc, err := dial(ctx, "tcp", hostPort(proxyURL.Host, scheme))
+	if err != nil {
+		return nil, fmt.Errorf("proxy %s: %w", proxyURL.Host, err)
+	}
+	stop := context.AfterFunc(ctx, func() { nc.Close() })
+	defer stop()
+	if scheme == "https" {
+		cfg := tlsConfig.Clone()
+		if cfg == nil {
+			cfg = &tls.Config{}
+		}
+		cfg.ServerName = hostOnly(proxyURL.Host)
+		tc := tls.Client(nc, cfg)
+		if err := tc.HandshakeContext(ctx); err != nil {
+			nc.Close()
+			return nil, fmt.Errorf("proxy %s: %w", proxyURL.Host, err)
+		}
+		nc = tc
+	}
+	req := "CONNECT " + addr + " HTTP/1.1\r\nHost: " + addr + "\r\n"
+	if u := proxyURL.User; u != nil {
+		pw, _ := u.Password()
+		req += "Proxy-Authorization: Basic " + base64.StdEncoding.EncodeToString([]byte(u.Username()+":"+pw)) + "\r\n"
+	}
+	req += "\r\n"
+	if _, err := nc.Write([]byte(req)); err != nil {
+		nc.Close()
+		return nil, fmt.Errorf("proxy %s: %w", proxyURL.Host, err)
+	}
+	// Read the response a byte at a time so that nothing of the tunnelled
+	// stream is consumed.
+	br := bufio.NewReaderSize(oneByteReader{nc}, 1)
+	resp, err := http.ReadResponse(br, &http.Request{Method: http.MethodConnect})
+	if err != nil {
+		nc.Close()
+		return nil, fmt.Errorf("proxy %s: %w", proxyURL.Host, err)
+	}
+	if resp.StatusCode != http.StatusOK {
+		nc.Close()
+		return nil, fmt.Errorf("proxy %s refused CONNECT %s: %s", proxyURL.Host, addr, resp.Status)
+	}
+	return nc, nil
+}
+
+type oneByteReader struct{ r interface{ Read([]byte) (int, error) } }
+
+func (o oneByteReader) Read(p []byte) (int, error) {
+	if len(p) > 1 {
+		p = p[:1]
+	}
+	return o.r.Read(p)
+}
+
+// hostPort adds the scheme's default port to host when it has none.
+func hostPort(host, scheme string) string {
+	if _, _, err := net.SplitHostPort(host); err == nil {
+		return host
+	}
+	port := "80"
+	if scheme == "https" || scheme == "wss" {
+		port = "443"
+	}
+	return net.JoinHostPort(strings.Trim(host, "[]"), port)
+}
+
+// hostOnly strips the port from host.
+func hostOnly(host string) string {
+	if h, _, err := net.SplitHostPort(host); err == nil {
+		return h
+	}
+	return strings.Trim(host, "[]")
+}

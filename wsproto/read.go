@@ -1,0 +1,403 @@
+package wsproto
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+)
+
+// Read reads the next data message. The payload is written to buf's
+// storage, grown as needed, and returned: pass the returned slice back as buf
+// on the next call and steady-state reading allocates nothing. The returned
+// slice is the caller's; pushwire does not keep it.
+//
+// Ping, pong and close frames that arrive first are handled on the way. When
+// the peer closes, Read returns an error that errors.As matches with a
+// CloseError holding the peer's code and reason. If ctx ends while Read waits
+// for the first frame of a message, Read returns ctx.Err() and the connection
+// stays usable; if it ends in the middle of a message, the connection is
+// failed with close code 1008.
+func (c *Conn) Read(ctx context.Context, buf []byte) (MessageType, []byte, error) {
+	if err := c.lock(ctx, c.rlock); err != nil {
+		return 0, buf[:0], err
+	}
+	defer unlock(c.rlock)
+	buf = buf[:0]
+	c.mr.gen++
+	if err := c.beginRead(ctx); err != nil {
+		return 0, buf, err
+	}
+	if err := c.skipMessage(); err != nil {
+		return 0, buf, c.readFailed(ctx, err, true)
+	}
+	if err := c.nextFrame(); err != nil {
+		return 0, buf, c.readFailed(ctx, err, false)
+	}
+	typ := c.msgType
+	for {
+		for c.frameLeft > 0 {
+			n := int(min(c.frameLeft, int64(maxInt)))
+			if cap(buf)-len(buf) < n {
+				buf = growBuf(buf, n)
+			}
+			m, err := c.readPayload(buf[len(buf) : len(buf)+n])
+			buf = buf[:len(buf)+m]
+			if err != nil {
+				return 0, buf, c.readFailed(ctx, err, true)
+			}
+		}
+		if !c.inMessage {
+			return typ, buf, nil
+		}
+		if err := c.nextFrame(); err != nil {
+			return 0, buf, c.readFailed(ctx, err, true)
+		}
+	}
+}
+
+const maxInt = int(^uint(0) >> 1)
+
+// growBuf returns buf with room for at least n more bytes.
+func growBuf(buf []byte, n int) []byte {
+	nb := make([]byte, len(buf), max(len(buf)+n, 2*cap(buf)))
+	copy(nb, buf)
+	return nb
+}
+
+// Reader waits for the next data message and returns its type and a reader
+// of its payload, for messages too big to hold in memory. The reader returns
+// io.EOF at the end of the message and is valid until the next call to
+// Reader or Read, which discard what it left unread. ctx bounds Reader and
+// every Read on the returned reader; a context that ends leaves the
+// connection usable, and Read may be called again.
+func (c *Conn) Reader(ctx context.Context) (MessageType, io.Reader, error) {
+	if err := c.lock(ctx, c.rlock); err != nil {
+		return 0, nil, err
+	}
+	defer unlock(c.rlock)
+	if err := c.beginRead(ctx); err != nil {
+		return 0, nil, err
+	}
+	if err := c.skipMessage(); err != nil {
+		return 0, nil, c.readFailed(ctx, err, false)
+	}
+	if err := c.nextFrame(); err != nil {
+		return 0, nil, c.readFailed(ctx, err, false)
+	}
+	c.mr.gen++
+	return c.msgType, &messageReaderRef{r: &c.mr, gen: c.mr.gen, ctx: ctx}, nil
+}
+
+// messageReader is the state behind the readers Reader returns.
+type messageReader struct {
+	c   *Conn
+	gen uint64
+}
+
+// messageReaderRef is one message's reader; gen tells a stale reader from
+// the current one.
+type messageReaderRef struct {
+	r   *messageReader
+	gen uint64
+	ctx context.Context
+}
+
+var errStaleReader = errors.New("wsproto: read from a message reader after the next message was requested")
+
+// Read reads payload bytes of the message.
+func (m *messageReaderRef) Read(p []byte) (int, error) {
+	c := m.r.c
+	if err := c.lock(m.ctx, c.rlock); err != nil {
+		return 0, err
+	}
+	defer unlock(c.rlock)
+	if m.gen != m.r.gen {
+		return 0, errStaleReader
+	}
+	if err := c.beginRead(m.ctx); err != nil {
+		return 0, err
+	}
+	for c.frameLeft == 0 {
+		if !c.inMessage {
+			return 0, io.EOF
+		}
+		if err := c.nextFrame(); err != nil {
+			return 0, c.readFailed(m.ctx, err, false)
+		}
+	}
+	if len(p) == 0 {
+		return 0, nil
+	}
+	n, err := c.readPayload(p)
+	if err != nil {
+		return n, c.readFailed(m.ctx, err, false)
+	}
+	if c.frameLeft == 0 && !c.inMessage {
+		return n, io.EOF
+	}
+	return n, nil
+}
+
+// beginRead checks that the connection can still be read and arms ctx.
+func (c *Conn) beginRead(ctx context.Context) error {
+	if err := c.ended(); err != nil {
+		return err
+	}
+	return c.rwatch.arm(ctx)
+}
+
+// skipMessage discards what a message reader left of the current message.
+func (c *Conn) skipMessage() error {
+	for c.inMessage || c.frameLeft > 0 {
+		for c.frameLeft > 0 {
+			if c.rend == c.rpos {
+				if err := c.fill(1); err != nil {
+					return err
+				}
+			}
+			n := int(min(c.frameLeft, int64(c.rend-c.rpos)))
+			if err := c.consumePayload(c.rbuf[c.rpos : c.rpos+n]); err != nil {
+				return err
+			}
+			c.rpos += n
+		}
+		if c.inMessage {
+			if err := c.nextFrame(); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// readFailed turns an error met while reading into the error the caller
+// sees, and ends the connection unless the error leaves it usable.
+// midMessage says whether part of a message was already delivered.
+func (c *Conn) readFailed(ctx context.Context, err error, midMessage bool) error {
+	if prior := c.ended(); prior != nil {
+		return prior
+	}
+	switch {
+	case errors.Is(err, ErrProtocol), errors.Is(err, ErrInvalidUTF8), errors.Is(err, ErrMessageTooBig):
+		return c.fail(err)
+	case errors.Is(err, os.ErrDeadlineExceeded):
+		if cerr := ctx.Err(); cerr != nil {
+			err = cerr
+		}
+		if !midMessage {
+			return err
+		}
+		return c.fail(fmt.Errorf("wsproto: message read interrupted: %w", err))
+	case errors.Is(err, errCloseReceived):
+		return c.ended()
+	}
+	// The TCP connection ended without a closing handshake: RFC 6455 §7.1.5
+	// "the WebSocket Connection Close Code is considered to be 1006".
+	if errors.Is(err, io.EOF) {
+		err = io.ErrUnexpectedEOF
+	}
+	err = c.setErr(fmt.Errorf("%w: %w", CloseError{Code: CloseAbnormal}, err))
+	c.signalCloseRecv()
+	c.closeNet()
+	c.releaseReadBuffer()
+	return err
+}
+
+// errCloseReceived reports that the frame just read was the peer's close.
+var errCloseReceived = errors.New("wsproto: close frame received")
+
+// fill makes at least n bytes available in c.rbuf[c.rpos:c.rend]. An idle
+// connection reads into the small array inside Conn; once a read fills it,
+// data is flowing and a pooled buffer takes over until the input is drained.
+func (c *Conn) fill(n int) error {
+	for c.rend-c.rpos < n {
+		if c.rpos == c.rend {
+			c.rpos, c.rend = 0, 0
+			c.releaseReadBuffer()
+		} else if len(c.rbuf)-c.rpos < n {
+			if n > len(c.rbuf) {
+				c.takeBigBuffer(n)
+			} else {
+				c.rend = copy(c.rbuf, c.rbuf[c.rpos:c.rend])
+				c.rpos = 0
+			}
+		}
+		m, err := c.nc.Read(c.rbuf[c.rend:])
+		c.rend += m
+		if c.rpool == nil && c.rend == len(c.rbuf) {
+			c.takeBigBuffer(0)
+		}
+		if err != nil {
+			if c.rend-c.rpos >= n {
+				return nil
+			}
+			return err
+		}
+		if m == 0 {
+			return io.ErrNoProgress
+		}
+	}
+	return nil
+}
+
+// takeBigBuffer moves buffered input into a pooled buffer of at least n bytes.
+func (c *Conn) takeBigBuffer(n int) {
+	var p *[]byte
+	if n <= bigReadSize {
+		p = readPool.Get().(*[]byte)
+	} else {
+		b := make([]byte, n)
+		p = &b
+	}
+	m := copy(*p, c.rbuf[c.rpos:c.rend])
+	if c.rpool != nil {
+		readPool.Put(c.rpool)
+	}
+	c.rpool, c.rbuf, c.rpos, c.rend = p, *p, 0, m
+}
+
+// releaseReadBuffer returns the pooled buffer once the input is drained.
+func (c *Conn) releaseReadBuffer() {
+	if c.rpool == nil || c.rpos != c.rend {
+		return
+	}
+	if cap(*c.rpool) == bigReadSize {
+		readPool.Put(c.rpool)
+	}
+	c.rpool, c.rbuf, c.rpos, c.rend = nil, c.rsmall[:], 0, 0
+}
+
+// nextFrame reads frame headers until the header of a data frame, handling
+// control frames on the way, and checks it against the connection's state.
+func (c *Conn) nextFrame() error {
+	for {
+		if err := c.fill(2); err != nil {
+			return err
+		}
+		hs := HeaderSize(c.rbuf[c.rpos], c.rbuf[c.rpos+1])
+		if err := c.fill(hs); err != nil {
+			return err
+		}
+		h, err := ParseHeader(c.rbuf[c.rpos : c.rpos+hs])
+		if err != nil {
+			return err
+		}
+		if err := CheckHeader(h, c.rsvAllowed, !c.client); err != nil {
+			return err
+		}
+		if h.Opcode.IsControl() {
+			// A control frame is at most 2+4+125 bytes (RFC 6455 §5.5):
+			// it is handled whole, from the buffer.
+			if err := c.fill(hs + int(h.Length)); err != nil {
+				return err
+			}
+			c.rpos += hs
+			payload := c.rbuf[c.rpos : c.rpos+int(h.Length)]
+			c.rpos += len(payload)
+			if h.Masked {
+				Mask(h.Mask, 0, payload)
+			}
+			if err := c.handleControl(h.Opcode, payload); err != nil {
+				return err
+			}
+			continue
+		}
+		if h.Opcode == OpContinuation {
+			// RFC 6455 §5.4: a continuation frame continues a fragmented
+			// message; with none under way there is nothing to continue.
+			if !c.inMessage {
+				return fmt.Errorf("%w: continuation frame with no message to continue (RFC 6455 §5.4)", ErrProtocol)
+			}
+		} else {
+			// RFC 6455 §5.4: "the fragments of one message MUST NOT be
+			// interleaved between the fragments of another message".
+			if c.inMessage {
+				return fmt.Errorf("%w: %v frame inside a fragmented message (RFC 6455 §5.4)", ErrProtocol, h.Opcode)
+			}
+			c.inMessage = true
+			c.msgType = MessageType(h.Opcode)
+			c.msgLen = 0
+			c.utf8.Reset()
+		}
+		if lim := c.readLimit.Load(); lim >= 0 && h.Length > lim-c.msgLen {
+			return fmt.Errorf("%w: message of at least %d bytes exceeds the read limit of %d bytes", ErrMessageTooBig, c.msgLen+h.Length, lim)
+		}
+		c.msgLen += h.Length
+		c.rpos += hs
+		c.frameLeft = h.Length
+		c.frameFin = h.Fin
+		c.frameMask = h.Mask
+		c.masked = h.Masked
+		c.maskPos = 0
+		if h.Length == 0 {
+			return c.frameDone()
+		}
+		return nil
+	}
+}
+
+// frameDone ends the current frame, and the message with a FIN frame.
+func (c *Conn) frameDone() error {
+	if !c.frameFin {
+		return nil
+	}
+	c.inMessage = false
+	// RFC 6455 §8.1: a text message whose payload is not valid UTF-8 as a
+	// whole fails the connection, also when it ends inside a code point.
+	if c.msgType == MessageText && !c.utf8.Done() {
+		return fmt.Errorf("%w: text message ends inside a UTF-8 sequence", ErrInvalidUTF8)
+	}
+	return nil
+}
+
+// readPayload reads up to len(p) bytes of the current frame's payload into
+// p, unmasks and validates them.
+func (c *Conn) readPayload(p []byte) (int, error) {
+	if int64(len(p)) > c.frameLeft {
+		p = p[:c.frameLeft]
+	}
+	var n int
+	var err error
+	switch {
+	case c.rend > c.rpos:
+		n = copy(p, c.rbuf[c.rpos:c.rend])
+		c.rpos += n
+	case len(p) >= directReadMin:
+		// A long payload goes straight into the destination.
+		n, err = c.nc.Read(p)
+		if n == 0 && err == nil {
+			err = io.ErrNoProgress
+		}
+	default:
+		if err = c.fill(1); err == nil {
+			n = copy(p, c.rbuf[c.rpos:c.rend])
+			c.rpos += n
+		}
+	}
+	if n > 0 {
+		if cerr := c.consumePayload(p[:n]); cerr != nil {
+			return n, cerr
+		}
+	}
+	return n, err
+}
+
+// consumePayload unmasks b, the next bytes of the current frame, validates
+// them and counts them off the frame.
+func (c *Conn) consumePayload(b []byte) error {
+	if c.masked {
+		c.maskPos = Mask(c.frameMask, c.maskPos, b)
+	}
+	c.frameLeft -= int64(len(b))
+	// RFC 6455 §8.1: invalid UTF-8 fails the connection as soon as it is
+	// seen, not when the message ends.
+	if c.msgType == MessageText && !c.utf8.Write(b) {
+		return fmt.Errorf("%w: text message is not valid UTF-8", ErrInvalidUTF8)
+	}
+	if c.frameLeft == 0 {
+		return c.frameDone()
+	}
+	return nil
+}

@@ -1,0 +1,316 @@
+package wsproto
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"sync"
+)
+
+// Write sends p as one message of type typ in a single frame. Any number of
+// goroutines may call Write at once; messages are sent whole, one after the
+// other. Write does not keep p. If ctx ends before any byte of the frame was
+// sent, Write returns ctx.Err() and the connection stays usable; if it ends
+// in the middle of the frame, the connection is closed.
+func (c *Conn) Write(ctx context.Context, typ MessageType, p []byte) error {
+	if typ != MessageText && typ != MessageBinary {
+		return fmt.Errorf("wsproto: invalid message type %d", typ)
+	}
+	if err := c.lock(ctx, c.wmsg); err != nil {
+		return err
+	}
+	defer unlock(c.wmsg)
+	return c.writeFrame(ctx, true, Opcode(typ), 0, p)
+}
+
+var errAfterClose = fmt.Errorf("wsproto: write after close frame: %w", errConnClosed)
+
+// writeControl sends a control frame, between the frames of a message if one
+// is being written (RFC 6455 §5.5: control frames "MAY be injected in the
+// middle of a fragmented message").
+func (c *Conn) writeControl(ctx context.Context, op Opcode, payload []byte) error {
+	return c.writeFrame(ctx, true, op, 0, payload)
+}
+
+// writeFrame sends one frame.
+func (c *Conn) writeFrame(ctx context.Context, fin bool, op Opcode, rsv byte, p []byte) error {
+	if err := c.lock(ctx, c.wframe); err != nil {
+		return err
+	}
+	defer unlock(c.wframe)
+	// RFC 6455 §5.5.1: "After sending a Close frame, the endpoint MUST NOT
+	// send any further data frames."
+	if c.sentClose.Load() {
+		return errAfterClose
+	}
+	if c.isClosed() {
+		if err := c.ended(); err != nil {
+			return err
+		}
+		return errConnClosed
+	}
+	if err := c.wwatch.arm(ctx); err != nil {
+		return err
+	}
+	if op == OpClose {
+		c.sentClose.Store(true)
+	}
+	h := Header{Fin: fin, Rsv: rsv, Opcode: op, Length: int64(len(p))}
+	if c.client {
+		// RFC 6455 §5.3: a fresh, unpredictable masking key per frame
+		// (ChaCha8 seeded from crypto/rand).
+		h.Masked = true
+		binary.LittleEndian.PutUint32(h.Mask[:], uint32(c.rng.Uint64()))
+	}
+	n := PutHeader(c.whdr[:], h)
+	var written int64
+	var err error
+	switch {
+	case c.client:
+		written, err = c.writeMasked(c.whdr[:n], h.Mask, p)
+	case len(p) <= copyWriteMax:
+		bp := writePool.Get().(*[]byte)
+		b := append((*bp)[:0], c.whdr[:n]...)
+		b = append(b, p...)
+		var m int
+		m, err = c.nc.Write(b)
+		written = int64(m)
+		writePool.Put(bp)
+	case c.writevs:
+		c.wvec[0], c.wvec[1] = c.whdr[:n], p
+		c.wbufs = c.wvec[:]
+		written, err = c.wbufs.WriteTo(c.nc)
+		c.wvec[0], c.wvec[1] = nil, nil
+	default:
+		var m int
+		m, err = c.nc.Write(c.whdr[:n])
+		written = int64(m)
+		if err == nil {
+			m, err = c.nc.Write(p)
+			written += int64(m)
+		}
+	}
+	if err != nil {
+		return c.writeFailed(ctx, err, written)
+	}
+	return nil
+}
+
+// writeMasked writes a client frame: the header, then the payload masked
+// into pooled buffers, never into p.
+func (c *Conn) writeMasked(hdr []byte, key [4]byte, p []byte) (int64, error) {
+	bp := writePool.Get().(*[]byte)
+	defer writePool.Put(bp)
+	b := *bp
+	off := copy(b, hdr)
+	pos := 0
+	var written int64
+	for {
+		m := copy(b[off:], p)
+		pos = Mask(key, pos, b[off:off+m])
+		p = p[m:]
+		w, err := c.nc.Write(b[:off+m])
+		written += int64(w)
+		if err != nil {
+			return written, err
+		}
+		if len(p) == 0 {
+			return written, nil
+		}
+		off = 0
+	}
+}
+
+// writeFailed turns a write error into the caller's error. A frame cut
+// short leaves the stream corrupt, so the connection is closed; a context
+// that ended before any byte was written leaves it usable.
+func (c *Conn) writeFailed(ctx context.Context, err error, written int64) error {
+	timeout := errors.Is(err, os.ErrDeadlineExceeded)
+	if timeout {
+		if cerr := ctx.Err(); cerr != nil {
+			err = cerr
+		}
+		if written == 0 {
+			return err
+		}
+	}
+	if prior := c.ended(); prior != nil && c.isClosed() {
+		return prior
+	}
+	err = c.setErr(fmt.Errorf("wsproto: write failed: %w", err))
+	c.signalCloseRecv()
+	c.closeNet()
+	return err
+}
+
+// Writer returns a writer for one message of type typ, sent as one or more
+// frames (RFC 6455 §5.4): data is buffered and sent in frames of up to 32 KiB,
+// and Close sends the final frame. Until Close, other data messages wait;
+// control frames (pings, pongs, close) are still sent between the frames.
+// ctx bounds every write of the message.
+func (c *Conn) Writer(ctx context.Context, typ MessageType) (io.WriteCloser, error) {
+	if typ != MessageText && typ != MessageBinary {
+		return nil, fmt.Errorf("wsproto: invalid message type %d", typ)
+	}
+	if err := c.lock(ctx, c.wmsg); err != nil {
+		return nil, err
+	}
+	c.mw.gen++
+	c.mw.op = Opcode(typ)
+	c.mw.n = 0
+	c.mw.err = nil
+	return &messageWriterRef{w: &c.mw, gen: c.mw.gen, ctx: ctx}, nil
+}
+
+// messageWriter is the state behind the writers Writer returns; it is only
+// touched by the holder of wmsg.
+type messageWriter struct {
+	c   *Conn
+	gen uint64
+	op  Opcode
+	buf *[]byte
+	n   int
+	err error
+}
+
+type messageWriterRef struct {
+	w      *messageWriter
+	gen    uint64
+	ctx    context.Context
+	mu     sync.Mutex
+	closed bool
+}
+
+var errWriterClosed = errors.New("wsproto: write to a closed message writer")
+
+// Write buffers p, sending full frames as the buffer fills.
+func (r *messageWriterRef) Write(p []byte) (int, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.closed {
+		return 0, errWriterClosed
+	}
+	w := r.w
+	if w.err != nil {
+		return 0, w.err
+	}
+	total := 0
+	for len(p) > 0 {
+		if w.n == 0 && len(p) >= writeChunk {
+			if err := w.frame(r.ctx, false, p); err != nil {
+				return total, err
+			}
+			return total + len(p), nil
+		}
+		if w.buf == nil {
+			w.buf = writePool.Get().(*[]byte)
+		}
+		m := copy((*w.buf)[w.n:writeChunk], p)
+		w.n += m
+		p = p[m:]
+		total += m
+		if w.n == writeChunk {
+			if err := w.frame(r.ctx, false, (*w.buf)[:w.n]); err != nil {
+				return total, err
+			}
+			w.n = 0
+		}
+	}
+	return total, nil
+}
+
+// frame sends one frame of the message.
+func (w *messageWriter) frame(ctx context.Context, fin bool, p []byte) error {
+	err := w.c.writeFrame(ctx, fin, w.op, 0, p)
+	w.op = OpContinuation
+	if err != nil {
+		w.err = err
+	}
+	return err
+}
+
+// Close sends what is buffered as the final frame and lets other messages
+// be written.
+func (r *messageWriterRef) Close() error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.closed {
+		return errWriterClosed
+	}
+	r.closed = true
+	w := r.w
+	err := w.err
+	if err == nil {
+		var p []byte
+		if w.buf != nil {
+			p = (*w.buf)[:w.n]
+		}
+		err = w.frame(r.ctx, true, p)
+	}
+	if w.buf != nil {
+		writePool.Put(w.buf)
+		w.buf = nil
+	}
+	w.n = 0
+	unlock(w.c.wmsg)
+	return err
+}
+
+// PreparedMessage is a message encoded once and written to many
+// connections, for broadcast. Server connections write its frame bytes as
+// they are; client connections, which must mask each frame with a fresh key,
+// encode it again. A PreparedMessage is safe for concurrent use.
+type PreparedMessage struct {
+	typ   MessageType
+	data  []byte
+	once  sync.Once
+	frame []byte
+}
+
+// NewPreparedMessage returns a prepared message of type typ holding data.
+// data must not be modified afterwards.
+func NewPreparedMessage(typ MessageType, data []byte) (*PreparedMessage, error) {
+	if typ != MessageText && typ != MessageBinary {
+		return nil, fmt.Errorf("wsproto: invalid message type %d", typ)
+	}
+	return &PreparedMessage{typ: typ, data: data}, nil
+}
+
+// serverFrame returns the unmasked frame, encoded on first use.
+func (pm *PreparedMessage) serverFrame() []byte {
+	pm.once.Do(func() {
+		h := Header{Fin: true, Opcode: Opcode(pm.typ), Length: int64(len(pm.data))}
+		pm.frame = append(AppendHeader(make([]byte, 0, h.Size()+len(pm.data)), h), pm.data...)
+	})
+	return pm.frame
+}
+
+// WritePrepared sends pm as one message, like Write.
+func (c *Conn) WritePrepared(ctx context.Context, pm *PreparedMessage) error {
+	if c.client || c.rsvAllowed != 0 {
+		return c.Write(ctx, pm.typ, pm.data)
+	}
+	frame := pm.serverFrame()
+	if err := c.lock(ctx, c.wmsg); err != nil {
+		return err
+	}
+	defer unlock(c.wmsg)
+	if err := c.lock(ctx, c.wframe); err != nil {
+		return err
+	}
+	defer unlock(c.wframe)
+	if c.sentClose.Load() {
+		return errAfterClose
+	}
+	if err := c.wwatch.arm(ctx); err != nil {
+		return err
+	}
+	m, err := c.nc.Write(frame)
+	if err != nil {
+		return c.writeFailed(ctx, err, int64(m))
+	}
+	return nil
+}

@@ -5,6 +5,7 @@
 //	pushwire serve [-addr 127.0.0.1:8080]   the demo: chat over WebSocket, SSE clock at /events
 //	pushwire echo  [-addr 127.0.0.1:9001]   a WebSocket echo server on every path
 //	pushwire sse   [-json] [-n N] URL       an EventSource client that prints events
+//	pushwire conform server -url URL        test a WebSocket server's conformance
 package main
 
 import (
@@ -22,6 +23,7 @@ commands:
   serve   run the demo server (chat over WebSocket at /ws, SSE at /events)
   echo    run a WebSocket echo server (conformance target)
   sse     connect to an SSE stream and print its events
+  conform run the conformance harness (server, client, sse-server, sse-client)
 
 Run 'pushwire <command> -h' for a command's flags.
 `
@@ -46,6 +48,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return runEcho(ctx, args[1:], stdout, stderr)
 	case "sse":
 		return runSSE(ctx, args[1:], stdout, stderr)
+	case "conform":
+		return runConform(ctx, args[1:], stdout, stderr)
 	case "help", "-h", "-help", "--help":
 		fmt.Fprint(stdout, usage)
 		return 0

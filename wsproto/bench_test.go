@@ -52,4 +52,3 @@ func BenchmarkEcho(b *testing.B) {
 		}
 	}
 }
-

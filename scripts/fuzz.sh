@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Runs every fuzz target of the main module for a given time each.
+#   scripts/fuzz.sh            10s per target (what CI runs)
+#   scripts/fuzz.sh 10m        long runs by hand
+#   scripts/fuzz.sh 1m wsproto only the targets of one package
+# A failing input is written by go test under the package's
+# testdata/fuzz/FuzzX/ directory: fix the bug and commit the input.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+fuzztime=${1:-10s}
+only=${2:-}
+status=0
+while IFS= read -r file; do
+  dir=$(dirname "$file")
+  pkg=./${dir#./}
+  if [ -n "$only" ] && [ "${dir#./}" != "$only" ]; then continue; fi
+  for target in $(grep -oE '^func (Fuzz[A-Za-z0-9_]+)\(' "$file" | sed -E 's/^func (Fuzz[A-Za-z0-9_]+)\(/\1/'); do
+    echo "fuzz: $pkg $target ($fuzztime)"
+    if ! go test -run='^$' -fuzz="^${target}\$" -fuzztime="$fuzztime" "$pkg" > "/tmp/fuzz-$target.log" 2>&1; then
+      cat "/tmp/fuzz-$target.log"
+      echo "fuzz: $pkg $target FAILED"
+      status=1
+    fi
+  done
+done < <(grep -rlE --include='*_test.go' '^func Fuzz[A-Za-z0-9_]+\(' . | grep -v -E '^\./(peers|node_modules)/' | sort)
+exit $status

@@ -127,17 +127,14 @@ func Dial(ctx context.Context, rawURL string, opts *DialOptions) (*Conn, *http.R
 		if err == nil {
 			err = ctx.Err()
 		}
-		if ctx.Err() != nil && !isHandshakeError(err) {
-			err = fmt.Errorf("%w (%w)", ctx.Err(), err)
+		if cerr := ctx.Err(); cerr != nil && err != cerr {
+			// The deadline or cancellation closed the connection under
+			// the handshake; say so first.
+			err = fmt.Errorf("%w (%w)", cerr, err)
 		}
 		return nil, resp, fmt.Errorf("wsproto: dial %s: %w", u.Redacted(), err)
 	}
 	return conn, resp, nil
-}
-
-func isHandshakeError(err error) bool {
-	_, ok := err.(*handshake.ResponseError)
-	return ok
 }
 
 // clientHandshake runs TLS, when asked for, and the opening handshake over nc.

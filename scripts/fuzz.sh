@@ -16,7 +16,7 @@ while IFS= read -r file; do
   if [ -n "$only" ] && [ "${dir#./}" != "$only" ]; then continue; fi
   for target in $(grep -oE '^func (Fuzz[A-Za-z0-9_]+)\(' "$file" | sed -E 's/^func (Fuzz[A-Za-z0-9_]+)\(/\1/'); do
     echo "fuzz: $pkg $target ($fuzztime)"
-    if ! go test -run='^$' -fuzz="^${target}\$" -fuzztime="$fuzztime" "$pkg" > "/tmp/fuzz-$target.log" 2>&1; then
+    if ! go test -run='^$' -fuzz="^${target}\$" -fuzztime="$fuzztime" -fuzzminimizetime="${FUZZMINIMIZETIME:-2s}" "$pkg" > "/tmp/fuzz-$target.log" 2>&1; then
       cat "/tmp/fuzz-$target.log"
       echo "fuzz: $pkg $target FAILED"
       status=1

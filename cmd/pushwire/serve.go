@@ -3,19 +3,24 @@ package main
 import (
 	"context"
 	_ "embed"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
-	"sync"
 	"time"
+	"unicode/utf8"
 
-	"github.com/pushwire/pushwire/wsproto"
+	"github.com/pushwire/pushwire/httpstream"
+	"github.com/pushwire/pushwire/hub"
 )
 
 //go:embed demo.html
 var demoPage []byte
+
+// maxChatMessage bounds one chat message, in bytes.
+const maxChatMessage = 2000
 
 // runServe implements `pushwire serve`: the demo application.
 func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int {
@@ -30,99 +35,68 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		fmt.Fprintf(stderr, "pushwire serve: %v\n", err)
 		return 1
 	}
-	fmt.Fprintf(stdout, "pushwire serve: open http://%s/ (chat over WebSocket at /ws, SSE at /events)\n", ln.Addr())
-	return serveUntilDone(ctx, ln, newDemoMux(), stderr)
+	fmt.Fprintf(stdout, "pushwire serve: open http://%s/ (chat at /chat over WebSocket, SSE, long polling or iframe streaming; clock over SSE at /events)\n", ln.Addr())
+	chat := newChatTopic()
+	d := newDemo(chat)
+	srv := &http.Server{Handler: d.mux, ReadHeaderTimeout: 10 * time.Second}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		fmt.Fprintf(stderr, "pushwire serve: %v\n", err)
+		d.chat.Close()
+		return 1
+	case <-ctx.Done():
+	}
+	// End the chat streams first (WebSocket close 1001, the others end), so
+	// that Shutdown does not wait for them; clients reconnect with their
+	// cursors to the next process.
+	sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	d.chat.Shutdown(sctx)
+	if err := srv.Shutdown(sctx); err != nil && !errors.Is(err, context.DeadlineExceeded) {
+		fmt.Fprintf(stderr, "pushwire serve: shutdown: %v\n", err)
+	}
+	return 0
 }
 
-// newDemoMux returns the demo's routes.
-func newDemoMux() *http.ServeMux {
+// newChatTopic returns the topic that holds the chat log.
+func newChatTopic() *hub.Topic {
+	return hub.NewTopic(&hub.TopicOptions{MaxEntries: 1000})
+}
+
+// demo is the demo's routes and the chat handler that serves the topic.
+type demo struct {
+	mux  *http.ServeMux
+	chat *httpstream.Handler
+}
+
+// newDemo returns the demo's routes over the chat topic: the page, the chat
+// at /chat on every transport, the browser client, and the SSE clock.
+func newDemo(chat *hub.Topic) *demo {
+	h := httpstream.NewHandler(chat, &httpstream.Options{
+		PollTimeout: 20 * time.Second,
+		KeepAlive:   10 * time.Second,
+		Retry:       500 * time.Millisecond,
+		OnPublish: func(r *http.Request, data []byte) error {
+			if len(data) == 0 || len(data) > maxChatMessage {
+				return fmt.Errorf("a message has 1 to %d bytes", maxChatMessage)
+			}
+			if !utf8.Valid(data) {
+				return errors.New("a message is UTF-8 text")
+			}
+			_, err := chat.Publish(r.Context(), "chat", data)
+			return err
+		},
+	})
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		w.Header().Set("Cache-Control", "no-cache")
 		w.Write(demoPage)
 	})
-	mux.Handle("/ws", newChatRoom().handler())
+	mux.Handle("/chat", h)
+	mux.Handle("GET /pushwire.js", h)
 	mux.Handle("GET /events", newEventsHandler())
-	return mux
-}
-
-// chatRoom broadcasts every message to all open clients, as the classic
-// `ws` broadcast example does.
-type chatRoom struct {
-	mu      sync.Mutex
-	clients map[*chatClient]struct{}
-}
-
-// chatClient is one connection with its queue of outgoing messages. A
-// client that falls more than its queue behind is dropped, so that a slow
-// reader never holds up the others.
-type chatClient struct {
-	c    *wsproto.Conn
-	send chan *wsproto.PreparedMessage
-}
-
-func newChatRoom() *chatRoom {
-	return &chatRoom{clients: make(map[*chatClient]struct{})}
-}
-
-func (room *chatRoom) handler() http.Handler {
-	opts := &wsproto.AcceptOptions{ReadLimit: 64 << 10}
-	return wsproto.Handler(opts, func(c *wsproto.Conn) {
-		cl := &chatClient{c: c, send: make(chan *wsproto.PreparedMessage, 64)}
-		room.mu.Lock()
-		room.clients[cl] = struct{}{}
-		room.mu.Unlock()
-		defer func() {
-			room.mu.Lock()
-			delete(room.clients, cl)
-			room.mu.Unlock()
-		}()
-		done := make(chan struct{})
-		defer close(done)
-		go cl.writeLoop(done)
-		ctx := context.Background()
-		var buf []byte
-		for {
-			typ, msg, err := c.Read(ctx, buf)
-			if err != nil {
-				return
-			}
-			buf = msg
-			if typ != wsproto.MessageText {
-				continue
-			}
-			room.broadcast(msg)
-		}
-	})
-}
-
-func (room *chatRoom) broadcast(msg []byte) {
-	pm, _ := wsproto.NewPreparedMessage(wsproto.MessageText, append([]byte(nil), msg...))
-	room.mu.Lock()
-	defer room.mu.Unlock()
-	for cl := range room.clients {
-		select {
-		case cl.send <- pm:
-		default:
-			go cl.c.Close(wsproto.ClosePolicyViolation, "too slow")
-			delete(room.clients, cl)
-		}
-	}
-}
-
-func (cl *chatClient) writeLoop(done <-chan struct{}) {
-	for {
-		select {
-		case pm := <-cl.send:
-			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-			err := cl.c.WritePrepared(ctx, pm)
-			cancel()
-			if err != nil {
-				cl.c.CloseNow()
-				return
-			}
-		case <-done:
-			return
-		}
-	}
+	return &demo{mux: mux, chat: h}
 }

@@ -1,0 +1,102 @@
+// Package httpstream serves a hub log over every HTTP push transport: long
+// polling (and short polling), chunked streaming of newline-delimited JSON,
+// the "forever iframe" of Comet, Server-Sent Events and WebSocket, from one
+// endpoint that resumes from the client's cursor whichever transport it
+// arrives on. It also serves a small browser client, /pushwire.js, that uses
+// them with fallback and reconnection.
+//
+//	tp := hub.NewTopic(nil)
+//	h := httpstream.NewHandler(tp, nil)
+//	mux.Handle("/chat", h)
+//	mux.Handle("GET /pushwire.js", h)
+//	defer h.Close() // before http.Server.Shutdown: ends the streams
+//
+// # Choosing the transport
+//
+// A GET request names its transport in the transport query parameter:
+// websocket, sse, poll, stream or iframe. Without one, a WebSocket handshake
+// gets WebSocket, an Accept header with text/event-stream gets SSE, one with
+// application/x-ndjson gets streaming, and anything else a long poll. A POST
+// hands its body to Options.OnPublish.
+//
+// The client's cursor (see hub.ParseCursor) is the Last-Event-ID header if
+// there is one (an EventSource reconnecting), else the cursor query
+// parameter; "" means from now, "oldest" from the oldest entry held, and n
+// the entries after n. A malformed cursor is answered with 400, one ahead of
+// the log (from another log) with 409.
+//
+// # Wire formats
+//
+// Every transport carries the same records (the long poll as a batch):
+//
+//		{"cursor":"17"}                                  the stream starts after 17
+//		{"seq":18,"type":"chat","data":"hello"}          an entry; type omitted when ""
+//		{"gap":{"after":3,"oldest":10,"lost":6},"cursor":"9"}   entries lost to the bound of the log
+//		{"error":"..."}                                  a WebSocket message OnPublish refused
+//
+//	  - poll: one JSON object {"cursor":"19","entries":[...]} with at most
+//	    MaxBatch entries, and "gap" when the cursor was too old. The request is
+//	    held until there is something after the cursor or the timeout (the
+//	    timeout query parameter in seconds, at most PollTimeout; 0 is short
+//	    polling) passes; then the answer has no entries and the same cursor.
+//	  - stream: application/x-ndjson, one record per line; lines of
+//	    whitespace (the padding and keep-alives) carry nothing.
+//	  - iframe: an HTML document with one <script>parent.CALLBACK(record)</script>
+//	    per record, CALLBACK being the callback query parameter (an identifier
+//	    path, default pushwireFrame).
+//	  - sse: text/event-stream, each entry an event with id the sequence
+//	    number, event the entry's Type and data the payload; a
+//	    "pushwire.cursor" event opens the stream and a "pushwire.gap" event
+//	    (data the gap as JSON, id the cursor that skips it) reports a gap.
+//	  - websocket: one record per text message; messages from the client go to
+//	    OnPublish.
+//
+// A client that keeps the last seq (or cursor) it received and sends it when
+// it reconnects receives every entry exactly once and in order, on any
+// transport and across transports, as long as the log still holds what it
+// missed; otherwise it gets a gap record, never a silent skip.
+//
+// Entries are text on every transport: Type and Data are sent as UTF-8 with
+// invalid bytes replaced by U+FFFD. The reserved SSE event types begin with
+// "pushwire."; an entry Type holding a line break is sent without its type.
+//
+// # Concurrency
+//
+// A Handler serves any number of requests at once; its methods are safe for
+// concurrent use. Each stream runs a goroutine that reads the log's
+// subscription and the request's goroutine that writes, and a WebSocket one
+// more to read client messages; none outlives the stream. OnPublish is
+// called from the request's goroutine, or the WebSocket reading goroutine,
+// concurrently for different clients. Close (or Shutdown) ends every
+// stream: WebSocket connections get close code 1001, streamed responses
+// end, held polls answer at once; it waits for them to finish and leaves
+// the log untouched, so nothing published before the close is lost for a
+// client that reconnects to another Handler on the same log.
+//
+// # Limits
+//
+// A poll answers at most MaxBatch (256) entries; a stream flushes at most
+// MaxBatch entries at a time and buffers no more than that plus 16 entries
+// read ahead of the writer. A message from a client is at most
+// MaxMessageSize (64 KiB). Each write is bounded by WriteTimeout (10 s) by
+// moving the connection's write deadline with http.ResponseController, which
+// also keeps an http.Server.WriteTimeout from cutting a live stream.
+// Streams write a keep-alive after KeepAlive (15 s) of silence. A
+// subscriber that reads slowly costs only its cursor in the log; under the
+// topic's Drop policy it is disconnected (WebSocket close 1008), under
+// Reread it catches up from the log or gets a gap.
+//
+// # Security
+//
+// Records are escaped for the places they go: JSON strings have <, >, &,
+// U+2028 and U+2029 escaped, so no payload can end the iframe's <script>
+// element, open an HTML comment or end a JavaScript line; SSE data is split
+// into data fields at every line break so it cannot inject fields. The
+// iframe callback must be an identifier path of at most 64 bytes, and the
+// iframe document may be framed by its own origin only. Every response has
+// X-Content-Type-Options: nosniff, so no stream can be loaded as a script by
+// another site. POST requests are checked with http.CrossOriginProtection
+// (CSRF), and WebSocket handshakes with the origin policy of
+// Options.WebSocket (same-origin by default). Cursors and timeouts from
+// clients are parsed strictly and bounded.
+package httpstream

@@ -1,0 +1,346 @@
+package httpstream
+
+import (
+	"context"
+	"errors"
+	"io"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/pushwire/pushwire/hub"
+	"github.com/pushwire/pushwire/sseproto"
+	"github.com/pushwire/pushwire/wsproto"
+)
+
+// Defaults for Options.
+const (
+	// DefaultPollTimeout is how long a long poll is held when nothing is
+	// published.
+	DefaultPollTimeout = 25 * time.Second
+	// DefaultMaxBatch is how many entries one poll response, or one flush of
+	// a stream, carries at most.
+	DefaultMaxBatch = 256
+	// DefaultKeepAlive is how long a stream stays silent before the handler
+	// writes a keep-alive.
+	DefaultKeepAlive = 15 * time.Second
+	// DefaultWriteTimeout bounds each write to a client.
+	DefaultWriteTimeout = 10 * time.Second
+	// DefaultPadding is how many bytes of whitespace open a chunked or
+	// iframe stream.
+	DefaultPadding = 2048
+	// DefaultMaxMessageSize bounds what a client may send: a POST body or a
+	// WebSocket message.
+	DefaultMaxMessageSize = 64 << 10
+)
+
+// Options configures a Handler. The zero value, and nil, give the defaults
+// documented on each field. NewHandler copies the struct.
+type Options struct {
+	// PollTimeout is how long a long poll waits for an entry before it
+	// answers with none. A client may ask for less with the timeout query
+	// parameter (whole seconds); timeout=0 is short polling. Zero means
+	// DefaultPollTimeout (25 s); negative means 0: every poll is a short
+	// poll.
+	PollTimeout time.Duration
+
+	// MaxBatch bounds the entries of one poll response and of one flush of
+	// a stream. Zero or negative means DefaultMaxBatch (256).
+	MaxBatch int
+
+	// KeepAlive is how long a stream (SSE, chunked, iframe, WebSocket)
+	// stays silent before a keep-alive is written: an SSE comment, a blank
+	// line, a newline in the iframe document, a WebSocket ping. Zero means
+	// DefaultKeepAlive (15 s); negative disables keep-alives.
+	KeepAlive time.Duration
+
+	// WriteTimeout bounds each write. Before writing, the handler moves the
+	// connection's write deadline to now plus WriteTimeout (with
+	// http.ResponseController for HTTP responses), which both drops a
+	// client that stopped reading and keeps an http.Server.WriteTimeout
+	// from cutting a live stream. Zero means DefaultWriteTimeout (10 s);
+	// negative leaves deadlines alone.
+	WriteTimeout time.Duration
+
+	// Padding is how many bytes of whitespace open a chunked or iframe
+	// stream, for proxies and old browsers that hold back the first
+	// kilobytes of a response. Zero means DefaultPadding (2048); negative
+	// means none.
+	Padding int
+
+	// Retry, if positive, is sent at the start of an SSE stream as the
+	// retry field: the reconnection time an EventSource should use.
+	// Default: none.
+	Retry time.Duration
+
+	// MaxMessageSize bounds a message a client sends, in a POST body or a
+	// WebSocket message. Zero or negative means DefaultMaxMessageSize
+	// (64 KiB).
+	MaxMessageSize int64
+
+	// OnPublish, if set, receives every message a client sends: the body
+	// of a POST request, or a WebSocket text or binary message. It
+	// decides what to publish, usually calling Publish on the log after
+	// checking the message; an error refuses it (POST answers 400 with
+	// the error's text, WebSocket sends an error record). data is valid
+	// only during the call. Default nil: clients cannot send, POST answers
+	// 405 and a WebSocket message closes the connection with 1003.
+	OnPublish func(r *http.Request, data []byte) error
+
+	// WebSocket configures the WebSocket handshake: origin policy,
+	// subprotocols, and so on. Its ReadLimit, when zero, becomes
+	// MaxMessageSize. Default nil: same-origin connections only.
+	WebSocket *wsproto.AcceptOptions
+}
+
+// A Handler serves one log over every push transport, chosen by each request
+// (see the package documentation), and serves the browser client at any path
+// ending in /pushwire.js.
+//
+// Its methods are safe for concurrent use. After Close, every stream has
+// ended and new requests are answered as if the stream had ended at once.
+type Handler struct {
+	log  hub.Log
+	opts Options
+	ws   wsproto.AcceptOptions
+	coop *http.CrossOriginProtection
+
+	ctx    context.Context // done when Close starts
+	cancel context.CancelFunc
+
+	mu     sync.Mutex
+	closed bool
+	active sync.WaitGroup // running streams and polls
+}
+
+// NewHandler returns a Handler serving log. opts may be nil.
+func NewHandler(log hub.Log, opts *Options) *Handler {
+	h := &Handler{log: log, coop: http.NewCrossOriginProtection()}
+	if opts != nil {
+		h.opts = *opts
+	}
+	o := &h.opts
+	switch {
+	case o.PollTimeout == 0:
+		o.PollTimeout = DefaultPollTimeout
+	case o.PollTimeout < 0:
+		o.PollTimeout = 0
+	}
+	if o.MaxBatch <= 0 {
+		o.MaxBatch = DefaultMaxBatch
+	}
+	if o.KeepAlive == 0 {
+		o.KeepAlive = DefaultKeepAlive
+	}
+	if o.WriteTimeout == 0 {
+		o.WriteTimeout = DefaultWriteTimeout
+	}
+	switch {
+	case o.Padding == 0:
+		o.Padding = DefaultPadding
+	case o.Padding < 0:
+		o.Padding = 0
+	}
+	if o.MaxMessageSize <= 0 {
+		o.MaxMessageSize = DefaultMaxMessageSize
+	}
+	if o.WebSocket != nil {
+		h.ws = *o.WebSocket
+	}
+	if h.ws.ReadLimit == 0 {
+		h.ws.ReadLimit = o.MaxMessageSize
+	}
+	h.ctx, h.cancel = context.WithCancel(context.Background())
+	return h
+}
+
+// Close ends every stream and poll the handler is serving and waits for them
+// to end: WebSocket connections get a close frame with code 1001 (going
+// away), SSE, chunked and iframe streams end their response, and held polls
+// answer at once with the entries they have (often none) and their cursor.
+// Nothing is lost: the log is not touched, so a client that reconnects with
+// its cursor, to this process or another serving the same log, receives
+// every entry after it. Requests arriving after Close get the same
+// immediate end. Close always returns nil.
+func (h *Handler) Close() error {
+	return h.Shutdown(context.Background())
+}
+
+// Shutdown is Close with a bound: it returns ctx.Err() if ctx is done before
+// every stream has ended. Streams are bounded anyway by WriteTimeout and by
+// the WebSocket close timeout.
+func (h *Handler) Shutdown(ctx context.Context) error {
+	h.mu.Lock()
+	h.closed = true
+	h.mu.Unlock()
+	h.cancel()
+	done := make(chan struct{})
+	go func() {
+		h.active.Wait()
+		close(done)
+	}()
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// begin registers a running stream or poll; it reports false once the
+// handler is closed.
+func (h *Handler) begin() bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.closed {
+		return false
+	}
+	h.active.Add(1)
+	return true
+}
+
+// The transports, as named by the transport query parameter.
+const (
+	transportWebSocket = "websocket"
+	transportSSE       = "sse"
+	transportPoll      = "poll"
+	transportStream    = "stream"
+	transportIframe    = "iframe"
+)
+
+// ServeHTTP serves the log, or the browser client at paths ending in
+// /pushwire.js.
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if strings.HasSuffix(r.URL.Path, "/pushwire.js") {
+		serveScript(w, r)
+		return
+	}
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	switch r.Method {
+	case http.MethodGet, http.MethodHead:
+	case http.MethodPost:
+		h.servePublish(w, r)
+		return
+	default:
+		w.Header().Set("Allow", "GET, HEAD, POST")
+		httpError(w, "method not allowed", http.StatusMethodNotAllowed)
+		return
+	}
+	q := r.URL.Query()
+	transport := chooseTransport(r, q.Get("transport"))
+	if transport == "" {
+		httpError(w, "unknown transport "+q.Get("transport"), http.StatusBadRequest)
+		return
+	}
+	// A reconnecting EventSource sends the last id it saw in Last-Event-ID
+	// and the query of its first request again: the header is newer.
+	cursorText := sseproto.LastEventID(r)
+	if cursorText == "" {
+		cursorText = q.Get("cursor")
+	}
+	cur, err := hub.ParseCursor(cursorText)
+	if err != nil {
+		httpError(w, "malformed cursor", http.StatusBadRequest)
+		return
+	}
+	// Check the cursor against the log before answering, so that a cursor
+	// from another log is refused with a status every transport can see.
+	if _, _, err := h.log.ReadAfter(r.Context(), cur, nil); errors.Is(err, hub.ErrCursorAhead) {
+		httpError(w, "cursor ahead of the log", http.StatusConflict)
+		return
+	}
+	switch transport {
+	case transportWebSocket:
+		h.serveWebSocket(w, r, cur)
+	case transportSSE:
+		h.serveSSE(w, r, cur)
+	case transportStream:
+		h.serveNDJSON(w, r, cur)
+	case transportIframe:
+		h.serveIframe(w, r, cur)
+	default:
+		h.servePoll(w, r, cur)
+	}
+}
+
+// chooseTransport picks the transport of a request: the transport query
+// parameter if there is one, else a WebSocket handshake, an Accept header
+// asking for text/event-stream or application/x-ndjson, or long polling.
+func chooseTransport(r *http.Request, param string) string {
+	switch param {
+	case transportWebSocket, transportSSE, transportPoll, transportStream, transportIframe:
+		return param
+	case "":
+	default:
+		return ""
+	}
+	if headerHasToken(r.Header, "Upgrade", "websocket") {
+		return transportWebSocket
+	}
+	accept := r.Header.Get("Accept")
+	switch {
+	case strings.Contains(accept, "text/event-stream"):
+		return transportSSE
+	case strings.Contains(accept, "application/x-ndjson"):
+		return transportStream
+	}
+	return transportPoll
+}
+
+// headerHasToken reports whether a comma-separated header holds token,
+// compared without regard to case.
+func headerHasToken(h http.Header, name, token string) bool {
+	for _, v := range h.Values(name) {
+		for t := range strings.SplitSeq(v, ",") {
+			if strings.EqualFold(strings.TrimSpace(t), token) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// servePublish hands a POST body to OnPublish.
+func (h *Handler) servePublish(w http.ResponseWriter, r *http.Request) {
+	if h.opts.OnPublish == nil {
+		w.Header().Set("Allow", "GET, HEAD")
+		httpError(w, "this topic is read-only", http.StatusMethodNotAllowed)
+		return
+	}
+	// A cross-site page can POST a simple request with the user's cookies;
+	// refuse it (CSRF).
+	if err := h.coop.Check(r); err != nil {
+		httpError(w, "cross-origin request refused", http.StatusForbidden)
+		return
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, h.opts.MaxMessageSize))
+	if err != nil {
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			httpError(w, "message too large", http.StatusRequestEntityTooLarge)
+			return
+		}
+		httpError(w, "reading the message failed", http.StatusBadRequest)
+		return
+	}
+	if err := h.opts.OnPublish(r, body); err != nil {
+		httpError(w, oneLine(err.Error()), http.StatusBadRequest)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+// httpError answers with a status and a one-line plain-text body.
+func httpError(w http.ResponseWriter, msg string, code int) {
+	w.Header().Set("Cache-Control", "no-store")
+	http.Error(w, msg, code)
+}
+
+// oneLine cuts s at its first line break.
+func oneLine(s string) string {
+	if i := strings.IndexAny(s, "\r\n"); i >= 0 {
+		return s[:i]
+	}
+	return s
+}

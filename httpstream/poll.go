@@ -1,0 +1,93 @@
+package httpstream
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/pushwire/pushwire/hub"
+)
+
+// servePoll answers a long poll (or, with a timeout of 0, a short poll):
+//
+//	{"cursor":"19","entries":[{"seq":18,...},{"seq":19,...}]}
+//	{"cursor":"9","entries":[],"gap":{"after":3,"oldest":10,"lost":6}}
+//
+// The entries are those after the request's cursor, oldest first, at most
+// MaxBatch; cursor is what the client sends with its next poll. With nothing
+// after the cursor the request is held until an entry is published, the
+// timeout passes, the client goes away or the handler is closed; then the
+// answer carries no entries and the resolved cursor. A client that polls
+// again with the cursor of each answer, and with its old cursor after a
+// failed poll, receives every entry exactly once and in order.
+func (h *Handler) servePoll(w http.ResponseWriter, r *http.Request, cur hub.Cursor) {
+	timeout := h.opts.PollTimeout
+	if s := r.URL.Query().Get("timeout"); s != "" {
+		secs, err := strconv.ParseUint(s, 10, 32)
+		if err != nil {
+			httpError(w, "malformed timeout", http.StatusBadRequest)
+			return
+		}
+		if d := time.Duration(secs) * time.Second; d < timeout {
+			timeout = d
+		}
+	}
+	if !h.begin() {
+		timeout = 0 // closed: answer at once
+	} else {
+		defer h.active.Done()
+	}
+	ctx := r.Context()
+	buf := make([]hub.Entry, h.opts.MaxBatch)
+	n, next, err := h.log.ReadAfter(ctx, cur, buf)
+	if n == 0 && err == nil && timeout > 0 {
+		wctx, cancel := context.WithTimeout(ctx, timeout)
+		stop := context.AfterFunc(h.ctx, cancel)
+		// Wait with the resolved cursor: a FromNow would resolve again.
+		err = h.log.Wait(wctx, next)
+		stop()
+		cancel()
+		if err == nil {
+			n, next, err = h.log.ReadAfter(ctx, next, buf)
+		} else if ctx.Err() == nil {
+			err = nil // timed out or closing: answer with no entries
+		}
+	}
+	var gap hub.GapError
+	switch {
+	case err == nil, errors.Is(err, hub.ErrClosed):
+	case errors.As(err, &gap):
+	case errors.Is(err, hub.ErrCursorAhead):
+		httpError(w, "cursor ahead of the log", http.StatusConflict)
+		return
+	default: // the client went away, or the log failed
+		httpError(w, "reading the log failed", http.StatusServiceUnavailable)
+		return
+	}
+	out := make([]byte, 0, 64+n*64)
+	out = append(out, `{"cursor":"`...)
+	out = appendCursor(out, next)
+	out = append(out, `","entries":[`...)
+	for i := range n {
+		if i > 0 {
+			out = append(out, ',')
+		}
+		out = appendEntryRecord(out, &buf[i])
+	}
+	out = append(out, ']')
+	if gap.Oldest != 0 {
+		out = append(out, `,"gap":`...)
+		out = appendGap(out, gap)
+	}
+	out = append(out, "}\n"...)
+	hd := w.Header()
+	hd.Set("Content-Type", "application/json")
+	hd.Set("Cache-Control", "no-store")
+	hd.Set("Content-Length", strconv.Itoa(len(out)))
+	if h.opts.WriteTimeout > 0 {
+		http.NewResponseController(w).SetWriteDeadline(time.Now().Add(h.opts.WriteTimeout))
+	}
+	w.Write(out)
+}

@@ -1,0 +1,454 @@
+package httpstream
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"regexp"
+	"strconv"
+	"time"
+
+	"github.com/pushwire/pushwire/hub"
+)
+
+// A sink writes one transport's framing. The loop calls open once, then
+// entry and gap for what the log delivers, flush after each batch and
+// keepAlive when the stream was idle for KeepAlive; the first error ends the
+// stream. None of them is called concurrently.
+type sink interface {
+	open(cur hub.Cursor) error
+	entry(e *hub.Entry) error
+	gap(g hub.GapError, next hub.Cursor) error
+	keepAlive() error
+	flush() error
+}
+
+// next is one result of Subscription.Next, passed from the reading
+// goroutine to the writing one.
+type next struct {
+	e   hub.Entry
+	err error
+}
+
+// errSlowConsumer ends a stream whose subscription was dropped by the
+// topic's Drop policy.
+var errSlowConsumer = hub.ErrSlowConsumer
+
+// stream subscribes to the log from cur and feeds s until ctx is done, the
+// log is closed, or s fails. One goroutine reads the subscription into a
+// small channel while this one writes, so that keep-alives and the end of
+// ctx are noticed while the log is quiet, and what accumulated while a write
+// was in progress goes out in one flush. It returns nil when the log was
+// closed or ctx ended, hub.ErrSlowConsumer when the subscriber was dropped,
+// and s's error otherwise.
+func (h *Handler) stream(ctx context.Context, cur hub.Cursor, s sink) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	// Resolve the cursor first, so that the client learns where it stands
+	// even before the first entry: a client that connected "from now" and
+	// reconnects before anything was published must not skip what was
+	// published in between.
+	_, resolved, err := h.log.ReadAfter(ctx, cur, nil)
+	var gap hub.GapError
+	switch {
+	case err == nil, errors.Is(err, hub.ErrClosed):
+	case errors.As(err, &gap):
+		// the subscription reports it
+		resolved = cur
+	default:
+		return err
+	}
+	sub, err := h.log.Subscribe(ctx, resolved)
+	if err != nil {
+		return err
+	}
+	ch := make(chan next, 16)
+	go func() {
+		defer close(ch)
+		for {
+			e, err := sub.Next(ctx)
+			select {
+			case ch <- next{e, err}:
+			case <-ctx.Done():
+				return
+			}
+			if err != nil && !errors.As(err, new(hub.GapError)) {
+				return
+			}
+		}
+	}()
+	defer func() {
+		cancel()
+		sub.Close()
+		for range ch {
+		}
+	}()
+
+	if err := s.open(resolved); err != nil {
+		return err
+	}
+	if err := s.flush(); err != nil {
+		return err
+	}
+	var tick <-chan time.Time
+	var timer *time.Timer
+	if h.opts.KeepAlive > 0 {
+		timer = time.NewTimer(h.opts.KeepAlive)
+		defer timer.Stop()
+		tick = timer.C
+	}
+	// The entry handed to the sink lives here, so that passing its address
+	// through the sink interface does not allocate per entry.
+	slot := new(next)
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-tick:
+			if err := s.keepAlive(); err != nil {
+				return err
+			}
+			if err := s.flush(); err != nil {
+				return err
+			}
+			timer.Reset(h.opts.KeepAlive)
+			continue
+		case n, ok := <-ch:
+			if !ok {
+				return nil
+			}
+			*slot = n
+			done, err := h.write(s, slot)
+			// Take what else is ready, up to a batch, before flushing.
+			for i := 1; !done && err == nil && i < h.opts.MaxBatch; i++ {
+				select {
+				case n, ok = <-ch:
+					if !ok {
+						done = true
+						break
+					}
+					*slot = n
+					done, err = h.write(s, slot)
+					continue
+				default:
+				}
+				break
+			}
+			if err == nil {
+				err = s.flush()
+			}
+			if err != nil || done {
+				return err
+			}
+			if timer != nil {
+				timer.Reset(h.opts.KeepAlive)
+			}
+		}
+	}
+}
+
+// write passes one result of Next to s. done reports the end of the
+// subscription; err is s's error or ErrSlowConsumer.
+func (h *Handler) write(s sink, n *next) (done bool, err error) {
+	if n.err == nil {
+		return false, s.entry(&n.e)
+	}
+	var gap hub.GapError
+	switch {
+	case errors.As(n.err, &gap):
+		return false, s.gap(gap, hub.After(gap.Oldest-1))
+	case errors.Is(n.err, hub.ErrSlowConsumer):
+		return true, errSlowConsumer
+	}
+	return true, nil // closed log or subscription, or ctx done
+}
+
+// respWriter is the part of the HTTP sinks that writes: a buffer flushed
+// with a fresh write deadline.
+type respWriter struct {
+	w       http.ResponseWriter
+	rc      *http.ResponseController
+	timeout time.Duration
+	buf     []byte
+}
+
+func newRespWriter(w http.ResponseWriter, timeout time.Duration) respWriter {
+	return respWriter{w: w, rc: http.NewResponseController(w), timeout: timeout, buf: make([]byte, 0, 4096)}
+}
+
+// flush writes the buffer and flushes the response. The write deadline is
+// moved before each write, so that a stalled client is dropped after
+// WriteTimeout and an http.Server.WriteTimeout does not end a live stream.
+func (rw *respWriter) flush() error {
+	if rw.timeout > 0 {
+		// ErrNotSupported (a ResponseWriter that cannot set deadlines)
+		// leaves the write unbounded, as it would be without us.
+		rw.rc.SetWriteDeadline(time.Now().Add(rw.timeout))
+	}
+	if len(rw.buf) > 0 {
+		_, err := rw.w.Write(rw.buf)
+		rw.buf = rw.buf[:0]
+		if err != nil {
+			return err
+		}
+	}
+	return rw.rc.Flush()
+}
+
+// streamHeaders sets the headers common to every streamed response.
+func streamHeaders(w http.ResponseWriter, contentType string) {
+	hd := w.Header()
+	hd.Set("Content-Type", contentType)
+	hd.Set("Cache-Control", "no-store")
+	hd.Set("X-Accel-Buffering", "no") // nginx: do not buffer the stream
+}
+
+// serveStreaming runs a streamed response: registered with the handler,
+// ended by the client going away or by Close.
+func (h *Handler) serveStreaming(w http.ResponseWriter, r *http.Request, cur hub.Cursor, s sink) {
+	if !h.begin() {
+		// Closed: open the stream and end it at once, so that the client
+		// reconnects (to the next process) as after any end of stream.
+		s.open(cur)
+		s.flush()
+		return
+	}
+	defer h.active.Done()
+	ctx, cancel := context.WithCancel(r.Context())
+	defer cancel()
+	stop := context.AfterFunc(h.ctx, cancel)
+	defer stop()
+	h.stream(ctx, cur, s)
+}
+
+// ndjsonSink writes newline-delimited JSON records. Padding and keep-alives
+// are lines of spaces and empty lines, which clients skip.
+type ndjsonSink struct {
+	respWriter
+	padding int
+}
+
+func (h *Handler) serveNDJSON(w http.ResponseWriter, r *http.Request, cur hub.Cursor) {
+	streamHeaders(w, "application/x-ndjson")
+	h.serveStreaming(w, r, cur, &ndjsonSink{newRespWriter(w, h.opts.WriteTimeout), h.opts.Padding})
+}
+
+func (s *ndjsonSink) open(cur hub.Cursor) error {
+	if s.padding > 0 {
+		for range s.padding - 1 {
+			s.buf = append(s.buf, ' ')
+		}
+		s.buf = append(s.buf, '\n')
+	}
+	s.buf = appendCursorRecord(s.buf, cur)
+	s.buf = append(s.buf, '\n')
+	return nil
+}
+
+func (s *ndjsonSink) entry(e *hub.Entry) error {
+	s.buf = appendEntryRecord(s.buf, e)
+	s.buf = append(s.buf, '\n')
+	return nil
+}
+
+func (s *ndjsonSink) gap(g hub.GapError, next hub.Cursor) error {
+	s.buf = appendGapRecord(s.buf, g, next)
+	s.buf = append(s.buf, '\n')
+	return nil
+}
+
+func (s *ndjsonSink) keepAlive() error {
+	s.buf = append(s.buf, '\n')
+	return nil
+}
+
+// iframeSink writes the "forever iframe" of Comet: an HTML document that
+// never finishes loading, with one <script> element per record calling a
+// function of the parent window with the record as its argument:
+//
+//	<script>parent.cb({"seq":18,"data":"hello"})</script>
+//
+// The records are escaped for this place (see appendJSONString), so that no
+// payload can end the script element or the document. The parent sees the
+// end of the stream as the iframe's load event.
+type iframeSink struct {
+	respWriter
+	padding  int
+	callback string
+}
+
+// callbackPattern is what the callback query parameter may name: a
+// JavaScript identifier or a dotted path of them, ASCII only.
+var callbackPattern = regexp.MustCompile(`^[A-Za-z_$][A-Za-z0-9_$]*(\.[A-Za-z_$][A-Za-z0-9_$]*)*$`)
+
+// maxCallback bounds the length of the callback parameter.
+const maxCallback = 64
+
+// DefaultCallback is the parent window's function that the iframe stream
+// calls when the request names none.
+const DefaultCallback = "pushwireFrame"
+
+func (h *Handler) serveIframe(w http.ResponseWriter, r *http.Request, cur hub.Cursor) {
+	cb := r.URL.Query().Get("callback")
+	if cb == "" {
+		cb = DefaultCallback
+	}
+	// The callback is written into a script: allow identifiers only.
+	if len(cb) > maxCallback || !callbackPattern.MatchString(cb) {
+		httpError(w, "malformed callback", http.StatusBadRequest)
+		return
+	}
+	streamHeaders(w, "text/html; charset=utf-8")
+	// Only a page of the same origin may frame the stream: the parent
+	// window's callback is reachable from the same origin only anyway.
+	w.Header().Set("X-Frame-Options", "SAMEORIGIN")
+	h.serveStreaming(w, r, cur, &iframeSink{newRespWriter(w, h.opts.WriteTimeout), h.opts.Padding, cb})
+}
+
+func (s *iframeSink) open(cur hub.Cursor) error {
+	s.buf = append(s.buf, "<!doctype html>\n<meta charset=\"utf-8\">\n<title>pushwire</title>\n"...)
+	if s.padding > 0 {
+		for range s.padding - 1 {
+			s.buf = append(s.buf, ' ')
+		}
+		s.buf = append(s.buf, '\n')
+	}
+	return s.record(appendCursorRecord, cur)
+}
+
+// record appends one script element calling the callback.
+func (s *iframeSink) record(f func([]byte, hub.Cursor) []byte, c hub.Cursor) error {
+	s.begin()
+	s.buf = f(s.buf, c)
+	s.end()
+	return nil
+}
+
+func (s *iframeSink) begin() {
+	s.buf = append(s.buf, "<script>parent."...)
+	s.buf = append(s.buf, s.callback...)
+	s.buf = append(s.buf, '(')
+}
+
+func (s *iframeSink) end() { s.buf = append(s.buf, ")</script>\n"...) }
+
+func (s *iframeSink) entry(e *hub.Entry) error {
+	s.begin()
+	s.buf = appendEntryRecord(s.buf, e)
+	s.end()
+	return nil
+}
+
+func (s *iframeSink) gap(g hub.GapError, next hub.Cursor) error {
+	s.begin()
+	s.buf = appendGapRecord(s.buf, g, next)
+	s.end()
+	return nil
+}
+
+func (s *iframeSink) keepAlive() error {
+	s.buf = append(s.buf, '\n')
+	return nil
+}
+
+// sseSink writes text/event-stream (HTML §9.2): each entry an event whose id
+// is its sequence number, whose type is the entry's Type (none for ""), and
+// whose data is the payload.
+type sseSink struct {
+	respWriter
+	retry time.Duration
+}
+
+func (h *Handler) serveSSE(w http.ResponseWriter, r *http.Request, cur hub.Cursor) {
+	streamHeaders(w, "text/event-stream")
+	h.serveStreaming(w, r, cur, &sseSink{respWriter: newRespWriter(w, h.opts.WriteTimeout), retry: h.opts.Retry})
+}
+
+// open writes the retry field, if any, and a "pushwire.cursor" event whose
+// id and data are the resolved cursor: the id makes a reconnecting
+// EventSource resume from there even before the first entry, and the data
+// tells a script where the stream starts (EventSource has no other way to
+// show it the last event ID).
+func (s *sseSink) open(cur hub.Cursor) error {
+	if s.retry > 0 {
+		ms := (s.retry + time.Millisecond - 1) / time.Millisecond
+		s.buf = append(s.buf, "retry: "...)
+		s.buf = strconv.AppendInt(s.buf, int64(ms), 10)
+		s.buf = append(s.buf, '\n')
+	}
+	s.buf = append(s.buf, "event: pushwire.cursor\nid: "...)
+	s.buf = appendCursor(s.buf, cur)
+	s.buf = append(s.buf, "\ndata: "...)
+	s.buf = appendCursor(s.buf, cur)
+	s.buf = append(s.buf, "\n\n"...)
+	return nil
+}
+
+// entry writes the event by hand, since every piece is known to be safe:
+// the id is digits, a type holding CR or LF is dropped (HTML §9.2.6: a line
+// ends at CR, LF or CRLF, so such a type would inject fields), and every
+// line of the data becomes a data field, so the event dispatches with the
+// payload's lines joined by LF. Invalid UTF-8 is decoded by the receiver as
+// U+FFFD; it is replaced here so that the stream stays valid UTF-8.
+func (s *sseSink) entry(e *hub.Entry) error {
+	if e.Type != "" && !hasLineBreak(e.Type) {
+		s.buf = append(s.buf, "event: "...)
+		s.buf = appendValidUTF8(s.buf, []byte(e.Type))
+		s.buf = append(s.buf, '\n')
+	}
+	s.buf = append(s.buf, "id: "...)
+	s.buf = strconv.AppendUint(s.buf, uint64(e.Seq), 10)
+	s.buf = append(s.buf, '\n')
+	s.buf = appendSSEData(s.buf, e.Data)
+	s.buf = append(s.buf, '\n')
+	return nil
+}
+
+// gap writes a "pushwire.gap" event whose data is the gap as JSON and whose
+// id is the cursor that skips it.
+func (s *sseSink) gap(g hub.GapError, next hub.Cursor) error {
+	s.buf = append(s.buf, "event: pushwire.gap\nid: "...)
+	s.buf = appendCursor(s.buf, next)
+	s.buf = append(s.buf, "\ndata: "...)
+	s.buf = appendGap(s.buf, g)
+	s.buf = append(s.buf, "\n\n"...)
+	return nil
+}
+
+// keepAlive writes a comment line, which EventSource ignores (§9.2.6: lines
+// starting with a colon).
+func (s *sseSink) keepAlive() error {
+	s.buf = append(s.buf, ":\n"...)
+	return nil
+}
+
+func hasLineBreak(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] == '\r' || s[i] == '\n' {
+			return true
+		}
+	}
+	return false
+}
+
+// appendSSEData appends one "data:" field per line of p; CR, LF and CRLF
+// all end a line. An empty p is one empty data field, so that the event
+// still dispatches.
+func appendSSEData(dst, p []byte) []byte {
+	for {
+		dst = append(dst, "data: "...)
+		i := 0
+		for i < len(p) && p[i] != '\r' && p[i] != '\n' {
+			i++
+		}
+		dst = appendValidUTF8(dst, p[:i])
+		dst = append(dst, '\n')
+		if i == len(p) {
+			return dst
+		}
+		if p[i] == '\r' && i+1 < len(p) && p[i+1] == '\n' {
+			i++
+		}
+		p = p[i+1:]
+	}
+}

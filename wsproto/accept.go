@@ -60,6 +60,13 @@ type AcceptOptions struct {
 	// valid only during the call. They run on the reading goroutine.
 	// Default: nil.
 	OnPing, OnPong func(payload []byte)
+
+	// Compression, when set, accepts permessage-deflate (RFC 7692) if the
+	// client offers it: the first offer the server can honour is taken,
+	// and an offer it cannot honour is declined (see CompressionOptions).
+	// An invalid Level makes Accept answer 500. Default: nil, no
+	// compression.
+	Compression *CompressionOptions
 }
 
 // Accept completes a WebSocket opening handshake (RFC 6455 §4.2) on the
@@ -99,6 +106,20 @@ func Accept(w http.ResponseWriter, r *http.Request, opts *AcceptOptions) (*Conn,
 			return nil, err
 		}
 	}
+	var deflate *deflateParams
+	var extensions string
+	if o.Compression != nil {
+		level, err := checkLevel(o.Compression.Level)
+		if err != nil {
+			err := &handshake.RejectError{Status: http.StatusInternalServerError, Reason: err.Error()}
+			handshake.Reject(w, err)
+			return nil, err
+		}
+		if resp, p, ok := acceptDeflate(req.Extensions, o.Compression, level); ok {
+			deflate = &p
+			extensions = resp.String()
+		}
+	}
 	protocol := handshake.SelectProtocol(req.Protocols, o.Subprotocols)
 	if o.SelectSubprotocol != nil {
 		protocol = o.SelectSubprotocol(r, req.Protocols)
@@ -123,13 +144,15 @@ func Accept(w http.ResponseWriter, r *http.Request, opts *AcceptOptions) (*Conn,
 		// handshake; net/http read them already.
 		buffered, _ = brw.Reader.Peek(n)
 	}
-	resp := handshake.AppendResponse(make([]byte, 0, 256), req.Key, protocol, "", o.ResponseHeader)
+	resp := handshake.AppendResponse(make([]byte, 0, 256), req.Key, protocol, extensions, o.ResponseHeader)
 	if _, err := nc.Write(resp); err != nil {
 		nc.Close()
 		return nil, fmt.Errorf("wsproto: writing handshake response: %w", err)
 	}
 	return newConn(nc, connConfig{
 		subprotocol:  protocol,
+		extensions:   extensions,
+		deflate:      deflate,
 		readLimit:    o.ReadLimit,
 		closeTimeout: o.CloseTimeout,
 		onPing:       o.OnPing,

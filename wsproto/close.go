@@ -105,7 +105,7 @@ func (c *Conn) signalCloseRecv() {
 // (RFC 6455 §7.4.1).
 func closeCodeFor(err error) CloseCode {
 	switch {
-	case errors.Is(err, ErrInvalidUTF8):
+	case errors.Is(err, ErrInvalidUTF8), errors.Is(err, ErrInvalidCompressed):
 		return CloseInvalidPayload
 	case errors.Is(err, ErrMessageTooBig):
 		return CloseTooBig
@@ -125,7 +125,11 @@ func (c *Conn) fail(err error) error {
 	code := closeCodeFor(err)
 	if !c.sentClose.Load() {
 		var b [2 + MaxCloseReason]byte
-		payload, _ := AppendClosePayload(b[:0], code, closeReason(code))
+		reason := closeReason(code)
+		if errors.Is(err, ErrInvalidCompressed) {
+			reason = "invalid compressed data"
+		}
+		payload, _ := AppendClosePayload(b[:0], code, reason)
 		ctx, cancel := context.WithTimeout(context.Background(), c.closeTimeout)
 		c.writeControl(ctx, OpClose, payload)
 		cancel()

@@ -80,7 +80,8 @@ type connConfig struct {
 	closeTimeout time.Duration
 	onPing       func([]byte)
 	onPong       func([]byte)
-	buffered     []byte // bytes read past the handshake: the first frames
+	buffered     []byte         // bytes read past the handshake: the first frames
+	deflate      *deflateParams // permessage-deflate, if negotiated
 }
 
 // Conn is a WebSocket connection, after a successful opening handshake.
@@ -112,11 +113,11 @@ type Conn struct {
 	state atomic.Int32
 
 	mu          sync.Mutex
-	err         error            // the error that ended the connection; guarded by mu
-	sentClose   atomic.Bool      // a close frame was written (set holding wframe)
-	recvClose   bool             // a close frame was received; guarded by mu
-	closed      chan struct{}    // closed when nc is closed
-	closeRecv   chan struct{}    // closed when the peer's close frame arrived or reading ended
+	err         error         // the error that ended the connection; guarded by mu
+	sentClose   atomic.Bool   // a close frame was written (set holding wframe)
+	recvClose   bool          // a close frame was received; guarded by mu
+	closed      chan struct{} // closed when nc is closed
+	closeRecv   chan struct{} // closed when the peer's close frame arrived or reading ended
 	pingWaiters map[string][]chan struct{}
 
 	// Read side, owned by the holder of rlock.
@@ -134,9 +135,13 @@ type Conn struct {
 	inMessage bool // a data message was started and its FIN frame not yet read
 	msgType   MessageType
 	msgLen    int64 // bytes of the current message so far
-	utf8      UTF8Validator
-	rwatch    ctxWatch
-	mr        messageReader
+	// msgCompressed: the current message has RSV1 set (RFC 7692 §6) and
+	// its payload goes through inf.
+	msgCompressed bool
+	inf           *inflater // permessage-deflate, or nil
+	utf8          UTF8Validator
+	rwatch        ctxWatch
+	mr            messageReader
 
 	// Write side.
 	wmsg    chan struct{} // held while a data message is being written
@@ -147,15 +152,16 @@ type Conn struct {
 	wwatch  ctxWatch
 	rng     *rand.ChaCha8 // masking keys of a client; guarded by wframe
 	mw      messageWriter
-	writevs bool // nc writes net.Buffers with one writev
+	writevs bool      // nc writes net.Buffers with one writev
+	dfl     *deflater // permessage-deflate, or nil; guarded by wmsg
 }
 
 const (
-	smallReadSize = 256       // the read buffer of an idle connection
-	bigReadSize   = 16 << 10  // the pooled read buffer while data flows
-	writeChunk    = 32 << 10  // largest pooled write buffer
-	copyWriteMax  = 2 << 10   // payloads up to this size are copied behind the header
-	directReadMin = 4 << 10   // payload reads at least this long skip the buffer
+	smallReadSize = 256      // the read buffer of an idle connection
+	bigReadSize   = 16 << 10 // the pooled read buffer while data flows
+	writeChunk    = 32 << 10 // largest pooled write buffer
+	copyWriteMax  = 2 << 10  // payloads up to this size are copied behind the header
+	directReadMin = 4 << 10  // payload reads at least this long skip the buffer
 	maxCtrlFrame  = 2 + 4 + 125
 )
 
@@ -205,6 +211,15 @@ func newConn(nc net.Conn, cfg connConfig) *Conn {
 			c.takeBigBuffer(n)
 		}
 		c.rend = copy(c.rbuf, cfg.buffered)
+	}
+	if p := cfg.deflate; p != nil {
+		// RFC 7692 §6: permessage-deflate "allocates the RSV1 bit" as the
+		// "Per-Message Compressed" bit.
+		c.rsvAllowed = Rsv1
+		c.dfl = &deflater{p: *p}
+		c.dfl.sink.c = c
+		c.inf = &inflater{noContext: p.readNoContext}
+		c.inf.src.c = c
 	}
 	c.mr.c = c
 	c.mw.c = c

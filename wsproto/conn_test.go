@@ -506,3 +506,31 @@ func TestStates(t *testing.T) {
 		}
 	}
 }
+
+// TestWriterCutShort: a context that ends between two frames of a
+// fragmented message ends the connection, so that no later message can
+// land inside the unfinished one.
+func TestWriterCutShort(t *testing.T) {
+	server, client := pair(t, nil, nil)
+	ctx, cancel := context.WithCancel(context.Background())
+	w, err := client.Writer(ctx, MessageBinary)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.Write(make([]byte, writeChunk)); err != nil {
+		t.Fatal(err)
+	}
+	cancel()
+	if err := w.Close(); !errors.Is(err, context.Canceled) {
+		t.Fatalf("Close error = %v, want context.Canceled", err)
+	}
+	if client.State() != StateClosed {
+		t.Fatalf("client state = %v, want CLOSED", client.State())
+	}
+	if err := client.Write(context.Background(), MessageText, []byte("late")); err == nil {
+		t.Fatal("Write after a cut message succeeded")
+	}
+	if _, _, err := server.Read(context.Background(), nil); CloseStatus(err) != CloseAbnormal {
+		t.Fatalf("server Read error = %v, want 1006", err)
+	}
+}

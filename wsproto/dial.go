@@ -58,6 +58,13 @@ type DialOptions struct {
 
 	// OnPing and OnPong, as in AcceptOptions.
 	OnPing, OnPong func(payload []byte)
+
+	// Compression, when set, offers permessage-deflate (RFC 7692) with
+	// these options; the server may accept or decline it. A server
+	// response that breaks RFC 7692 §7.1, or asks for a window
+	// compress/flate cannot honour, fails the handshake. An invalid Level
+	// makes Dial fail before connecting. Default: nil, no compression.
+	Compression *CompressionOptions
 }
 
 // Dial opens a WebSocket connection to a ws:// or wss:// URL (RFC 6455
@@ -87,6 +94,11 @@ func Dial(ctx context.Context, rawURL string, opts *DialOptions) (*Conn, *http.R
 	}
 	if u.Host == "" {
 		return nil, nil, fmt.Errorf("wsproto: dial %s: no host", rawURL)
+	}
+	if o.Compression != nil {
+		if _, err := checkLevel(o.Compression.Level); err != nil {
+			return nil, nil, fmt.Errorf("wsproto: dial %s: %w", rawURL, err)
+		}
 	}
 	// RFC 6455 §3: "Fragment identifiers are meaningless in the context of
 	// WebSocket URIs and MUST NOT be used"; the fragment is dropped above.
@@ -156,12 +168,31 @@ func clientHandshake(ctx context.Context, nc net.Conn, u *url.URL, httpScheme st
 		nc = tc
 	}
 	br := bufio.NewReaderSize(nc, 4096)
-	res, err := handshake.ClientHandshake(nc, br, u, handshake.ClientOptions{
+	copts := handshake.ClientOptions{
 		Header:    o.Header,
 		Protocols: o.Subprotocols,
-	})
+	}
+	var offer handshake.Extension
+	if o.Compression != nil {
+		offer = deflateOffer(o.Compression)
+		copts.Extensions = []handshake.Extension{offer}
+	}
+	res, err := handshake.ClientHandshake(nc, br, u, copts)
 	if err != nil {
 		return nil, nil, err
+	}
+	var deflate *deflateParams
+	for _, e := range res.Extensions {
+		// ClientHandshake let through only extensions that were offered,
+		// each once: this is the response to our permessage-deflate offer.
+		if strings.EqualFold(e.Name, extDeflate) {
+			level, _ := checkLevel(o.Compression.Level) // checked by Dial
+			p, err := checkDeflateResponse(e, offer, o.Compression, level)
+			if err != nil {
+				return nil, res.Response, err
+			}
+			deflate = &p
+		}
 	}
 	var buffered []byte
 	if n := br.Buffered(); n > 0 {
@@ -171,6 +202,8 @@ func clientHandshake(ctx context.Context, nc net.Conn, u *url.URL, httpScheme st
 	return newConn(nc, connConfig{
 		client:       true,
 		subprotocol:  res.Protocol,
+		extensions:   handshake.FormatExtensions(res.Extensions),
+		deflate:      deflate,
 		readLimit:    o.ReadLimit,
 		closeTimeout: o.CloseTimeout,
 		onPing:       o.OnPing,
@@ -229,7 +262,9 @@ func dialProxy(ctx context.Context, dial func(context.Context, string, string) (
 	return nc, nil
 }
 
-type oneByteReader struct{ r interface{ Read([]byte) (int, error) } }
+type oneByteReader struct {
+	r interface{ Read([]byte) (int, error) }
+}
 
 func (o oneByteReader) Read(p []byte) (int, error) {
 	if len(p) > 1 {

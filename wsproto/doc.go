@@ -28,6 +28,38 @@
 //
 //	c, _, err := wsproto.Dial(ctx, "ws://127.0.0.1:9001/", nil)
 //
+// # Compression
+//
+// permessage-deflate (RFC 7692) is off unless AcceptOptions.Compression or
+// DialOptions.Compression is set. Dial then offers it and Accept takes the
+// first offer it can honour (RFC 7692 §7.1); Conn.Extensions tells what was
+// agreed. Messages of at least CompressionOptions.Threshold bytes (128 by
+// default) are compressed with RSV1 set on their first frame and the
+// trailing 00 00 ff ff removed (RFC 7692 §6, §7.2.1); WriteUncompressed
+// sends one message as it is. Received messages with RSV1 are inflated
+// (§7.2.2) and text is validated as UTF-8 after inflating.
+//
+// Context takeover (RFC 7692 §7.1.1) is used in each direction unless
+// server_no_context_takeover or client_no_context_takeover was agreed.
+// Without it, compressors and decompressors come from pools shared by all
+// connections and are held for one message only, so an idle connection
+// holds none, and PreparedMessage compresses a broadcast message once per
+// level. With it, the sending end keeps its own compress/flate writer
+// (about 1.2 MB at flate.BestSpeed, 800 KB at other levels) and the
+// receiving end keeps the last 32 KiB it inflated, each from the first
+// compressed message on; the decompressor itself is pooled.
+//
+// compress/flate always compresses with a 32 KiB window (15 bits). A
+// window limit for the messages this end sends cannot be honoured, so
+// Accept declines offers with server_max_window_bits below 15 (RFC 7692
+// §7.1.2.1: the server "declines an extension negotiation offer with this
+// parameter if the server doesn't support it") unless the level is
+// flate.HuffmanOnly, which uses no window; and Dial never offers
+// client_max_window_bits, so that no server may ask for a smaller window
+// (§7.1.2.2). Inflating works with any window the peer uses: Accept
+// accepts client_max_window_bits with or without a value and answers
+// without it, and Dial accepts server_max_window_bits of any value.
+//
 // The codec pieces (Header, ParseHeader, PutHeader, Mask, CheckHeader,
 // UTF8Validator, ParseClosePayload) are exported for conformance tools and
 // fuzzers that need to build or take apart frames, legal or not.
@@ -49,12 +81,16 @@
 // A message longer than the read limit (DefaultReadLimit, 1 MiB, unless
 // AcceptOptions.ReadLimit, DialOptions.ReadLimit or Conn.SetReadLimit say
 // otherwise) fails the connection with close code 1009 as soon as a frame
-// header announces it, before its payload is read. The closing handshake is
+// header announces it, before its payload is read. A compressed message
+// counts its inflated bytes against the limit as they are produced, so a
+// small message that inflates to gigabytes fails with 1009 after at most
+// the limit's worth of work and memory; its compressed bytes may take up
+// to the limit plus 1/256 of it on the wire. The closing handshake is
 // bounded by DefaultCloseTimeout (5 s) unless the options say otherwise, and
 // Dial's handshake by DefaultHandshakeTimeout (30 s).
 //
 // Memory: an idle connection holds its Conn (a 256-byte read array
-// included) and no other buffer. While data flows, reads use a pooled
+// included) and no other buffer (for compression state, see Compression). While data flows, reads use a pooled
 // 16 KiB buffer that goes back to the pool when the input is drained, and
 // payloads of 4 KiB or more are read straight into the destination. Writes
 // send header and payload with one system call: copied behind the header
@@ -71,4 +107,11 @@
 // validated as UTF-8 frame by frame so that an invalid byte fails the
 // connection at once, and clients mask every frame with a fresh key from a
 // ChaCha8 generator seeded from crypto/rand (RFC 6455 §5.3, §10.3).
+// With compression, RSV1 on a continuation or control frame, or without
+// the extension, fails with 1002 (RFC 7692 §6), a message that does not
+// inflate with 1007, and a compression bomb with 1009 (see Limits).
+// Compression of secrets next to attacker-chosen text in one message, or
+// in one window with context takeover, can leak the secrets through the
+// compressed size (the CRIME and BREACH attacks, RFC 7692 §9): send such
+// messages with WriteUncompressed or negotiate no context takeover.
 package wsproto

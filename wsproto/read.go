@@ -36,6 +36,13 @@ func (c *Conn) Read(ctx context.Context, buf []byte) (MessageType, []byte, error
 		return 0, buf, c.readFailed(ctx, err, false)
 	}
 	typ := c.msgType
+	if c.msgCompressed {
+		buf, err := c.readInflated(buf)
+		if err != nil {
+			return 0, buf, c.readFailed(ctx, err, true)
+		}
+		return typ, buf, nil
+	}
 	for {
 		for c.frameLeft > 0 {
 			n := int(min(c.frameLeft, int64(maxInt)))
@@ -119,6 +126,18 @@ func (m *messageReaderRef) Read(p []byte) (int, error) {
 	if err := c.beginRead(m.ctx); err != nil {
 		return 0, err
 	}
+	if c.msgCompressed {
+		if len(p) == 0 {
+			return 0, nil
+		}
+		// The decompressor cannot resume after an error: a context that
+		// ends inside a compressed message ends the connection.
+		n, err := c.inflate(p)
+		if err != nil && err != io.EOF {
+			return n, c.readFailed(m.ctx, err, true)
+		}
+		return n, err
+	}
 	for c.frameLeft == 0 {
 		if !c.inMessage {
 			return 0, io.EOF
@@ -150,6 +169,9 @@ func (c *Conn) beginRead(ctx context.Context) error {
 
 // skipMessage discards what a message reader left of the current message.
 func (c *Conn) skipMessage() error {
+	if c.msgCompressed {
+		return c.skipCompressed()
+	}
 	for c.inMessage || c.frameLeft > 0 {
 		for c.frameLeft > 0 {
 			if c.rend == c.rpos {
@@ -180,7 +202,7 @@ func (c *Conn) readFailed(ctx context.Context, err error, midMessage bool) error
 		return prior
 	}
 	switch {
-	case errors.Is(err, ErrProtocol), errors.Is(err, ErrInvalidUTF8), errors.Is(err, ErrMessageTooBig):
+	case errors.Is(err, ErrProtocol), errors.Is(err, ErrInvalidUTF8), errors.Is(err, ErrMessageTooBig), errors.Is(err, ErrInvalidCompressed):
 		return c.fail(err)
 	case errors.Is(err, os.ErrDeadlineExceeded):
 		if cerr := ctx.Err(); cerr != nil {
@@ -320,9 +342,22 @@ func (c *Conn) nextFrame() error {
 			c.msgType = MessageType(h.Opcode)
 			c.msgLen = 0
 			c.utf8.Reset()
+			// RFC 7692 §6: RSV1 on the first frame of a message marks it
+			// compressed (CheckHeader refused it where it is not allowed).
+			if h.Rsv&Rsv1 != 0 {
+				c.msgCompressed = true
+				c.inf.start()
+			}
 		}
-		if lim := c.readLimit.Load(); lim >= 0 && h.Length > lim-c.msgLen {
-			return fmt.Errorf("%w: message of at least %d bytes exceeds the read limit of %d bytes", ErrMessageTooBig, c.msgLen+h.Length, lim)
+		if lim := c.readLimit.Load(); lim >= 0 {
+			if c.msgCompressed {
+				// The inflated size is checked while inflating; this
+				// bounds the work spent on the compressed bytes.
+				lim = compressedWireLimit(lim)
+			}
+			if h.Length > lim-c.msgLen {
+				return fmt.Errorf("%w: message of at least %d bytes exceeds the read limit of %d bytes", ErrMessageTooBig, c.msgLen+h.Length, lim)
+			}
 		}
 		c.msgLen += h.Length
 		c.rpos += hs
@@ -346,7 +381,7 @@ func (c *Conn) frameDone() error {
 	c.inMessage = false
 	// RFC 6455 §8.1: a text message whose payload is not valid UTF-8 as a
 	// whole fails the connection, also when it ends inside a code point.
-	if c.msgType == MessageText && !c.utf8.Done() {
+	if c.msgType == MessageText && !c.msgCompressed && !c.utf8.Done() {
 		return fmt.Errorf("%w: text message ends inside a UTF-8 sequence", ErrInvalidUTF8)
 	}
 	return nil
@@ -393,7 +428,8 @@ func (c *Conn) consumePayload(b []byte) error {
 	c.frameLeft -= int64(len(b))
 	// RFC 6455 §8.1: invalid UTF-8 fails the connection as soon as it is
 	// seen, not when the message ends.
-	if c.msgType == MessageText && !c.utf8.Write(b) {
+	// A compressed message is validated after inflating.
+	if c.msgType == MessageText && !c.msgCompressed && !c.utf8.Write(b) {
 		return fmt.Errorf("%w: text message is not valid UTF-8", ErrInvalidUTF8)
 	}
 	if c.frameLeft == 0 {

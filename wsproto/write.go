@@ -1,6 +1,7 @@
 package wsproto
 
 import (
+	"compress/flate"
 	"context"
 	"encoding/binary"
 	"errors"
@@ -15,7 +16,30 @@ import (
 // other. Write does not keep p. If ctx ends before any byte of the frame was
 // sent, Write returns ctx.Err() and the connection stays usable; if it ends
 // in the middle of the frame, the connection is closed.
+//
+// With permessage-deflate negotiated, a message of at least the
+// compression threshold is compressed (RFC 7692 §7.2.1) and sent in frames
+// of up to 32 KiB of compressed data. A context that ends after the first
+// of them was sent closes the connection.
 func (c *Conn) Write(ctx context.Context, typ MessageType, p []byte) error {
+	if typ != MessageText && typ != MessageBinary {
+		return fmt.Errorf("wsproto: invalid message type %d", typ)
+	}
+	if err := c.lock(ctx, c.wmsg); err != nil {
+		return err
+	}
+	defer unlock(c.wmsg)
+	if c.dfl != nil && len(p) >= c.dfl.p.threshold {
+		return c.writeCompressed(ctx, Opcode(typ), p)
+	}
+	return c.writeFrame(ctx, true, Opcode(typ), 0, p)
+}
+
+// WriteUncompressed sends p as one message in a single frame, like Write,
+// but never compressed, whatever the connection negotiated: for data that
+// is already compressed, such as images, or to spare the compressor's CPU
+// time for one message. Without permessage-deflate it is Write.
+func (c *Conn) WriteUncompressed(ctx context.Context, typ MessageType, p []byte) error {
 	if typ != MessageText && typ != MessageBinary {
 		return fmt.Errorf("wsproto: invalid message type %d", typ)
 	}
@@ -162,6 +186,7 @@ func (c *Conn) Writer(ctx context.Context, typ MessageType) (io.WriteCloser, err
 	c.mw.op = Opcode(typ)
 	c.mw.n = 0
 	c.mw.err = nil
+	c.mw.zw = nil
 	return &messageWriterRef{w: &c.mw, gen: c.mw.gen, ctx: ctx}, nil
 }
 
@@ -174,6 +199,7 @@ type messageWriter struct {
 	buf *[]byte
 	n   int
 	err error
+	zw  *flate.Writer // the compressor, once the message is being compressed
 }
 
 type messageWriterRef struct {
@@ -197,8 +223,20 @@ func (r *messageWriterRef) Write(p []byte) (int, error) {
 	if w.err != nil {
 		return 0, w.err
 	}
+	if w.zw != nil {
+		return w.compress(p)
+	}
 	total := 0
 	for len(p) > 0 {
+		if w.c.dfl != nil && w.n+len(p) >= writeChunk {
+			// 32 KiB is above any sensible threshold: compress from here
+			// on, starting with what is buffered.
+			if err := w.startCompression(r.ctx); err != nil {
+				return total, err
+			}
+			n, err := w.compress(p)
+			return total + n, err
+		}
 		if w.n == 0 && len(p) >= writeChunk {
 			if err := w.frame(r.ctx, false, p); err != nil {
 				return total, err
@@ -222,12 +260,44 @@ func (r *messageWriterRef) Write(p []byte) (int, error) {
 	return total, nil
 }
 
+// startCompression starts compressing the message with what is buffered.
+func (w *messageWriter) startCompression(ctx context.Context) error {
+	w.zw = w.c.dfl.begin(ctx, w.op)
+	if w.n > 0 {
+		n := w.n
+		w.n = 0
+		if _, err := w.compress((*w.buf)[:n]); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// compress feeds p to the compressor, which sends frames as they fill.
+func (w *messageWriter) compress(p []byte) (int, error) {
+	n, err := w.zw.Write(p)
+	if err != nil {
+		w.err = w.c.compressedWriteDone(err)
+		return n, w.err
+	}
+	return n, nil
+}
+
 // frame sends one frame of the message.
 func (w *messageWriter) frame(ctx context.Context, fin bool, p []byte) error {
+	started := w.op == OpContinuation
 	err := w.c.writeFrame(ctx, fin, w.op, 0, p)
 	w.op = OpContinuation
 	if err != nil {
 		w.err = err
+		if started {
+			// Frames of this message are out and the rest never will be:
+			// any later message would read as a new data frame inside it
+			// (RFC 6455 §5.4), so the connection cannot go on.
+			w.c.setErr(fmt.Errorf("wsproto: message cut short after its first frame: %w", err))
+			w.c.signalCloseRecv()
+			w.c.closeNet()
+		}
 	}
 	return err
 }
@@ -243,7 +313,21 @@ func (r *messageWriterRef) Close() error {
 	r.closed = true
 	w := r.w
 	err := w.err
-	if err == nil {
+	if err == nil && w.zw == nil && w.c.dfl != nil && w.n >= w.c.dfl.p.threshold {
+		err = w.startCompression(r.ctx)
+	}
+	switch {
+	case w.zw != nil:
+		if err == nil {
+			err = w.zw.Flush()
+			if err == nil {
+				err = w.c.dfl.sink.finish()
+			}
+			err = w.c.compressedWriteDone(err)
+		}
+		w.c.dfl.end(w.zw, err)
+		w.zw = nil
+	case err == nil:
 		var p []byte
 		if w.buf != nil {
 			p = (*w.buf)[:w.n]
@@ -268,6 +352,9 @@ type PreparedMessage struct {
 	data  []byte
 	once  sync.Once
 	frame []byte
+
+	dmu      sync.Mutex
+	deflated []levelFrame // compressed frames, one per compression level
 }
 
 // NewPreparedMessage returns a prepared message of type typ holding data.
@@ -288,12 +375,21 @@ func (pm *PreparedMessage) serverFrame() []byte {
 	return pm.frame
 }
 
-// WritePrepared sends pm as one message, like Write.
+// WritePrepared sends pm as one message, like Write. A server connection
+// with permessage-deflate and without context takeover for its messages
+// (server_no_context_takeover, RFC 7692 §7.1.1.1) sends a frame compressed
+// once per compression level and shared by all such connections; with
+// context takeover each connection compresses the message itself.
 func (c *Conn) WritePrepared(ctx context.Context, pm *PreparedMessage) error {
-	if c.client || c.rsvAllowed != 0 {
+	var frame []byte
+	switch {
+	case c.client, c.dfl != nil && !c.dfl.p.writeNoContext:
 		return c.Write(ctx, pm.typ, pm.data)
+	case c.dfl != nil && len(pm.data) >= c.dfl.p.threshold:
+		frame = pm.compressedFrame(c.dfl.p.level)
+	default:
+		frame = pm.serverFrame()
 	}
-	frame := pm.serverFrame()
 	if err := c.lock(ctx, c.wmsg); err != nil {
 		return err
 	}

@@ -1,0 +1,688 @@
+package wsproto
+
+import (
+	"bufio"
+	"bytes"
+	"compress/flate"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"runtime"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"testing/iotest"
+	"time"
+
+	"github.com/pushwire/pushwire/handshake"
+)
+
+// countingConn counts the bytes read from and written to a net.Conn, to
+// observe frame sizes on the wire.
+type countingConn struct {
+	net.Conn
+	read, written atomic.Int64
+}
+
+func (c *countingConn) Read(p []byte) (int, error) {
+	n, err := c.Conn.Read(p)
+	c.read.Add(int64(n))
+	return n, err
+}
+
+func (c *countingConn) Write(p []byte) (int, error) {
+	n, err := c.Conn.Write(p)
+	c.written.Add(int64(n))
+	return n, err
+}
+
+// deflatePair connects a pushwire client that sends exactly offer to a
+// server accepting with aopts, and returns both with the client's
+// counting net.Conn. The client checks the response as Dial does.
+func deflatePair(t testing.TB, aopts *AcceptOptions, offer handshake.Extension, copts *CompressionOptions) (server, client *Conn, cc *countingConn) {
+	t.Helper()
+	conns := make(chan *Conn, 1)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		c, err := Accept(w, r, aopts)
+		if err != nil {
+			t.Errorf("Accept: %v", err)
+			return
+		}
+		conns <- c
+	}))
+	t.Cleanup(srv.Close)
+	nc, err := net.Dial("tcp", srv.Listener.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	u := &url.URL{Scheme: "ws", Host: srv.Listener.Addr().String(), Path: "/"}
+	br := bufio.NewReader(nc)
+	res, err := handshake.ClientHandshake(nc, br, u, handshake.ClientOptions{Extensions: []handshake.Extension{offer}})
+	if err != nil {
+		nc.Close()
+		t.Fatalf("ClientHandshake: %v", err)
+	}
+	var p *deflateParams
+	for _, e := range res.Extensions {
+		level, _ := checkLevel(copts.Level)
+		params, err := checkDeflateResponse(e, offer, copts, level)
+		if err != nil {
+			nc.Close()
+			t.Fatalf("checkDeflateResponse(%q, %q) = %v", e, offer, err)
+		}
+		p = &params
+	}
+	var buffered []byte
+	if n := br.Buffered(); n > 0 {
+		buffered, _ = br.Peek(n)
+	}
+	cc = &countingConn{Conn: nc}
+	client = newConn(cc, connConfig{client: true, readLimit: aopts.ReadLimit, deflate: p,
+		extensions: handshake.FormatExtensions(res.Extensions), buffered: buffered})
+	server = <-conns
+	t.Cleanup(func() { server.CloseNow(); client.CloseNow() })
+	return server, client, cc
+}
+
+// jsonLike returns n bytes of JSON-like text: records with repeating keys
+// and varying values, as a push application would send.
+func jsonLike(n int, seed int) []byte {
+	var b bytes.Buffer
+	b.WriteByte('[')
+	for i := 0; b.Len() < n; i++ {
+		k := seed*7919 + i
+		fmt.Fprintf(&b, `{"id":%d,"user":"user%04d","event":"%s","score":%d.%02d,"tags":["t%d","t%d"],"ok":%v},`,
+			k, k%977, [...]string{"join", "leave", "message", "typing"}[k%4], k%1000, k%97, k%13, k%7, k%3 == 0)
+	}
+	out := b.Bytes()[:n]
+	return out
+}
+
+var (
+	bigTextOnce sync.Once
+	bigText     []byte
+)
+
+// text16M returns a 16 MiB compressible text message, built once.
+func text16M() []byte {
+	bigTextOnce.Do(func() { bigText = jsonLike(16<<20, 1) })
+	return bigText
+}
+
+// sendMessage writes want from one end, whole or in uneven pieces, while
+// the other end reads it, and checks what arrives.
+func sendMessage(t *testing.T, from, to *Conn, typ MessageType, want []byte, fragmented bool) {
+	t.Helper()
+	ctx := context.Background()
+	errc := make(chan error, 1)
+	go func() {
+		if !fragmented {
+			errc <- from.Write(ctx, typ, want)
+			return
+		}
+		w, err := from.Writer(ctx, typ)
+		if err != nil {
+			errc <- err
+			return
+		}
+		rest := want
+		for i := 1; len(rest) > 0; i = i*3 + 1 {
+			k := min(i, len(rest))
+			if _, err := w.Write(rest[:k]); err != nil {
+				errc <- err
+				return
+			}
+			rest = rest[k:]
+		}
+		errc <- w.Close()
+	}()
+	gotType, got, err := to.Read(ctx, nil)
+	if err != nil {
+		t.Fatalf("Read() = %v", err)
+	}
+	if werr := <-errc; werr != nil {
+		t.Fatalf("write: %v", werr)
+	}
+	if gotType != typ || !bytes.Equal(got, want) {
+		t.Fatalf("Read() = %v, %s, want %v, %s", gotType, trunc(got), typ, trunc(want))
+	}
+}
+
+// deflateOfferCase is one combination of the four parameters of RFC 7692
+// §7.1 in a client's offer.
+type deflateOfferCase struct {
+	serverNoContext, clientNoContext bool
+	serverMaxWindow                  string // "" absent
+	clientMaxWindow                  string // "-" absent, "" without value
+}
+
+func (oc deflateOfferCase) offer() handshake.Extension {
+	e := handshake.Extension{Name: extDeflate}
+	if oc.serverNoContext {
+		e.Params = append(e.Params, handshake.Param{Name: paramServerNoContext})
+	}
+	if oc.clientNoContext {
+		e.Params = append(e.Params, handshake.Param{Name: paramClientNoContext})
+	}
+	if oc.serverMaxWindow != "" {
+		e.Params = append(e.Params, handshake.Param{Name: paramServerMaxWindow, Value: oc.serverMaxWindow})
+	}
+	if oc.clientMaxWindow != "-" {
+		e.Params = append(e.Params, handshake.Param{Name: paramClientMaxWindow, Value: oc.clientMaxWindow})
+	}
+	return e
+}
+
+func allOfferCases() []deflateOfferCase {
+	var cases []deflateOfferCase
+	for _, snc := range []bool{false, true} {
+		for _, cnc := range []bool{false, true} {
+			for _, smw := range []string{"", "15", "10"} {
+				for _, cmw := range []string{"-", "", "15", "10"} {
+					cases = append(cases, deflateOfferCase{snc, cnc, smw, cmw})
+				}
+			}
+		}
+	}
+	return cases
+}
+
+// TestCompressRoundTrip sends messages of 0 B to 16 MiB, text and binary,
+// whole and fragmented, both ways between a pushwire client and server,
+// for every combination of the four permessage-deflate parameters in the
+// offer, and checks by the size on the wire of a repeated message that
+// context takeover is used exactly where it was agreed.
+func TestCompressRoundTrip(t *testing.T) {
+	sizes := []int{0, 1, 125, 126, 127, 65535, 64 << 10, 64<<10 + 1}
+	for i, oc := range allOfferCases() {
+		name := fmt.Sprintf("%q", oc.offer().String())
+		t.Run(name, func(t *testing.T) {
+			opts := &CompressionOptions{Threshold: -1}
+			server, client, cc := deflatePair(t, &AcceptOptions{ReadLimit: 32 << 20, Compression: opts}, oc.offer(), opts)
+			// compress/flate has a 15-bit window: a smaller
+			// server_max_window_bits is declined (RFC 7692 §7.1.2.1).
+			declined := oc.serverMaxWindow == "10"
+			wantExt := ""
+			if !declined {
+				wantExt = "permessage-deflate"
+				if oc.serverMaxWindow == "15" {
+					wantExt += "; server_max_window_bits=15"
+				}
+				if oc.serverNoContext {
+					wantExt += "; server_no_context_takeover"
+				}
+				if oc.clientNoContext {
+					wantExt += "; client_no_context_takeover"
+				}
+			}
+			if got := server.Extensions(); got != wantExt {
+				t.Fatalf("server.Extensions() = %q, want %q", got, wantExt)
+			}
+			if got := client.Extensions(); got != wantExt {
+				t.Fatalf("client.Extensions() = %q, want %q", got, wantExt)
+			}
+			for _, dir := range []struct {
+				name     string
+				from, to *Conn
+			}{{"client-to-server", client, server}, {"server-to-client", server, client}} {
+				for _, typ := range []MessageType{MessageText, MessageBinary} {
+					for _, fragmented := range []bool{false, true} {
+						for _, n := range sizes {
+							sendMessage(t, dir.from, dir.to, typ, payload(n, typ, uint64(n)), fragmented)
+						}
+					}
+				}
+			}
+			// 16 MiB for every combination, the direction and the way of
+			// sending taking turns from one combination to the next.
+			if i%2 == 0 {
+				sendMessage(t, client, server, MessageText, text16M(), i%4 == 0)
+			} else {
+				sendMessage(t, server, client, MessageText, text16M(), i%4 == 1)
+			}
+
+			// Context takeover: the second copy of a message is much
+			// smaller on the wire when the window is kept.
+			msg := jsonLike(4<<10, 7)
+			sizeOf := func(counter *atomic.Int64, from, to *Conn) int64 {
+				before := counter.Load()
+				sendMessage(t, from, to, MessageText, msg, false)
+				return counter.Load() - before
+			}
+			for _, d := range []struct {
+				name      string
+				counter   *atomic.Int64
+				from, to  *Conn
+				noContext bool
+			}{
+				{"client-to-server", &cc.written, client, server, oc.clientNoContext},
+				{"server-to-client", &cc.read, server, client, oc.serverNoContext},
+			} {
+				first := sizeOf(d.counter, d.from, d.to)
+				second := sizeOf(d.counter, d.from, d.to)
+				switch {
+				case declined:
+					if first != second || first < int64(len(msg)) {
+						t.Errorf("%s without compression: wire sizes %d, %d, want both %d+header", d.name, first, second, len(msg))
+					}
+				case d.noContext:
+					if first != second || first >= int64(len(msg))/2 {
+						t.Errorf("%s without context takeover: wire sizes %d, %d, want equal and compressed", d.name, first, second)
+					}
+				default:
+					if second*4 > first {
+						t.Errorf("%s with context takeover: wire sizes %d, then %d, want the second under a quarter of the first", d.name, first, second)
+					}
+				}
+			}
+		})
+	}
+}
+
+// TestDialCompression: Dial and Accept negotiate compression through their
+// options, and the options' context takeover modes are what is agreed.
+func TestDialCompression(t *testing.T) {
+	for _, tc := range []struct {
+		name         string
+		server, dial *CompressionOptions
+		want         string
+	}{
+		{"server-off", nil, &CompressionOptions{}, ""},
+		{"client-off", &CompressionOptions{}, nil, ""},
+		{"defaults", &CompressionOptions{}, &CompressionOptions{}, "permessage-deflate"},
+		{"client-asks-no-context", &CompressionOptions{}, &CompressionOptions{ServerNoContextTakeover: true, ClientNoContextTakeover: true},
+			"permessage-deflate; server_no_context_takeover; client_no_context_takeover"},
+		{"server-imposes-no-context", &CompressionOptions{ServerNoContextTakeover: true, ClientNoContextTakeover: true}, &CompressionOptions{},
+			"permessage-deflate; server_no_context_takeover; client_no_context_takeover"},
+		{"huffman-only", &CompressionOptions{Level: flate.HuffmanOnly}, &CompressionOptions{Level: flate.BestCompression}, "permessage-deflate"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			server, client := pair(t, &AcceptOptions{Compression: tc.server}, &DialOptions{Compression: tc.dial})
+			if got := client.Extensions(); got != tc.want {
+				t.Fatalf("client.Extensions() = %q, want %q", got, tc.want)
+			}
+			if got := server.Extensions(); got != tc.want {
+				t.Fatalf("server.Extensions() = %q, want %q", got, tc.want)
+			}
+			msg := jsonLike(10<<10, 3)
+			sendMessage(t, client, server, MessageText, msg, false)
+			sendMessage(t, server, client, MessageText, msg, true)
+		})
+	}
+}
+
+// TestCompressionLevelInvalid: an invalid level fails Dial before it
+// connects, and Accept with 500.
+func TestCompressionLevelInvalid(t *testing.T) {
+	_, _, err := Dial(context.Background(), "ws://127.0.0.1:1/", &DialOptions{Compression: &CompressionOptions{Level: 10}})
+	if err == nil || !strings.Contains(err.Error(), "invalid compression level 10") {
+		t.Errorf("Dial with level 10 = %v, want invalid compression level", err)
+	}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		Accept(w, r, &AcceptOptions{Compression: &CompressionOptions{Level: -3}})
+	}))
+	defer srv.Close()
+	_, _, err = Dial(context.Background(), "ws"+strings.TrimPrefix(srv.URL, "http"), nil)
+	var re *handshake.ResponseError
+	if !errors.As(err, &re) || re.StatusCode != http.StatusInternalServerError {
+		t.Errorf("Accept with level -3: Dial = %v, want status 500", err)
+	}
+}
+
+// clientConnOver returns a client Conn with permessage-deflate p reading in
+// and writing to out.
+func clientConnOver(in io.Reader, p deflateParams) (*Conn, *pipeConn) {
+	pc := &pipeConn{r: in}
+	return newConn(pc, connConfig{client: true, readLimit: 1 << 20, closeTimeout: time.Second, deflate: &p}), pc
+}
+
+// TestRFC7692Examples decodes the examples of RFC 7692 §7.2.3, byte for
+// byte as the RFC prints them, read whole and a byte or half a buffer at a
+// time, and encodes those that compress/flate produces identically.
+func TestRFC7692Examples(t *testing.T) {
+	hello := []string{"Hello"}
+	for _, tc := range []struct {
+		name      string
+		wire      []byte
+		noContext bool
+		want      []string
+	}{
+		// §7.2.3.1: "A message containing "Hello" compressed, in one frame"
+		{"7.2.3.1-one-frame", []byte{0xc1, 0x07, 0xf2, 0x48, 0xcd, 0xc9, 0xc9, 0x07, 0x00}, true, hello},
+		// §7.2.3.1: the same, fragmented: RSV1 on the first frame only.
+		{"7.2.3.1-fragmented", []byte{0x41, 0x03, 0xf2, 0x48, 0xcd, 0x80, 0x04, 0xc9, 0xc9, 0x07, 0x00}, true, hello},
+		// §7.2.3.2: the second "Hello" refers to the first (context
+		// takeover): a match of length 5 at distance 5.
+		{"7.2.3.2-sliding-window", []byte{0xc1, 0x07, 0xf2, 0x48, 0xcd, 0xc9, 0xc9, 0x07, 0x00, 0xc1, 0x05, 0xf2, 0x00, 0x11, 0x00, 0x00}, false, []string{"Hello", "Hello"}},
+		// §7.2.3.3: a DEFLATE block with no compression.
+		{"7.2.3.3-stored-block", []byte{0xc1, 0x0b, 0x00, 0x05, 0x00, 0xfa, 0xff, 0x48, 0x65, 0x6c, 0x6c, 0x6f, 0x00}, true, hello},
+		// §7.2.3.4: a DEFLATE block with BFINAL set, then a 0x00.
+		{"7.2.3.4-bfinal", []byte{0xc1, 0x08, 0xf3, 0x48, 0xcd, 0xc9, 0xc9, 0x07, 0x00, 0x00}, true, hello},
+		// §7.2.3.5: two DEFLATE blocks in one message.
+		{"7.2.3.5-two-blocks", []byte{0xc1, 0x0d, 0xf2, 0x48, 0x05, 0x00, 0x00, 0x00, 0xff, 0xff, 0xca, 0xc9, 0xc9, 0x07, 0x00}, true, hello},
+	} {
+		for _, chunk := range []struct {
+			name string
+			wrap func(io.Reader) io.Reader
+		}{{"whole", func(r io.Reader) io.Reader { return r }}, {"one-byte", iotest.OneByteReader}, {"half", iotest.HalfReader}} {
+			t.Run(tc.name+"/"+chunk.name, func(t *testing.T) {
+				c, _ := clientConnOver(chunk.wrap(bytes.NewReader(tc.wire)), deflateParams{readNoContext: tc.noContext})
+				for _, want := range tc.want {
+					typ, got, err := c.Read(context.Background(), nil)
+					if err != nil || typ != MessageText || string(got) != want {
+						t.Fatalf("Read(% x) = %v, %q, %v, want text %q", tc.wire, typ, got, err, want)
+					}
+				}
+				if _, _, err := c.Read(context.Background(), nil); CloseStatus(err) != CloseAbnormal {
+					t.Fatalf("Read at end of input = %v, want 1006", err)
+				}
+			})
+		}
+	}
+
+	// Encoding: "Hello" as in §7.2.3.1 at levels 2 to 9, as in §7.2.3.3 at
+	// flate.NoCompression. compress/flate's takeover encoding of the
+	// second "Hello" differs from §7.2.3.2 (a shorter match code) but
+	// decodes the same.
+	for _, tc := range []struct {
+		name    string
+		level   int
+		context bool
+		want    []byte
+	}{
+		{"7.2.3.1-level-6", 6, false, []byte{0xc1, 0x07, 0xf2, 0x48, 0xcd, 0xc9, 0xc9, 0x07, 0x00}},
+		{"7.2.3.1-level-9", 9, false, []byte{0xc1, 0x07, 0xf2, 0x48, 0xcd, 0xc9, 0xc9, 0x07, 0x00}},
+		{"7.2.3.3-no-compression", flate.NoCompression, false, []byte{0xc1, 0x0b, 0x00, 0x05, 0x00, 0xfa, 0xff, 0x48, 0x65, 0x6c, 0x6c, 0x6f, 0x00}},
+		{"7.2.3.2-context-takeover", 6, true, []byte{0xc1, 0x07, 0xf2, 0x48, 0xcd, 0xc9, 0xc9, 0x07, 0x00, 0xc1, 0x04, 0x02, 0x13, 0x00, 0x00}},
+	} {
+		t.Run("encode/"+tc.name, func(t *testing.T) {
+			pc := &pipeConn{r: bytes.NewReader(nil)}
+			c := newConn(pc, connConfig{closeTimeout: time.Second, deflate: &deflateParams{level: tc.level, threshold: -1, writeNoContext: !tc.context}})
+			n := 1
+			if tc.context {
+				n = 2
+			}
+			for range n {
+				if err := c.Write(context.Background(), MessageText, []byte("Hello")); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if got := pc.w.Bytes(); !bytes.Equal(got, tc.want) {
+				t.Fatalf("Write(\"Hello\") x%d at level %d wrote % x, want % x", n, tc.level, got, tc.want)
+			}
+			// And it reads back.
+			r, _ := clientConnOver(bytes.NewReader(tc.want), deflateParams{readNoContext: !tc.context})
+			for range n {
+				if _, got, err := r.Read(context.Background(), nil); err != nil || string(got) != "Hello" {
+					t.Fatalf("reading back % x: %q, %v", tc.want, got, err)
+				}
+			}
+		})
+	}
+}
+
+// compressRaw compresses p as a permessage-deflate payload.
+func compressRaw(t testing.TB, p []byte, level int) []byte {
+	var b bytes.Buffer
+	zw, err := flate.NewWriter(&b, level)
+	if err != nil {
+		t.Fatal(err)
+	}
+	zw.Write(p)
+	zw.Flush()
+	return bytes.TrimSuffix(b.Bytes(), syncTail[:])
+}
+
+// TestCompressMalformed feeds a server with compression bad compressed
+// input and checks the close code it answers with (RFC 7692 §6, §7.2.2).
+func TestCompressMalformed(t *testing.T) {
+	hello := compressRaw(t, []byte("Hello"), 6)
+	badUTF8 := compressRaw(t, []byte{'a', 0xff, 'b'}, 6)
+	for _, tc := range []struct {
+		name    string
+		in      []byte
+		deflate bool
+		want    int
+	}{
+		{"rsv1-on-continuation", frames(rawFrame(false, Rsv1, OpText, true, hello[:2]), rawFrame(true, Rsv1, OpContinuation, true, hello[2:])), true, 1002},
+		{"rsv1-on-ping", rawFrame(true, Rsv1, OpPing, true, nil), true, 1002},
+		{"rsv1-on-close", rawFrame(true, Rsv1, OpClose, true, []byte{3, 232}), true, 1002},
+		{"rsv1-without-extension", rawFrame(true, Rsv1, OpText, true, hello), false, 1002},
+		{"rsv2-with-deflate", rawFrame(true, Rsv2, OpText, true, hello), true, 1002},
+		{"reserved-block-type", rawFrame(true, Rsv1, OpBinary, true, []byte{0x07, 0x00}), true, 1007},
+		{"bad-stored-length", rawFrame(true, Rsv1, OpBinary, true, []byte{0x00, 0x05, 0x00, 0x00, 0x00}), true, 1007},
+		{"stored-block-cut-short", rawFrame(true, Rsv1, OpBinary, true, []byte{0x00, 0x10, 0x00, 0xef, 0xff, 'a'}), true, 1007},
+		{"distance-beyond-output", rawFrame(true, Rsv1, OpBinary, true, []byte{0xf2, 0x00, 0x11, 0x00, 0x00}), true, 1007},
+		{"invalid-utf8-inflated", rawFrame(true, Rsv1, OpText, true, badUTF8), true, 1007},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			pc := &pipeConn{r: bytes.NewReader(tc.in)}
+			cfg := connConfig{readLimit: 1 << 20, closeTimeout: time.Second}
+			if tc.deflate {
+				cfg.deflate = &deflateParams{level: 1, threshold: 128}
+			}
+			c := newConn(pc, cfg)
+			_, msg, err := c.Read(context.Background(), nil)
+			if got := lastClose(t, pc.w.Bytes()); got != tc.want {
+				t.Fatalf("Read(%s) = %q, %v; sent close %d, want %d", trunc(tc.in), msg, err, got, tc.want)
+			}
+		})
+	}
+	// A text message whose inflated bytes stop inside a character.
+	t.Run("text-ends-inside-character", func(t *testing.T) {
+		euro := compressRaw(t, []byte("ab\xe2\x82"), 6) // "€" is e2 82 ac
+		pc := &pipeConn{r: bytes.NewReader(rawFrame(true, Rsv1, OpText, true, euro))}
+		c := newConn(pc, connConfig{readLimit: 1 << 20, closeTimeout: time.Second, deflate: &deflateParams{level: 1}})
+		_, _, err := c.Read(context.Background(), nil)
+		if got := lastClose(t, pc.w.Bytes()); got != 1007 || !errors.Is(err, ErrInvalidUTF8) {
+			t.Fatalf("Read(text inflating to %q) = %v, sent %d, want ErrInvalidUTF8 and 1007", "ab\xe2\x82", err, got)
+		}
+	})
+}
+
+// bomb returns a compressed payload of about 10 KiB that inflates to 10 MiB.
+func bomb(t testing.TB) []byte {
+	p := compressRaw(t, make([]byte, 10<<20), flate.BestCompression)
+	if len(p) > 11<<10 {
+		t.Fatalf("bomb is %d bytes compressed, want about 10 KiB", len(p))
+	}
+	return p
+}
+
+// TestCompressionBomb: a 10 KiB message that inflates to 10 MiB fails
+// with 1009 under a 1 MiB limit, and the heap grows by a small multiple of
+// the limit, not by the inflated size, whether it is read whole or
+// streamed.
+func TestCompressionBomb(t *testing.T) {
+	payload := bomb(t)
+	const limit = 1 << 20
+	for _, tc := range []struct {
+		name     string
+		read     func(c *Conn) error
+		maxAlloc uint64
+	}{
+		{"Read", func(c *Conn) error {
+			_, _, err := c.Read(context.Background(), nil)
+			return err
+		}, 4 * limit},
+		{"Reader", func(c *Conn) error {
+			_, r, err := c.Reader(context.Background())
+			if err != nil {
+				return err
+			}
+			_, err = io.CopyBuffer(io.Discard, r, make([]byte, 4096))
+			return err
+		}, limit / 4},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			in := frames(rawFrame(true, Rsv1, OpBinary, true, payload))
+			pc := &pipeConn{r: bytes.NewReader(in)}
+			c := newConn(pc, connConfig{readLimit: limit, closeTimeout: time.Second, deflate: &deflateParams{level: 1}})
+			var before, after runtime.MemStats
+			runtime.GC()
+			runtime.ReadMemStats(&before)
+			err := tc.read(c)
+			runtime.ReadMemStats(&after)
+			if !errors.Is(err, ErrMessageTooBig) || CloseStatus(err) != CloseTooBig && lastClose(t, pc.w.Bytes()) != 1009 {
+				t.Fatalf("reading a %d-byte bomb under a %d-byte limit = %v, want ErrMessageTooBig", len(payload), limit, err)
+			}
+			if got := lastClose(t, pc.w.Bytes()); got != 1009 {
+				t.Fatalf("sent close %d, want 1009", got)
+			}
+			if alloc := after.TotalAlloc - before.TotalAlloc; alloc > tc.maxAlloc {
+				t.Fatalf("reading the bomb allocated %d bytes, want at most %d (it inflates to %d)", alloc, tc.maxAlloc, 10<<20)
+			}
+		})
+	}
+}
+
+// TestCompressThreshold: messages below the threshold, and those written
+// with WriteUncompressed, go out without RSV1; others with it.
+func TestCompressThreshold(t *testing.T) {
+	for _, tc := range []struct {
+		name      string
+		threshold int
+		size      int
+		write     func(c *Conn, p []byte) error
+		wantRsv1  bool
+	}{
+		{"below-default", 0, 127, nil, false},
+		{"at-default", 0, 128, nil, true},
+		{"negative-compresses-all", -1, 0, nil, true},
+		{"custom", 1000, 999, nil, false},
+		{"write-uncompressed", 0, 4096, func(c *Conn, p []byte) error { return c.WriteUncompressed(context.Background(), MessageText, p) }, false},
+		{"writer-below", 0, 127, func(c *Conn, p []byte) error {
+			w, _ := c.Writer(context.Background(), MessageText)
+			w.Write(p)
+			return w.Close()
+		}, false},
+		{"writer-at", 0, 128, func(c *Conn, p []byte) error {
+			w, _ := c.Writer(context.Background(), MessageText)
+			w.Write(p[:1])
+			w.Write(p[1:])
+			return w.Close()
+		}, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			pc := &pipeConn{r: bytes.NewReader(nil)}
+			p := newDeflateParams(&CompressionOptions{Threshold: tc.threshold}, 1)
+			c := newConn(pc, connConfig{closeTimeout: time.Second, deflate: &p})
+			msg := bytes.Repeat([]byte("a"), tc.size)
+			write := tc.write
+			if write == nil {
+				write = func(c *Conn, p []byte) error { return c.Write(context.Background(), MessageText, p) }
+			}
+			if err := write(c, msg); err != nil {
+				t.Fatal(err)
+			}
+			h, _ := readServerFrame(t, bytes.NewReader(pc.w.Bytes()))
+			if got := h.Rsv&Rsv1 != 0; got != tc.wantRsv1 {
+				t.Fatalf("%d-byte message with threshold %d: RSV1 = %v, want %v", tc.size, tc.threshold, got, tc.wantRsv1)
+			}
+		})
+	}
+}
+
+// TestCompressedPreparedMessage: server connections without context
+// takeover share one compressed frame per level; with context takeover
+// each compresses for itself; both read back.
+func TestCompressedPreparedMessage(t *testing.T) {
+	msg := jsonLike(8<<10, 5)
+	pm, err := NewPreparedMessage(MessageText, msg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var outs [][]byte
+	for i, p := range []deflateParams{
+		{level: 1, threshold: 128, writeNoContext: true},
+		{level: 1, threshold: 128, writeNoContext: true},
+		{level: 9, threshold: 128, writeNoContext: true},
+		{level: 1, threshold: 128},
+	} {
+		pc := &pipeConn{r: bytes.NewReader(nil)}
+		c := newConn(pc, connConfig{closeTimeout: time.Second, deflate: &p})
+		if err := c.WritePrepared(context.Background(), pm); err != nil {
+			t.Fatal(err)
+		}
+		out := pc.w.Bytes()
+		outs = append(outs, out)
+		r, _ := clientConnOver(bytes.NewReader(out), deflateParams{readNoContext: true})
+		if _, got, err := r.Read(context.Background(), nil); err != nil || !bytes.Equal(got, msg) {
+			t.Fatalf("conn %d: reading the prepared message back: %v", i, err)
+		}
+		if len(out) > len(msg)/2 || out[0] != 0xc1 {
+			t.Fatalf("conn %d: prepared message is %d bytes starting %#x, want compressed with RSV1", i, len(out), out[0])
+		}
+	}
+	if !bytes.Equal(outs[0], outs[1]) {
+		t.Errorf("two connections at level 1 wrote different frames")
+	}
+	if len(pm.deflated) != 2 {
+		t.Errorf("prepared message holds %d compressed frames, want 2 (levels 1 and 9)", len(pm.deflated))
+	}
+}
+
+// TestCompressedReaderAbandoned: a streaming reader left in the middle of a
+// compressed message is skipped by the next Read, with and without
+// context takeover, and the next message is intact.
+func TestCompressedReaderAbandoned(t *testing.T) {
+	for _, noContext := range []bool{false, true} {
+		t.Run(fmt.Sprintf("noContext=%v", noContext), func(t *testing.T) {
+			opts := &CompressionOptions{ServerNoContextTakeover: noContext, ClientNoContextTakeover: noContext}
+			server, client := pair(t, &AcceptOptions{Compression: opts}, &DialOptions{Compression: opts})
+			ctx := context.Background()
+			first, second := jsonLike(100<<10, 1), jsonLike(50<<10, 1)
+			go func() {
+				server.Write(ctx, MessageText, first)
+				server.Write(ctx, MessageText, second)
+			}()
+			_, r, err := client.Reader(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			part := make([]byte, 1000)
+			if _, err := io.ReadFull(r, part); err != nil || !bytes.Equal(part, first[:1000]) {
+				t.Fatalf("reading 1000 bytes: %v", err)
+			}
+			_, got, err := client.Read(ctx, nil)
+			if err != nil || !bytes.Equal(got, second) {
+				t.Fatalf("Read after abandoned reader = %s, %v, want the second message", trunc(got), err)
+			}
+		})
+	}
+}
+
+var compressionModes = []struct {
+	name string
+	opts *CompressionOptions
+}{
+	{"pooled", &CompressionOptions{ServerNoContextTakeover: true, ClientNoContextTakeover: true}},
+	{"context-takeover", &CompressionOptions{}},
+}
+
+// compressedEchoPair returns a client whose server echoes every message,
+// both with compression opts.
+func compressedEchoPair(tb testing.TB, opts *CompressionOptions) *Conn {
+	server, client := pair(tb, &AcceptOptions{ReadLimit: 1 << 20, Compression: opts}, &DialOptions{ReadLimit: 1 << 20, Compression: opts})
+	go func() {
+		ctx := context.Background()
+		var buf []byte
+		for {
+			typ, msg, err := server.Read(ctx, buf)
+			if err != nil {
+				return
+			}
+			if err := server.Write(ctx, typ, msg); err != nil {
+				return
+			}
+			buf = msg
+		}
+	}()
+	return client
+}

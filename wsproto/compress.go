@@ -362,7 +362,7 @@ func (s *inflateSource) more() bool {
 		}
 	}
 	if c.rend == c.rpos {
-		if err := c.fill(1); err != nil {
+		if err := c.fill(1, int(min(c.frameLeft, bigReadSize))); err != nil {
 			s.err = err
 			return false
 		}

@@ -175,7 +175,7 @@ func (c *Conn) skipMessage() error {
 	for c.inMessage || c.frameLeft > 0 {
 		for c.frameLeft > 0 {
 			if c.rend == c.rpos {
-				if err := c.fill(1); err != nil {
+				if err := c.fill(1, int(min(c.frameLeft, bigReadSize))); err != nil {
 					return err
 				}
 			}
@@ -230,17 +230,25 @@ func (c *Conn) readFailed(ctx context.Context, err error, midMessage bool) error
 // errCloseReceived reports that the frame just read was the peer's close.
 var errCloseReceived = errors.New("wsproto: close frame received")
 
-// fill makes at least n bytes available in c.rbuf[c.rpos:c.rend]. An idle
-// connection reads into the small array inside Conn; once a read fills it,
-// data is flowing and a pooled buffer takes over until the input is drained.
-func (c *Conn) fill(n int) error {
-	for c.rend-c.rpos < n {
+// fill makes at least need bytes available in c.rbuf[c.rpos:c.rend], with
+// room for up to want bytes (capped at the pooled buffer's size) so that one
+// read can bring what the caller is about to consume. An idle connection
+// waits for its next frame with the small array inside Conn; a pooled
+// buffer takes over when a read fills the array or when more is wanted,
+// and goes back to the pool once the input is drained and only a little
+// is wanted again.
+func (c *Conn) fill(need, want int) error {
+	want = min(max(want, need), bigReadSize)
+	for c.rend-c.rpos < need {
 		if c.rpos == c.rend {
 			c.rpos, c.rend = 0, 0
-			c.releaseReadBuffer()
-		} else if len(c.rbuf)-c.rpos < n {
-			if n > len(c.rbuf) {
-				c.takeBigBuffer(n)
+			if want <= smallReadSize {
+				c.releaseReadBuffer()
+			}
+		}
+		if len(c.rbuf)-c.rpos < want {
+			if want > len(c.rbuf) {
+				c.takeBigBuffer(want)
 			} else {
 				c.rend = copy(c.rbuf, c.rbuf[c.rpos:c.rend])
 				c.rpos = 0
@@ -252,7 +260,7 @@ func (c *Conn) fill(n int) error {
 			c.takeBigBuffer(0)
 		}
 		if err != nil {
-			if c.rend-c.rpos >= n {
+			if c.rend-c.rpos >= need {
 				return nil
 			}
 			return err
@@ -295,11 +303,11 @@ func (c *Conn) releaseReadBuffer() {
 // control frames on the way, and checks it against the connection's state.
 func (c *Conn) nextFrame() error {
 	for {
-		if err := c.fill(2); err != nil {
+		if err := c.fill(2, 2); err != nil {
 			return err
 		}
 		hs := HeaderSize(c.rbuf[c.rpos], c.rbuf[c.rpos+1])
-		if err := c.fill(hs); err != nil {
+		if err := c.fill(hs, hs); err != nil {
 			return err
 		}
 		h, err := ParseHeader(c.rbuf[c.rpos : c.rpos+hs])
@@ -312,7 +320,7 @@ func (c *Conn) nextFrame() error {
 		if h.Opcode.IsControl() {
 			// A control frame is at most 2+4+125 bytes (RFC 6455 §5.5):
 			// it is handled whole, from the buffer.
-			if err := c.fill(hs + int(h.Length)); err != nil {
+			if err := c.fill(hs+int(h.Length), hs+int(h.Length)); err != nil {
 				return err
 			}
 			c.rpos += hs
@@ -406,7 +414,7 @@ func (c *Conn) readPayload(p []byte) (int, error) {
 			err = io.ErrNoProgress
 		}
 	default:
-		if err = c.fill(1); err == nil {
+		if err = c.fill(1, len(p)); err == nil {
 			n = copy(p, c.rbuf[c.rpos:c.rend])
 			c.rpos += n
 		}

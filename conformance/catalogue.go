@@ -1,0 +1,131 @@
+package conformance
+
+import (
+	"cmp"
+	"path"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// DefaultTimeout is the per-case wait for the peer's reaction when
+// Options.Timeout is zero; the limits category (9.x) and compression
+// categories (12.x, 13.x) wait longer.
+const DefaultTimeout = 2 * time.Second
+
+// role says which roles a case runs in.
+type role uint8
+
+const (
+	roleServer role = 1 << iota // the harness tests a server
+	roleClient                  // the harness tests a client
+	roleBoth   = roleServer | roleClient
+)
+
+// wsCase is one WebSocket case.
+type wsCase struct {
+	id     string
+	desc   string
+	expect string
+	roles  role
+	// slow multiplies the per-case timeout (9.x, 12.x, 13.x).
+	slow int
+	// offer is the permessage-deflate offer (server role) or acceptance
+	// (client role) the case needs; nil for none.
+	offer *pmdCase
+	// run drives an established connection.
+	run func(s *session)
+	// raw, when set, replaces run: the case makes its own connections
+	// (opening handshake cases; server role only).
+	raw func(r *rawEnv)
+}
+
+// CaseInfo describes a case of the catalogue.
+type CaseInfo struct {
+	ID          string `json:"id"`
+	Description string `json:"description"`
+	Expectation string `json:"expectation"`
+}
+
+// Cases returns the WebSocket catalogue for role "server" or "client",
+// in order.
+func Cases(roleName string) []CaseInfo {
+	var out []CaseInfo
+	for _, c := range catalogue(roleFor(roleName)) {
+		out = append(out, CaseInfo{c.id, c.desc, c.expect})
+	}
+	return out
+}
+
+func roleFor(name string) role {
+	if name == "client" {
+		return roleClient
+	}
+	return roleServer
+}
+
+var builders []func(b *builder)
+
+// builder collects cases for one role.
+type builder struct {
+	role  role
+	cases []*wsCase
+}
+
+func (b *builder) add(c *wsCase) {
+	if c.roles == 0 {
+		c.roles = roleBoth
+	}
+	if c.roles&b.role != 0 {
+		b.cases = append(b.cases, c)
+	}
+}
+
+// catalogue returns every case for r, sorted by id.
+func catalogue(r role) []*wsCase {
+	b := &builder{role: r}
+	for _, f := range builders {
+		f(b)
+	}
+	slices.SortStableFunc(b.cases, func(x, y *wsCase) int { return compareIDs(x.id, y.id) })
+	return b.cases
+}
+
+// compareIDs orders "1.2.10" after "1.2.9".
+func compareIDs(a, b string) int {
+	as, bs := strings.Split(a, "."), strings.Split(b, ".")
+	for i := 0; i < len(as) && i < len(bs); i++ {
+		x, _ := strconv.Atoi(as[i])
+		y, _ := strconv.Atoi(bs[i])
+		if c := cmp.Compare(x, y); c != 0 {
+			return c
+		}
+	}
+	return cmp.Compare(len(as), len(bs))
+}
+
+// matchID reports whether id matches pattern: an exact id, a path.Match
+// pattern such as "6.*" or "7.?.1", or a category prefix such as "6" or
+// "6.4".
+func matchID(pattern, id string) bool {
+	if pattern == id || strings.HasPrefix(id, pattern+".") {
+		return true
+	}
+	ok, _ := path.Match(pattern, id)
+	return ok
+}
+
+// selectCases returns the cases matched by include (all when empty) and
+// not by exclude.
+func selectCases(all []*wsCase, include, exclude []string) []*wsCase {
+	var out []*wsCase
+	for _, c := range all {
+		in := len(include) == 0 || slices.ContainsFunc(include, func(p string) bool { return matchID(p, c.id) })
+		ex := slices.ContainsFunc(exclude, func(p string) bool { return matchID(p, c.id) })
+		if in && !ex {
+			out = append(out, c)
+		}
+	}
+	return out
+}

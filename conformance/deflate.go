@@ -1,0 +1,297 @@
+package conformance
+
+import (
+	"bytes"
+	"compress/flate"
+	"errors"
+	"fmt"
+	"io"
+	"strconv"
+
+	"github.com/pushwire/pushwire/handshake"
+)
+
+// pmdName is the extension token of RFC 7692.
+const pmdName = "permessage-deflate"
+
+// tail is the end of a flush that RFC 7692 §7.2.1 strips from a
+// compressed message and §7.2.2 appends before inflating.
+var tail = []byte{0x00, 0x00, 0xff, 0xff}
+
+// finalBlock is an empty final stored block: appended after tail, it
+// ends the deflate stream so that the reader returns io.EOF.
+var finalBlock = []byte{0x01, 0x00, 0x00, 0xff, 0xff}
+
+// pmdState compresses the messages the harness sends and inflates those
+// it receives, with the parameters the handshake agreed on. It is the
+// harness's own transcription of RFC 7692 §7.2 on compress/flate.
+type pmdState struct {
+	sendNoCtx  bool // reset the compressor for every message
+	sendWindow int  // window bits allowed for what the harness sends
+	recvNoCtx  bool // the peer promised to compress every message alone
+	limit      int64
+
+	fw   *flate.Writer
+	fr   io.ReadCloser
+	out  bytes.Buffer
+	dict []byte // the last 32 KiB the peer sent, for context takeover
+}
+
+func newPMD(sendNoCtx bool, sendWindow int, recvNoCtx bool) *pmdState {
+	return &pmdState{sendNoCtx: sendNoCtx, sendWindow: sendWindow, recvNoCtx: recvNoCtx, limit: maxRecv}
+}
+
+// deflate compresses one message (RFC 7692 §7.2.1): compress, flush, and
+// remove the 4 octets 0x00 0x00 0xff 0xff at the tail end.
+func (p *pmdState) deflate(msg []byte) []byte {
+	p.out.Reset()
+	switch {
+	case p.fw == nil:
+		// compress/flate always uses a 32 KiB window; when a smaller window
+		// was agreed (max_window_bits < 15), Huffman-only coding, which
+		// has no back-references, stays within any window.
+		level := flate.BestSpeed
+		if p.sendWindow < 15 {
+			level = flate.HuffmanOnly
+		}
+		p.fw, _ = flate.NewWriter(&p.out, level)
+	case p.sendNoCtx:
+		p.fw.Reset(&p.out) // an empty window for every message
+	}
+	p.fw.Write(msg)
+	p.fw.Flush()
+	b := bytes.Clone(p.out.Bytes())
+	return bytes.TrimSuffix(b, tail)
+}
+
+// deflateZeros compresses a message of n zero bytes without holding it
+// in memory: the compression bomb.
+func (p *pmdState) deflateZeros(n int64) []byte {
+	p.out.Reset()
+	if p.fw == nil {
+		p.fw, _ = flate.NewWriter(&p.out, flate.BestSpeed)
+	}
+	zeros := make([]byte, 1<<20)
+	for n > 0 {
+		k := min(n, int64(len(zeros)))
+		p.fw.Write(zeros[:k])
+		n -= k
+	}
+	p.fw.Flush()
+	return bytes.TrimSuffix(bytes.Clone(p.out.Bytes()), tail)
+}
+
+// inflate decompresses one message (RFC 7692 §7.2.2): append 0x00 0x00
+// 0xff 0xff to the payload and decompress, with the window of the
+// previous messages unless the peer works without context takeover.
+func (p *pmdState) inflate(b []byte) ([]byte, error) {
+	in := make([]byte, 0, len(b)+len(tail)+len(finalBlock))
+	in = append(append(append(in, b...), tail...), finalBlock...)
+	var dict []byte
+	if !p.recvNoCtx {
+		dict = p.dict
+	}
+	if p.fr == nil {
+		p.fr = flate.NewReaderDict(bytes.NewReader(in), dict)
+	} else if err := p.fr.(flate.Resetter).Reset(bytes.NewReader(in), dict); err != nil {
+		return nil, err
+	}
+	out, err := io.ReadAll(io.LimitReader(p.fr, p.limit+1))
+	if err != nil {
+		return nil, err
+	}
+	if int64(len(out)) > p.limit {
+		return nil, fmt.Errorf("inflates to more than %d bytes", p.limit)
+	}
+	if !p.recvNoCtx {
+		p.dict = append(p.dict, out...)
+		if len(p.dict) > 32<<10 {
+			p.dict = bytes.Clone(p.dict[len(p.dict)-32<<10:])
+		}
+	}
+	return out, nil
+}
+
+// pmdParams are the parameters of one permessage-deflate offer or
+// response (RFC 7692 §7.1). A window of 0 means the parameter is absent;
+// -1 means present without a value (client_max_window_bits in an offer).
+type pmdParams struct {
+	serverNoCtx, clientNoCtx         bool
+	serverMaxWindow, clientMaxWindow int
+}
+
+func (p pmdParams) extension() handshake.Extension {
+	e := handshake.Extension{Name: pmdName}
+	if p.serverNoCtx {
+		e.Params = append(e.Params, handshake.Param{Name: "server_no_context_takeover"})
+	}
+	if p.clientNoCtx {
+		e.Params = append(e.Params, handshake.Param{Name: "client_no_context_takeover"})
+	}
+	if p.serverMaxWindow > 0 {
+		e.Params = append(e.Params, handshake.Param{Name: "server_max_window_bits", Value: strconv.Itoa(p.serverMaxWindow)})
+	}
+	if p.clientMaxWindow != 0 {
+		v := ""
+		if p.clientMaxWindow > 0 {
+			v = strconv.Itoa(p.clientMaxWindow)
+		}
+		e.Params = append(e.Params, handshake.Param{Name: "client_max_window_bits", Value: v})
+	}
+	return e
+}
+
+func (p pmdParams) String() string { return p.extension().String() }
+
+// parsePMD reads the parameters of a permessage-deflate element, checking
+// them as RFC 7692 §7.1 requires: known names, each at most once, window
+// bits 8 to 15 ("a decimal integer value without leading zeroes between 8
+// and 15"), no value on the no_context_takeover ones. In an offer,
+// client_max_window_bits may come without a value (-1).
+func parsePMD(e handshake.Extension, offer bool) (pmdParams, error) {
+	var p pmdParams
+	seen := map[string]bool{}
+	for _, prm := range e.Params {
+		if seen[prm.Name] {
+			return p, fmt.Errorf("parameter %s appears twice (RFC 7692 §7.1)", prm.Name)
+		}
+		seen[prm.Name] = true
+		bits := func() (int, error) {
+			n, err := strconv.Atoi(prm.Value)
+			if err != nil || n < 8 || n > 15 || prm.Value[0] == '0' {
+				return 0, fmt.Errorf("%s=%q is not 8 to 15 (RFC 7692 §7.1.2)", prm.Name, prm.Value)
+			}
+			return n, nil
+		}
+		var err error
+		switch prm.Name {
+		case "server_no_context_takeover", "client_no_context_takeover":
+			if prm.Value != "" {
+				return p, fmt.Errorf("%s has a value (RFC 7692 §7.1.1)", prm.Name)
+			}
+			if prm.Name[0] == 's' {
+				p.serverNoCtx = true
+			} else {
+				p.clientNoCtx = true
+			}
+		case "server_max_window_bits":
+			p.serverMaxWindow, err = bits()
+		case "client_max_window_bits":
+			if offer && prm.Value == "" {
+				p.clientMaxWindow = -1
+			} else {
+				p.clientMaxWindow, err = bits()
+			}
+		default:
+			return p, fmt.Errorf("unknown parameter %s (RFC 7692 §7.1: the client MUST _Fail the WebSocket Connection_)", prm.Name)
+		}
+		if err != nil {
+			return p, err
+		}
+	}
+	return p, nil
+}
+
+// pmdCase is the permessage-deflate part of a compression case: the
+// offers the harness makes when it tests a server, and the response it
+// gives when it tests a client.
+type pmdCase struct {
+	offers []handshake.Extension
+	// respond is the harness's answer, as a server, to a client's offer;
+	// ok false declines the offer.
+	respond func(offer pmdParams) (resp pmdParams, ok bool)
+}
+
+func offerOf(ps ...pmdParams) []handshake.Extension {
+	var out []handshake.Extension
+	for _, p := range ps {
+		out = append(out, p.extension())
+	}
+	return out
+}
+
+// accept returns the harness's Sec-WebSocket-Extensions answer to a
+// client's offers: the first permessage-deflate offer the case accepts.
+func (c *pmdCase) accept(offers []handshake.Extension) string {
+	for _, e := range offers {
+		if e.Name != pmdName {
+			continue
+		}
+		p, err := parsePMD(e, true)
+		if err != nil {
+			continue
+		}
+		if resp, ok := c.respond(p); ok {
+			return resp.String()
+		}
+	}
+	return ""
+}
+
+var errNoPMD = errors.New("the peer did not negotiate permessage-deflate")
+
+// setup installs the compression state for what the handshake agreed.
+// It returns errNoPMD when nothing was agreed, and another error when the
+// agreement is invalid.
+func (c *pmdCase) setup(s *session, agreed []handshake.Extension) error {
+	var got *handshake.Extension
+	for i, e := range agreed {
+		if e.Name == pmdName {
+			if got != nil {
+				return errors.New("permessage-deflate appears twice in the response (RFC 7692 §5)")
+			}
+			got = &agreed[i]
+		}
+	}
+	if got == nil {
+		return errNoPMD
+	}
+	p, err := parsePMD(*got, false)
+	if err != nil {
+		return err
+	}
+	if s.serverRole {
+		// The harness is the client: client_* parameters bind what it
+		// sends. RFC 7692 §7.1.2.2: the server MUST NOT include
+		// client_max_window_bits unless the client offered it.
+		if p.clientMaxWindow > 0 && !offeredClientWindow(c.offers) {
+			return errors.New("client_max_window_bits in the response to an offer without it (RFC 7692 §7.1.2.2)")
+		}
+		sendWindow := 15
+		if p.clientMaxWindow > 0 {
+			sendWindow = p.clientMaxWindow
+		}
+		s.pmd = newPMD(p.clientNoCtx || offeredClientNoCtx(c.offers), sendWindow, p.serverNoCtx)
+	} else {
+		sendWindow := 15
+		if p.serverMaxWindow > 0 {
+			sendWindow = p.serverMaxWindow
+		}
+		s.pmd = newPMD(p.serverNoCtx, sendWindow, p.clientNoCtx)
+	}
+	if s.peerLimit > 0 {
+		s.pmd.limit = max(s.peerLimit, maxRecv)
+	}
+	s.note("permessage-deflate agreed: %s", p)
+	return nil
+}
+
+func offeredClientWindow(offers []handshake.Extension) bool {
+	for _, e := range offers {
+		if _, ok := e.Param("client_max_window_bits"); ok {
+			return true
+		}
+	}
+	return false
+}
+
+// offeredClientNoCtx reports whether every offer asked for
+// client_no_context_takeover, which the harness then keeps to.
+func offeredClientNoCtx(offers []handshake.Extension) bool {
+	for _, e := range offers {
+		if _, ok := e.Param("client_no_context_takeover"); !ok {
+			return false
+		}
+	}
+	return len(offers) > 0
+}

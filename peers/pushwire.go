@@ -1,0 +1,246 @@
+package peers
+
+import (
+	"context"
+	"errors"
+
+	"net/http"
+	"sync"
+
+	"github.com/pushwire/pushwire/wsproto"
+)
+
+// Pushwire is the implementation under test.
+func Pushwire() *Impl {
+	return &Impl{
+		Name:        "pushwire",
+		Compression: true,
+		Server: func(opts Options, serve func(Conn)) http.Handler {
+			return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				p := newPump()
+				ao := &wsproto.AcceptOptions{
+					Subprotocols:            opts.Subprotocols,
+					InsecureSkipOriginCheck: true,
+					ReadLimit:               MaxMessage,
+					OnPong:                  p.pong,
+				}
+				if opts.Compress {
+					ao.Compression = &wsproto.CompressionOptions{}
+				}
+				c, err := wsproto.Accept(w, r, ao)
+				if err != nil {
+					return
+				}
+				pc := &pwConn{c: c, pump: p}
+				go pc.read()
+				serve(pc)
+				c.CloseNow()
+			})
+		},
+		Dial: func(ctx context.Context, url string, opts Options) (Conn, error) {
+			p := newPump()
+			do := &wsproto.DialOptions{Subprotocols: opts.Subprotocols, ReadLimit: MaxMessage, OnPong: p.pong}
+			if opts.Compress {
+				do.Compression = &wsproto.CompressionOptions{}
+			}
+			c, _, err := wsproto.Dial(ctx, url, do)
+			if err != nil {
+				return nil, err
+			}
+			pc := &pwConn{c: c, pump: p}
+			go pc.read()
+			return pc, nil
+		},
+		Echo:       pwEcho,
+		Idle:       pwIdle,
+		ReadClient: pwReadClient,
+		Broadcast:  pwBroadcast,
+	}
+}
+
+type pwConn struct {
+	c *wsproto.Conn
+	*pump
+}
+
+func (c *pwConn) read() {
+	var buf []byte
+	for {
+		typ, msg, err := c.c.Read(context.Background(), buf)
+		if err != nil {
+			var ce wsproto.CloseError
+			if errors.As(err, &ce) {
+				err = &CloseError{Code: int(ce.Code), Reason: ce.Reason}
+			}
+			c.end(err)
+			return
+		}
+		c.deliver(int(typ), msg)
+		buf = msg
+	}
+}
+
+func (c *pwConn) Subprotocol() string { return c.c.Subprotocol() }
+func (c *pwConn) Extensions() string  { return c.c.Extensions() }
+
+func (c *pwConn) Write(typ int, p []byte) error {
+	return c.c.Write(context.Background(), wsproto.MessageType(typ), p)
+}
+
+func (c *pwConn) WriteFragmented(typ int, p []byte) error {
+	w, err := c.c.Writer(context.Background(), wsproto.MessageType(typ))
+	if err != nil {
+		return err
+	}
+	for _, b := range chunks(p, FragmentSize) {
+		if _, err := w.Write(b); err != nil {
+			return err
+		}
+	}
+	return w.Close()
+}
+
+func (c *pwConn) Ping(ctx context.Context, payload []byte) error {
+	if err := c.c.Ping(ctx, payload); err != nil {
+		return err
+	}
+	return c.waitPong(ctx, payload)
+}
+
+func (c *pwConn) Close(code int, reason string) error {
+	err := c.c.Close(wsproto.CloseCode(code), reason)
+	if werr := c.waitDone(); err == nil {
+		err = werr
+	}
+	return err
+}
+
+func (c *pwConn) CloseNow() { c.c.CloseNow() }
+
+// pwEcho is the echo server of the package documentation, served from a
+// fresh goroutine as the architecture recommends.
+func pwEcho(compress bool) http.Handler {
+	opts := &wsproto.AcceptOptions{InsecureSkipOriginCheck: true, ReadLimit: MaxMessage}
+	if compress {
+		opts.Compression = &wsproto.CompressionOptions{}
+	}
+	return wsproto.Handler(opts, func(c *wsproto.Conn) {
+		ctx := context.Background()
+		var buf []byte
+		for {
+			typ, msg, err := c.Read(ctx, buf)
+			if err != nil {
+				return
+			}
+			if err := c.Write(ctx, typ, msg); err != nil {
+				return
+			}
+			buf = msg
+		}
+	})
+}
+
+func pwIdle() http.Handler {
+	return pwEcho(false)
+}
+
+func pwReadClient(ctx context.Context, url string, n int) (int64, error) {
+	c, _, err := wsproto.Dial(ctx, url, &wsproto.DialOptions{ReadLimit: MaxMessage})
+	if err != nil {
+		return 0, err
+	}
+	defer c.CloseNow()
+	var total int64
+	var buf []byte
+	for range n {
+		_, msg, err := c.Read(ctx, buf)
+		if err != nil {
+			return total, err
+		}
+		total += int64(len(msg))
+		buf = msg
+	}
+	return total, nil
+}
+
+// group is a set of connections for broadcast benchmarks.
+type group[T comparable] struct {
+	mu sync.Mutex
+	m  map[T]struct{}
+}
+
+func (g *group[T]) add(c T) {
+	g.mu.Lock()
+	if g.m == nil {
+		g.m = make(map[T]struct{})
+	}
+	g.m[c] = struct{}{}
+	g.mu.Unlock()
+}
+
+func (g *group[T]) remove(c T) {
+	g.mu.Lock()
+	delete(g.m, c)
+	g.mu.Unlock()
+}
+
+func (g *group[T]) list() []T {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	out := make([]T, 0, len(g.m))
+	for c := range g.m {
+		out = append(out, c)
+	}
+	return out
+}
+
+func (g *group[T]) len() int {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return len(g.m)
+}
+
+func pwBroadcast() (http.Handler, func([]byte) error, func() int) {
+	var g group[*wsproto.Conn]
+	h := wsproto.Handler(&wsproto.AcceptOptions{InsecureSkipOriginCheck: true}, func(c *wsproto.Conn) {
+		g.add(c)
+		defer g.remove(c)
+		var buf []byte
+		for {
+			_, msg, err := c.Read(context.Background(), buf)
+			if err != nil {
+				return
+			}
+			buf = msg
+		}
+	})
+	send := func(p []byte) error {
+		pm, err := wsproto.NewPreparedMessage(wsproto.MessageBinary, p)
+		if err != nil {
+			return err
+		}
+		return fanOut(g.list(), func(c *wsproto.Conn) error {
+			return c.WritePrepared(context.Background(), pm)
+		})
+	}
+	return h, send, g.len
+}
+
+// fanOut calls write for every connection from a few goroutines, the way
+// a broadcasting server spreads writes over the cores.
+func fanOut[T any](conns []T, write func(T) error) error {
+	const workers = 8
+	var wg sync.WaitGroup
+	errs := make([]error, workers)
+	for w := range workers {
+		wg.Go(func() {
+			for i := w; i < len(conns); i += workers {
+				if err := write(conns[i]); err != nil && errs[w] == nil {
+					errs[w] = err
+				}
+			}
+		})
+	}
+	wg.Wait()
+	return errors.Join(errs...)
+}

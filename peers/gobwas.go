@@ -2,6 +2,7 @@ package peers
 
 import (
 	"bufio"
+	"compress/flate"
 	"context"
 	"errors"
 	"io"
@@ -12,6 +13,7 @@ import (
 	"sync/atomic"
 
 	"github.com/gobwas/ws"
+	"github.com/gobwas/ws/wsflate"
 	"github.com/gobwas/ws/wsutil"
 )
 
@@ -44,7 +46,10 @@ func Gobwas() *Impl {
 			}
 			return newGobwasConn(conn, src, ws.StateClientSide, hs.Protocol), nil
 		},
-		Echo: func(bool) http.Handler {
+		Echo: func(compress bool) http.Handler {
+			if compress {
+				return gobwasDeflateEcho()
+			}
 			return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 				conn, _, _, err := ws.UpgradeHTTP(r, w)
 				if err != nil {
@@ -120,6 +125,73 @@ func Gobwas() *Impl {
 			return h, send, g.len
 		},
 	}
+}
+
+// gobwasDeflateEcho is an echo server with permessage-deflate built from
+// gobwas's wsflate pieces as its documentation shows: the extension
+// negotiated with wsflate.DefaultParameters (no context takeover either
+// way), a wsutil.Reader and Writer carrying the message's compressed bit,
+// and a wsflate Reader and Writer around them. The compression level is
+// flate.BestSpeed, the other libraries' default. Gobwas has no
+// permessage-deflate in its Server and Dial adapters (Impl.Compression is
+// false), so only the benchmarks use it.
+func gobwasDeflateEcho() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		e := wsflate.Extension{Parameters: wsflate.DefaultParameters}
+		up := ws.HTTPUpgrader{Negotiate: e.Negotiate}
+		conn, rw, _, err := up.Upgrade(r, w)
+		if err != nil {
+			return
+		}
+		defer conn.Close()
+		var src io.Reader = conn
+		if rw != nil && rw.Reader != nil {
+			src = rw.Reader
+		}
+		var msg wsflate.MessageState
+		rd := wsutil.Reader{
+			Source:         src,
+			State:          ws.StateServerSide | ws.StateExtended,
+			Extensions:     []wsutil.RecvExtension{&msg},
+			OnIntermediate: wsutil.ControlFrameHandler(conn, ws.StateServerSide),
+		}
+		control := wsutil.ControlFrameHandler(conn, ws.StateServerSide)
+		wr := wsutil.NewWriter(conn, ws.StateServerSide|ws.StateExtended, 0)
+		wr.SetExtensions(&msg)
+		fr := wsflate.NewReader(nil, func(r io.Reader) wsflate.Decompressor { return flate.NewReader(r) })
+		fw := wsflate.NewWriter(nil, func(w io.Writer) wsflate.Compressor {
+			f, _ := flate.NewWriter(w, flate.BestSpeed)
+			return f
+		})
+		for {
+			h, err := rd.NextFrame()
+			if err != nil {
+				return
+			}
+			if h.OpCode.IsControl() {
+				if err := control(h, &rd); err != nil {
+					return
+				}
+				continue
+			}
+			wr.ResetOp(h.OpCode)
+			if msg.IsCompressed() {
+				fr.Reset(&rd)
+				fw.Reset(wr)
+				if _, err := io.Copy(fw, fr); err != nil {
+					return
+				}
+				if err := fw.Close(); err != nil {
+					return
+				}
+			} else if _, err := io.Copy(wr, &rd); err != nil {
+				return
+			}
+			if err := wr.Flush(); err != nil {
+				return
+			}
+		}
+	})
 }
 
 type gobwasBC struct {

@@ -4,7 +4,7 @@
 //
 // Usage, from peers/:
 //
-//	go run ./cmd/results [-reps 3] [-conns 10000] [-only pushwire,gorilla] [-cpuprofile f]
+//	go run ./cmd/results [-reps 3] [-conns 10000] [-zconns 2000] [-only pushwire,gorilla] [-skip zecho,ssefan] [-cpuprofile f] [-childprof dir]
 //
 // Every figure is the median of short interleaved repetitions, so that noise
 // from other work on the machine hits every implementation alike. All traffic
@@ -21,6 +21,8 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
+	"os/signal"
+	"path/filepath"
 	"runtime"
 	"runtime/pprof"
 	"slices"
@@ -35,15 +37,18 @@ import (
 
 	"github.com/pushwire/pushwire/peers"
 	"github.com/pushwire/pushwire/sseproto"
+	"github.com/pushwire/pushwire/wsproto"
 )
 
 var (
 	reps       = flag.Int("reps", 3, "interleaved repetitions per figure (median reported)")
-	idleConns  = flag.Int("conns", 10000, "connections for the memory and broadcast workloads")
+	idleConns  = flag.Int("conns", 10000, "connections for the memory, broadcast and SSE fan-out workloads")
+	zConns     = flag.Int("zconns", 2000, "connections for the memory workload with compression")
 	echoDur    = flag.Duration("echo", time.Second, "duration of one echo repetition")
 	only       = flag.String("only", "", "comma-separated implementations to measure (default all)")
-	skip       = flag.String("skip", "", "comma-separated workloads to skip: echo,read,mem,sse")
+	skip       = flag.String("skip", "", "comma-separated workloads to skip: echo,zecho,read,mem,zmem,sse,ssefan")
 	cpuprofile = flag.String("cpuprofile", "", "write a CPU profile of the whole run to this file")
+	childprof  = flag.String("childprof", "", "directory where each server child process writes a CPU profile, <name>.prof")
 	out        = flag.String("o", ".", "directory for RESULTS.md and results/")
 	child      = flag.String("child", "", "internal: serve one implementation for the memory workloads")
 )
@@ -51,6 +56,19 @@ var (
 func main() {
 	flag.Parse()
 	raiseFileLimit()
+	if *child != "" && *childprof != "" {
+		f, err := os.Create(filepath.Join(*childprof, *child+".prof"))
+		check(err)
+		check(pprof.StartCPUProfile(f))
+		// A child ends when its stdin closes or it is told to stop
+		// (SIGTERM), so the profile is flushed then.
+		stopProfileOnSignal()
+		defer pprof.StopCPUProfile()
+	}
+	if name, ok := strings.CutPrefix(*child, "sse-"); ok {
+		runSSEChild(name)
+		return
+	}
 	if *child != "" {
 		runChild(*child)
 		return
@@ -67,14 +85,23 @@ func main() {
 	if !skipped("echo") {
 		echoWorkloads(r, impls)
 	}
+	if !skipped("zecho") {
+		compressedEchoWorkloads(r, impls)
+	}
 	if !skipped("read") {
 		readWorkloads(r, impls)
 	}
 	if !skipped("mem") {
 		memWorkloads(r, impls)
 	}
+	if !skipped("zmem") {
+		compressedMemWorkload(r, impls)
+	}
 	if !skipped("sse") {
 		sseWorkloads(r)
+	}
+	if !skipped("ssefan") {
+		sseFanWorkloads(r)
 	}
 	r.elapsed = time.Since(start)
 	check(r.write(*out))
@@ -220,7 +247,7 @@ type childProc struct {
 func startChild(name string) *childProc {
 	exe, err := os.Executable()
 	check(err)
-	cmd := exec.Command(exe, "-child", name)
+	cmd := exec.Command(exe, "-child", name, "-childprof", *childprof)
 	cmd.Stderr = os.Stderr
 	in, err := cmd.StdinPipe()
 	check(err)
@@ -256,8 +283,30 @@ func (c *childProc) ask(cmd string) string {
 }
 
 func (c *childProc) stop() {
+	if *childprof != "" {
+		// Let the child flush its profile.
+		c.cmd.Process.Signal(syscall.SIGTERM)
+		done := make(chan struct{})
+		go func() { c.cmd.Wait(); close(done) }()
+		select {
+		case <-done:
+			return
+		case <-time.After(5 * time.Second):
+		}
+	}
 	c.cmd.Process.Kill()
 	c.cmd.Wait()
+}
+
+// stopProfileOnSignal stops the CPU profile and exits on SIGTERM.
+func stopProfileOnSignal() {
+	ch := make(chan os.Signal, 1)
+	signal.Notify(ch, syscall.SIGTERM)
+	go func() {
+		<-ch
+		pprof.StopCPUProfile()
+		os.Exit(0)
+	}()
 }
 
 func fields(l string) []float64 {
@@ -316,7 +365,7 @@ func memWorkloads(r *report, impls []*peers.Impl) {
 			for j := range conns {
 				wg.Go(func() {
 					conns[j].SetReadDeadline(time.Now().Add(30 * time.Second))
-					if _, err := skipFrame(brs[j], new([14]byte)); err == nil {
+					if _, err := skipMessage(brs[j], new([wsproto.MaxHeaderSize]byte)); err == nil {
 						got.Add(1)
 					}
 				})
@@ -363,6 +412,9 @@ func runChild(name string) {
 	mux.Handle("/echo", idle)
 	bh, send, count := im.Broadcast()
 	mux.Handle("/bc", bh)
+	for _, z := range zServers([]*peers.Impl{im}) {
+		mux.Handle("/z/"+z.name, z.echo())
+	}
 	addr, _ := serve(mux)
 	fmt.Println("addr", addr)
 	msg := bytes.Repeat([]byte("b"), 1<<10)

@@ -76,11 +76,23 @@ type AcceptOptions struct {
 // wrong, and Accept returns the error (a *handshake.RejectError); the handler
 // then has nothing more to write.
 //
-// The connection is taken over from net/http, which no longer times out or
-// closes it. The handler may return at once and serve the connection from a
+// Over HTTP/2, Accept takes an extended CONNECT request (RFC 8441 §4) and
+// answers 200; the same Conn then runs over the request's stream. net/http
+// accepts such requests only when the process started with
+// GODEBUG=http2xconnect=1 (HTTP2ExtendedConnectEnabled tells); without it,
+// Accept answers 400 and returns an error wrapping
+// ErrExtendedConnectDisabled. The stream ends when the handler returns, so
+// over HTTP/2 the handler must not return before the Conn is closed;
+// Handler takes care of that.
+//
+// Over HTTP/1.1 the connection is taken over from net/http, which no
+// longer times out or closes it. The handler may return at once and serve the connection from a
 // fresh goroutine, which frees net/http's serving stack; note that r's
 // context is canceled when the handler returns.
 func Accept(w http.ResponseWriter, r *http.Request, opts *AcceptOptions) (*Conn, error) {
+	if r.ProtoMajor >= 2 {
+		return acceptH2(w, r, opts)
+	}
 	var o AcceptOptions
 	if opts != nil {
 		o = *opts
@@ -90,44 +102,9 @@ func Accept(w http.ResponseWriter, r *http.Request, opts *AcceptOptions) (*Conn,
 		handshake.Reject(w, err)
 		return nil, err
 	}
-	if !o.InsecureSkipOriginCheck {
-		if err := handshake.CheckOrigin(r, o.OriginPatterns); err != nil {
-			handshake.Reject(w, err)
-			return nil, err
-		}
-	}
-	if o.Verify != nil {
-		if err := o.Verify(r); err != nil {
-			var re *handshake.RejectError
-			if !errors.As(err, &re) {
-				err = &handshake.RejectError{Status: http.StatusForbidden, Reason: oneLine(err.Error())}
-			}
-			handshake.Reject(w, err)
-			return nil, err
-		}
-	}
-	var deflate *deflateParams
-	var extensions string
-	if o.Compression != nil {
-		level, err := checkLevel(o.Compression.Level)
-		if err != nil {
-			err := &handshake.RejectError{Status: http.StatusInternalServerError, Reason: err.Error()}
-			handshake.Reject(w, err)
-			return nil, err
-		}
-		if resp, p, ok := acceptDeflate(req.Extensions, o.Compression, level); ok {
-			deflate = &p
-			extensions = resp.String()
-		}
-	}
-	protocol := handshake.SelectProtocol(req.Protocols, o.Subprotocols)
-	if o.SelectSubprotocol != nil {
-		protocol = o.SelectSubprotocol(r, req.Protocols)
-		if protocol != "" && !contains(req.Protocols, protocol) {
-			err := &handshake.RejectError{Status: http.StatusInternalServerError, Reason: fmt.Sprintf("server selected subprotocol %q that the client did not offer", protocol)}
-			handshake.Reject(w, err)
-			return nil, err
-		}
+	protocol, extensions, deflate, err := agree(w, r, &o, req)
+	if err != nil {
+		return nil, err
 	}
 	nc, brw, err := http.NewResponseController(w).Hijack()
 	if err != nil {
@@ -161,6 +138,48 @@ func Accept(w http.ResponseWriter, r *http.Request, opts *AcceptOptions) (*Conn,
 	}), nil
 }
 
+// agree makes the checks and choices that are the same for a handshake
+// over HTTP/1.1 and over HTTP/2: the origin policy, Verify, compression and
+// the subprotocol. When it fails it has answered the request.
+func agree(w http.ResponseWriter, r *http.Request, o *AcceptOptions, req *handshake.Request) (protocol, extensions string, deflate *deflateParams, err error) {
+	reject := func(err error) (string, string, *deflateParams, error) {
+		handshake.Reject(w, err)
+		return "", "", nil, err
+	}
+	if !o.InsecureSkipOriginCheck {
+		if err := handshake.CheckOrigin(r, o.OriginPatterns); err != nil {
+			return reject(err)
+		}
+	}
+	if o.Verify != nil {
+		if err := o.Verify(r); err != nil {
+			var re *handshake.RejectError
+			if !errors.As(err, &re) {
+				err = &handshake.RejectError{Status: http.StatusForbidden, Reason: oneLine(err.Error())}
+			}
+			return reject(err)
+		}
+	}
+	if o.Compression != nil {
+		level, err := checkLevel(o.Compression.Level)
+		if err != nil {
+			return reject(&handshake.RejectError{Status: http.StatusInternalServerError, Reason: err.Error()})
+		}
+		if resp, p, ok := acceptDeflate(req.Extensions, o.Compression, level); ok {
+			deflate = &p
+			extensions = resp.String()
+		}
+	}
+	protocol = handshake.SelectProtocol(req.Protocols, o.Subprotocols)
+	if o.SelectSubprotocol != nil {
+		protocol = o.SelectSubprotocol(r, req.Protocols)
+		if protocol != "" && !contains(req.Protocols, protocol) {
+			return reject(&handshake.RejectError{Status: http.StatusInternalServerError, Reason: fmt.Sprintf("server selected subprotocol %q that the client did not offer", protocol)})
+		}
+	}
+	return protocol, extensions, deflate, nil
+}
+
 // Handler returns an http.Handler that accepts WebSocket connections with
 // opts and runs serve for each on a fresh goroutine, so that the HTTP
 // handler returns at once and its stack is freed. serve owns the
@@ -176,6 +195,8 @@ func Handler(opts *AcceptOptions, serve func(*Conn)) http.Handler {
 			defer c.CloseNow()
 			serve(c)
 		}()
+		// Over HTTP/2 the stream ends when the handler returns.
+		c.waitH2()
 	})
 }
 

@@ -56,6 +56,16 @@ type DialOptions struct {
 	// DefaultCloseTimeout, 5 s.
 	CloseTimeout time.Duration
 
+	// HTTPClient, when set and the URL is wss://, makes Dial open the
+	// WebSocket as a stream of an HTTP/2 connection with extended CONNECT
+	// (RFC 8441) through the client's *http.Transport, so that many
+	// WebSockets to one server share one TCP connection. The server must
+	// advertise SETTINGS_ENABLE_CONNECT_PROTOCOL, or Dial fails with an
+	// error wrapping ErrExtendedConnectUnsupported. The transport's Proxy
+	// is not used. Default: nil, an HTTP/1.1 upgrade on a connection of its
+	// own.
+	HTTPClient *http.Client
+
 	// OnPing and OnPong, as in AcceptOptions.
 	OnPing, OnPong func(payload []byte)
 
@@ -99,6 +109,9 @@ func Dial(ctx context.Context, rawURL string, opts *DialOptions) (*Conn, *http.R
 		if _, err := checkLevel(o.Compression.Level); err != nil {
 			return nil, nil, fmt.Errorf("wsproto: dial %s: %w", rawURL, err)
 		}
+	}
+	if o.HTTPClient != nil && u.Scheme == "wss" {
+		return dialH2(ctx, u, o.HTTPClient, &o)
 	}
 	// RFC 6455 §3: "Fragment identifiers are meaningless in the context of
 	// WebSocket URIs and MUST NOT be used"; the fragment is dropped above.

@@ -76,6 +76,11 @@
 // before a write sent any byte, returns ctx.Err() and leaves the connection
 // usable; one that ends in the middle of a message ends the connection.
 //
+// A connection over HTTP/2 (RFC 8441; Accept of an extended CONNECT, or
+// Dial with DialOptions.HTTPClient) behaves the same; its handler goroutine
+// stays until the connection is closed, and a small goroutine reads the
+// stream, so it costs two goroutines where HTTP/1.1 costs one.
+//
 // # Limits
 //
 // A message longer than the read limit (DefaultReadLimit, 1 MiB, unless

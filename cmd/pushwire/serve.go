@@ -27,37 +27,29 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	addr := fs.String("addr", "127.0.0.1:8080", "address to listen on")
+	tf := addTLSFlags(fs)
 	if err := fs.Parse(args); err != nil {
 		return 2
+	}
+	tlsCfg, err := tf.config(stdout, stderr)
+	if err != nil {
+		fmt.Fprintf(stderr, "pushwire serve: %v\n", err)
+		return 1
 	}
 	ln, err := net.Listen("tcp", *addr)
 	if err != nil {
 		fmt.Fprintf(stderr, "pushwire serve: %v\n", err)
 		return 1
 	}
-	fmt.Fprintf(stdout, "pushwire serve: open http://%s/ (chat at /chat over WebSocket, SSE, long polling or iframe streaming; clock over SSE at /events)\n", ln.Addr())
+	fmt.Fprintf(stdout, "pushwire serve: open %s://%s/ (chat at /chat over WebSocket, SSE, long polling or iframe streaming; clock over SSE at /events)\n", scheme(tlsCfg, "http"), ln.Addr())
 	chat := newChatTopic()
 	d := newDemo(chat)
-	srv := &http.Server{Handler: d.mux, ReadHeaderTimeout: 10 * time.Second}
-	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(ln) }()
-	select {
-	case err := <-errc:
-		fmt.Fprintf(stderr, "pushwire serve: %v\n", err)
-		d.chat.Close()
-		return 1
-	case <-ctx.Done():
-	}
 	// End the chat streams first (WebSocket close 1001, the others end), so
 	// that Shutdown does not wait for them; clients reconnect with their
 	// cursors to the next process.
-	sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	d.chat.Shutdown(sctx)
-	if err := srv.Shutdown(sctx); err != nil && !errors.Is(err, context.DeadlineExceeded) {
-		fmt.Fprintf(stderr, "pushwire serve: shutdown: %v\n", err)
-	}
-	return 0
+	code := serveHTTP(ctx, ln, d.mux, tlsCfg, func(ctx context.Context) { d.chat.Shutdown(ctx) }, stderr)
+	d.chat.Close()
+	return code
 }
 
 // newChatTopic returns the topic that holds the chat log.

@@ -219,6 +219,14 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("X-Content-Type-Options", "nosniff")
 	switch r.Method {
 	case http.MethodGet, http.MethodHead:
+	case http.MethodConnect:
+		// A WebSocket over HTTP/2 (RFC 8441 §4) opens with an extended
+		// CONNECT; plain CONNECT is refused below.
+		if r.Header.Get(":protocol") != "websocket" {
+			w.Header().Set("Allow", "GET, HEAD, POST")
+			httpError(w, "method not allowed", http.StatusMethodNotAllowed)
+			return
+		}
 	case http.MethodPost:
 		h.servePublish(w, r)
 		return
@@ -275,7 +283,8 @@ func chooseTransport(r *http.Request, param string) string {
 	default:
 		return ""
 	}
-	if headerHasToken(r.Header, "Upgrade", "websocket") {
+	if headerHasToken(r.Header, "Upgrade", "websocket") ||
+		r.Method == http.MethodConnect && r.Header.Get(":protocol") == "websocket" { // RFC 8441 §4
 		return transportWebSocket
 	}
 	accept := r.Header.Get("Accept")

@@ -31,6 +31,10 @@ func (h *Handler) serveWebSocket(w http.ResponseWriter, r *http.Request, cur hub
 		defer h.active.Done()
 		h.serveConn(c, r, cur)
 	}()
+	if r.ProtoMajor >= 2 {
+		// Over HTTP/2 (RFC 8441) the stream ends with this handler.
+		<-c.Done()
+	}
 }
 
 // wsSink writes records as WebSocket text messages, each bounded by the

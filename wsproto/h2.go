@@ -141,6 +141,24 @@ func (c *Conn) waitH2() {
 	}
 }
 
+// Done returns a channel that is closed once the connection is closed and
+// nothing more will be read or written. Over HTTP/2 a handler that serves
+// the connection from another goroutine waits on it before it returns,
+// since the stream ends with the handler (Handler does this itself):
+//
+//	c, err := wsproto.Accept(w, r, opts)
+//	...
+//	go serve(c)
+//	if r.ProtoMajor >= 2 {
+//		<-c.Done()
+//	}
+func (c *Conn) Done() <-chan struct{} {
+	if s, ok := c.nc.(*h2Conn); ok && s.handlerDone != nil {
+		return s.handlerDone
+	}
+	return c.closed
+}
+
 // overH2 reports whether c runs over an HTTP/2 stream.
 func (c *Conn) overH2() bool {
 	switch c.nc.(type) {

@@ -138,11 +138,13 @@ type cdpReply struct {
 	} `json:"error"`
 }
 
-func launchChromium(t *testing.T, ctx context.Context) *browser {
+func launchChromium(t *testing.T, ctx context.Context, extraFlags ...string) *browser {
 	dir := t.TempDir()
-	cmd := exec.Command(chromiumPath, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
+	args := []string{"--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
 		"--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync",
-		"--disable-dev-shm-usage", "--remote-debugging-port=0", "--user-data-dir="+dir, "about:blank")
+		"--disable-dev-shm-usage", "--remote-debugging-port=0", "--user-data-dir=" + dir}
+	args = append(append(args, extraFlags...), "about:blank")
+	cmd := exec.Command(chromiumPath, args...)
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	if err := cmd.Start(); err != nil {
 		t.Fatalf("starting chromium: %v", err)

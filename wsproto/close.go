@@ -168,6 +168,7 @@ func (c *Conn) lingerClose() {
 	}
 	cw.CloseWrite()
 	c.nc.SetReadDeadline(time.Now().Add(c.closeTimeout))
+	c.lingering.Store(true)
 	go func() {
 		io.Copy(io.Discard, io.LimitReader(c.nc, 1<<20))
 		c.closeNet()
@@ -247,10 +248,16 @@ func (c *Conn) readUntilClose(ctx context.Context) {
 }
 
 // CloseNow closes the TCP connection at once, without a closing handshake.
-// Blocked reads and writes return an error that wraps net.ErrClosed.
+// Blocked reads and writes return an error that wraps net.ErrClosed. A
+// connection that was failed (a protocol error of the peer) has already sent
+// its close frame and lets the peer read it for at most the close timeout
+// before the TCP connection closes; CloseNow leaves that to finish.
 func (c *Conn) CloseNow() error {
 	c.setErr(errConnClosed)
 	c.signalCloseRecv()
+	if c.lingering.Load() {
+		return nil
+	}
 	select {
 	case <-c.closed:
 		return errConnClosed

@@ -115,6 +115,7 @@ type Conn struct {
 	mu          sync.Mutex
 	err         error         // the error that ended the connection; guarded by mu
 	sentClose   atomic.Bool   // a close frame was written (set holding wframe)
+	lingering   atomic.Bool   // failed: the close frame is out; TCP closes after a bounded drain
 	recvClose   bool          // a close frame was received; guarded by mu
 	closed      chan struct{} // closed when nc is closed
 	closeRecv   chan struct{} // closed when the peer's close frame arrived or reading ended

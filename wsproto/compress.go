@@ -31,17 +31,18 @@ import (
 //     keeps the last 32 KiB the peer sent, from its first compressed
 //     message on; the decompressor itself (about 40 KB) is pooled.
 //
-// compress/flate always compresses with a 32 KiB LZ77 window. A peer that
+// compress/flate always compresses with a 32 KiB LZ77 window. When the peer
 // asks for a smaller window for the messages this end sends
-// (server_max_window_bits below 15 in a client's offer, client_max_window_bits
-// below 15 in a server's response) cannot be honoured, except at level
-// flate.HuffmanOnly, which uses no window: Accept declines such an offer
-// and takes the next acceptable one or none, and Dial never offers
-// client_max_window_bits, so that a server may not impose it (RFC 7692
-// §7.1.2.2). A smaller window used by the peer is always fine for
-// decompressing: Accept accepts client_max_window_bits with any value and
-// answers without it, and Dial accepts server_max_window_bits with any
-// value from the server.
+// (server_max_window_bits below 15 in a client's offer,
+// client_max_window_bits below 15 in a server's response; RFC 7692
+// §7.1.2), the connection compresses its messages with flate.HuffmanOnly,
+// which makes no back-references at all and so keeps within any window:
+// the limit is honoured at the cost of a weaker ratio. Dial offers
+// client_max_window_bits without a value, as browsers do, so that a server
+// may ask for that (§7.1.2.2). A smaller window used by the peer is always
+// fine for decompressing: Accept accepts client_max_window_bits with any
+// value and answers without it, and Dial accepts server_max_window_bits of
+// any value from the server.
 type CompressionOptions struct {
 	// Level is the compress/flate level for outgoing messages:
 	// flate.BestSpeed (1) to flate.BestCompression (9), flate.HuffmanOnly

@@ -49,16 +49,11 @@
 // receiving end keeps the last 32 KiB it inflated, each from the first
 // compressed message on; the decompressor itself is pooled.
 //
-// compress/flate always compresses with a 32 KiB window (15 bits). A
-// window limit for the messages this end sends cannot be honoured, so
-// Accept declines offers with server_max_window_bits below 15 (RFC 7692
-// §7.1.2.1: the server "declines an extension negotiation offer with this
-// parameter if the server doesn't support it") unless the level is
-// flate.HuffmanOnly, which uses no window; and Dial never offers
-// client_max_window_bits, so that no server may ask for a smaller window
-// (§7.1.2.2). Inflating works with any window the peer uses: Accept
-// accepts client_max_window_bits with or without a value and answers
-// without it, and Dial accepts server_max_window_bits of any value.
+// compress/flate always compresses with a 32 KiB window (15 bits). When
+// the peer limits the window for the messages this end sends (RFC 7692
+// §7.1.2), the connection compresses them with Huffman coding only
+// (flate.HuffmanOnly), which makes no back-references and so keeps within
+// any window. Inflating works with any window the peer uses.
 //
 // The codec pieces (Header, ParseHeader, PutHeader, Mask, CheckHeader,
 // UTF8Validator, ParseClosePayload) are exported for conformance tools and

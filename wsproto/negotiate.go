@@ -118,15 +118,16 @@ func acceptDeflate(offers []handshake.Extension, o *CompressionOptions, level in
 		// "server_max_window_bits" extension parameter in the extension
 		// negotiation response to send back to the client with the same or
 		// smaller value as the offer." compress/flate always compresses
-		// with a 32 KiB window, so a smaller limit can be honoured only by
-		// flate.HuffmanOnly, which makes no back-references at all.
+		// with a 32 KiB window, so a smaller limit is honoured by
+		// compressing this connection's messages with flate.HuffmanOnly,
+		// which makes no back-references at all.
+		p := newDeflateParams(o, level)
 		if offer.serverMaxWindow != 0 {
-			if offer.serverMaxWindow < 15 && level != flate.HuffmanOnly {
-				continue
+			if offer.serverMaxWindow < 15 {
+				p.level = flate.HuffmanOnly
 			}
 			resp.Params = append(resp.Params, handshake.Param{Name: paramServerMaxWindow, Value: fmt.Sprint(offer.serverMaxWindow)})
 		}
-		p := newDeflateParams(o, level)
 		// RFC 7692 §7.1.1.1: "A server accepts an extension negotiation
 		// offer that includes the "server_no_context_takeover" extension
 		// parameter by including the "server_no_context_takeover"
@@ -152,13 +153,12 @@ func acceptDeflate(offers []handshake.Extension, o *CompressionOptions, level in
 	return handshake.Extension{}, deflateParams{}, false
 }
 
-// deflateOffer is the client's offer for o (RFC 7692 §7.1). It never has
-// client_max_window_bits: without it "the corresponding extension
-// negotiation response to the offer MUST NOT include the
-// "client_max_window_bits" extension parameter" (§7.1.2.2), so the server
-// cannot ask for a window compress/flate does not have.
+// deflateOffer is the client's offer for o (RFC 7692 §7.1). It has
+// client_max_window_bits without a value, as browsers send it: the server
+// may then ask for a smaller window for the client's messages
+// (§7.1.2.2), which the client honours with flate.HuffmanOnly.
 func deflateOffer(o *CompressionOptions) handshake.Extension {
-	e := handshake.Extension{Name: extDeflate}
+	e := handshake.Extension{Name: extDeflate, Params: []handshake.Param{{Name: paramClientMaxWindow}}}
 	if o.ServerNoContextTakeover {
 		e.Params = append(e.Params, handshake.Param{Name: paramServerNoContext})
 	}
@@ -192,13 +192,15 @@ func checkDeflateResponse(resp handshake.Extension, offer handshake.Extension, o
 		if !sent.hasClientWindow {
 			return deflateParams{}, fmt.Errorf("wsproto: server's permessage-deflate response has client_max_window_bits, which was not offered (RFC 7692 §7.1.2.2)")
 		}
-		if got.clientMaxWindow < 15 && level != flate.HuffmanOnly {
-			return deflateParams{}, fmt.Errorf("wsproto: server asks for client_max_window_bits=%d; compress/flate compresses with a 15-bit window (RFC 7692 §7.1.2.2)", got.clientMaxWindow)
-		}
 	}
 	// server_max_window_bits of any value limits the server's window, which
 	// is always fine for inflating (RFC 7692 §7.1.2.1).
 	p := newDeflateParams(o, level)
+	if got.hasClientWindow && got.clientMaxWindow < 15 {
+		// compress/flate compresses with a 15-bit window; HuffmanOnly
+		// makes no back-references, so it keeps within any window.
+		p.level = flate.HuffmanOnly
+	}
 	// RFC 7692 §7.1.1.2: "If the received extension negotiation response
 	// includes the "client_no_context_takeover" extension parameter, the
 	// client MUST NOT use context takeover"; having offered it, the client

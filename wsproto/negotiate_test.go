@@ -39,9 +39,10 @@ var acceptCases = []struct {
 	{"server-window-quoted", `permessage-deflate; server_max_window_bits="15"`, "permessage-deflate; server_max_window_bits=15"},
 	{"client-window-values", "permessage-deflate; client_max_window_bits=8", "permessage-deflate"},
 	{"client-window-15", "permessage-deflate; client_max_window_bits=15", "permessage-deflate"},
-	// compress/flate cannot keep to a window under 32 KiB.
-	{"server-window-10-declined", "permessage-deflate; server_max_window_bits=10", ""},
-	{"server-window-10-then-plain", "permessage-deflate; server_max_window_bits=10, permessage-deflate", "permessage-deflate"},
+	// compress/flate cannot keep to a window under 32 KiB, but Huffman
+	// coding alone makes no back-references: accepted with HuffmanOnly.
+	{"server-window-10-huffman", "permessage-deflate; server_max_window_bits=10", "permessage-deflate; server_max_window_bits=10"},
+	{"server-window-10-first", "permessage-deflate; server_max_window_bits=10, permessage-deflate", "permessage-deflate; server_max_window_bits=10"},
 	// RFC 7692 §7.1: malformed offers are declined, not fatal.
 	{"unknown-param", "permessage-deflate; foo", ""},
 	{"unknown-then-good", "permessage-deflate; foo, permessage-deflate; client_no_context_takeover", "permessage-deflate; client_no_context_takeover"},
@@ -116,7 +117,8 @@ func TestCheckDeflateResponse(t *testing.T) {
 		{"client-no-context-imposed", CompressionOptions{}, "permessage-deflate; client_no_context_takeover", deflateParams{level: 1, threshold: 128, writeNoContext: true}, ""},
 		{"client-no-context-offered", CompressionOptions{ClientNoContextTakeover: true}, "permessage-deflate", deflateParams{level: 1, threshold: 128, writeNoContext: true}, ""},
 		{"server-window-any", CompressionOptions{}, "permessage-deflate; server_max_window_bits=8", deflateParams{level: 1, threshold: 128}, ""},
-		{"client-window-not-offered", CompressionOptions{}, "permessage-deflate; client_max_window_bits=15", deflateParams{}, "not offered"},
+		{"client-window-15", CompressionOptions{}, "permessage-deflate; client_max_window_bits=15", deflateParams{level: 1, threshold: 128}, ""},
+		{"client-window-10-huffman", CompressionOptions{}, "permessage-deflate; client_max_window_bits=10", deflateParams{level: flate.HuffmanOnly, threshold: 128}, ""},
 		{"unknown", CompressionOptions{}, "permessage-deflate; foo=bar", deflateParams{}, "unknown parameter"},
 		{"duplicate", CompressionOptions{}, "permessage-deflate; server_no_context_takeover; server_no_context_takeover", deflateParams{}, "appears twice"},
 		{"server-window-no-value", CompressionOptions{}, "permessage-deflate; server_max_window_bits", deflateParams{}, "want 8 to 15"},
@@ -143,7 +145,7 @@ func TestCheckDeflateResponse(t *testing.T) {
 // server's permessage-deflate response breaks RFC 7692 §7.1.
 func TestDialRejectsBadDeflateResponse(t *testing.T) {
 	for _, resp := range []string{
-		"permessage-deflate; client_max_window_bits=10",
+		"permessage-deflate; client_max_window_bits=7",
 		"permessage-deflate; server_max_window_bits=7",
 		"permessage-deflate; bogus",
 	} {
@@ -206,8 +208,13 @@ func FuzzNegotiate(f *testing.F) {
 					continue
 				}
 				cfg, perr := parseDeflate(e, true)
-				if perr != nil || cfg.hasClientWindow {
+				if perr != nil {
 					t.Fatalf("client accepted %q: %v, %+v", e, perr, cfg)
+				}
+				// A window under 15 bits for the client's messages is
+				// kept with Huffman coding only (RFC 7692 §7.1.2.2).
+				if small := cfg.hasClientWindow && cfg.clientMaxWindow < 15; small != (p.level == flate.HuffmanOnly) {
+					t.Fatalf("client accepted %q with level %d", e, p.level)
 				}
 				if p.writeNoContext != (cfg.clientNoContext || copts.ClientNoContextTakeover) || p.readNoContext != cfg.serverNoContext {
 					t.Fatalf("client params %+v for response %q", p, e)
@@ -226,10 +233,15 @@ func FuzzNegotiate(f *testing.F) {
 				continue
 			}
 			cfg, err := parseDeflate(e, false)
-			if err != nil || cfg.serverMaxWindow != 0 && cfg.serverMaxWindow < 15 {
+			if err != nil {
 				continue // declined
 			}
 			chosen = &exts[i]
+			// A window under 15 bits for the server's messages is kept
+			// with Huffman coding only (RFC 7692 §7.1.2.1).
+			if small := cfg.serverMaxWindow != 0 && cfg.serverMaxWindow < 15; small != (sp.level == flate.HuffmanOnly) {
+				t.Fatalf("acceptDeflate(%q) chose level %d for %q", header, sp.level, e)
+			}
 			break
 		}
 		if chosen == nil {

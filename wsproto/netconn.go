@@ -63,7 +63,7 @@ func (n *netConn) Read(p []byte) (int, error) {
 // readErr maps a normal close to io.EOF.
 func (n *netConn) readErr(err error) error {
 	var ce CloseError
-	if errors.As(err, &ce) && (ce.Code == CloseNormal || ce.Code == CloseGoingAway) && CloseStatus(err) == ce.Code && !errors.Is(err, io.ErrUnexpectedEOF) {
+	if errors.As(err, &ce) && (ce.Code == CloseNormal || ce.Code == CloseGoingAway) {
 		n.eof = true
 		return io.EOF
 	}

@@ -571,6 +571,7 @@ type h2Conn struct {
 	want    chan struct{}
 	got     chan struct{}
 	pending bool // a pump read is outstanding
+	flowing bool // the last pump read filled its buffer
 	rbuf    []byte
 	rsmall  [h2SmallRead]byte
 	rpool   *[]byte // the pooled buffer rbuf points into, or nil
@@ -702,8 +703,11 @@ func (c *h2Conn) Read(p []byte) (int, error) {
 			if expired {
 				return 0, os.ErrDeadlineExceeded
 			}
-			if len(p) <= h2SmallRead {
-				c.rbuf = c.rsmall[:len(p)]
+			// The small buffer unless data flows (the last read
+			// filled its buffer): a stream waiting for a peer that
+			// sends little holds no pooled buffer.
+			if len(p) <= h2SmallRead || !c.flowing {
+				c.rbuf = c.rsmall[:min(len(p), h2SmallRead)]
 			} else {
 				c.rpool = readPool.Get().(*[]byte)
 				c.rbuf = (*c.rpool)[:min(len(p), len(*c.rpool))]
@@ -714,6 +718,7 @@ func (c *h2Conn) Read(p []byte) (int, error) {
 		select {
 		case <-c.got:
 			c.pending = false
+			c.flowing = c.pn == len(c.rbuf)
 			c.roff, c.rn = 0, c.pn
 			if c.perr != nil {
 				c.rerr = c.perr

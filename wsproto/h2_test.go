@@ -46,6 +46,7 @@ var h2ChildTests = []string{
 	"TestH2ChildReset",
 	"TestH2ChildReadContext",
 	"TestH2ChildHandshake",
+	"TestH2ChildMemory",
 }
 
 func TestH2(t *testing.T) {

@@ -274,7 +274,7 @@ func selfClient(ctx context.Context, base, agent string, parallel int, compress 
 				if err := c.Write(ctx, typ, msg); err != nil {
 					return
 				}
-				buf = msg
+				buf = wsproto.ReuseBuffer(msg)
 			}
 		}()
 	}

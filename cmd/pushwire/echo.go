@@ -58,7 +58,7 @@ func echoHandler(limit int64, compress bool) http.Handler {
 			if err := c.Write(ctx, typ, msg); err != nil {
 				return
 			}
-			buf = msg
+			buf = wsproto.ReuseBuffer(msg)
 		}
 	})
 }

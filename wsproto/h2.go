@@ -117,6 +117,11 @@ func acceptH2(w http.ResponseWriter, r *http.Request, opts *AcceptOptions) (*Con
 	// RFC 8441 §5: "the server ... sends a 2xx series status code" and the
 	// Sec-WebSocket-Accept header field is not used.
 	w.WriteHeader(http.StatusOK)
+	// Flush hands the HEADERS frame to net/http's HTTP/2 server, which
+	// sends it ahead of every DATA frame of the stream; when the response
+	// has no header fields Flush returns before the frame is written, so
+	// a RST_STREAM caused right away (a write deadline already past) may
+	// overtake it and the client sees a reset instead of the 200.
 	if err := rc.Flush(); err != nil {
 		return nil, fmt.Errorf("wsproto: sending the HTTP/2 response header: %w", err)
 	}

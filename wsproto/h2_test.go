@@ -355,6 +355,18 @@ func TestH2ChildReset(t *testing.T) {
 			ready := make(chan struct{})
 			s := newH2Server(t, nil, func(c *Conn, w http.ResponseWriter) {
 				if tt.byServer {
+					// Reset only once the client has its Conn, which it
+					// shows by sending a message. net/http's Flush (in
+					// Accept) queues a HEADERS frame without header
+					// fields and returns before it is written, and the
+					// RST_STREAM is scheduled ahead of a stream's frames:
+					// a reset right after Accept can reach the client
+					// first, and Dial then fails with the stream error.
+					if _, _, err := c.Read(context.Background(), nil); err != nil {
+						serverErr <- err
+						close(ready)
+						return
+					}
 					// RST_STREAM from the server: a write deadline in the
 					// past makes net/http reset the stream.
 					http.NewResponseController(w).SetWriteDeadline(time.Unix(1, 0))
@@ -364,6 +376,11 @@ func TestH2ChildReset(t *testing.T) {
 				serverErr <- err
 			})
 			c := dialH2Test(t, s, nil)
+			if tt.byServer {
+				if err := c.Write(context.Background(), MessageText, []byte("reset me")); err != nil {
+					t.Fatalf("Write before the reset = %v, want nil", err)
+				}
+			}
 			<-ready
 			if tt.byServer {
 				_, _, err := c.Read(context.Background(), nil)

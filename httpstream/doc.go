@@ -23,7 +23,10 @@
 // there is one (an EventSource reconnecting), else the cursor query
 // parameter; "" means from now, "oldest" from the oldest entry held, and n
 // the entries after n. A malformed cursor is answered with 400, one ahead of
-// the log (from another log) with 409.
+// the log (from another log) with 409. "From now" is the moment the request
+// arrives, before the connection is reported open (before the 101 of a
+// WebSocket, the headers of a stream, the wait of a poll): an entry
+// published once the client saw the connection open always reaches it.
 //
 // # Wire formats
 //

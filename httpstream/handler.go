@@ -254,9 +254,17 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	// Check the cursor against the log before answering, so that a cursor
 	// from another log is refused with a status every transport can see.
-	if _, _, err := h.log.ReadAfter(r.Context(), cur, nil); errors.Is(err, hub.ErrCursorAhead) {
+	// A "from now" cursor is resolved here, before the connection is
+	// reported open (the 101 of a WebSocket, the headers of a stream, the
+	// wait of a poll): whatever is published once a client saw the
+	// connection open comes after it, and reaches the client.
+	_, resolved, err := h.log.ReadAfter(r.Context(), cur, nil)
+	switch {
+	case errors.Is(err, hub.ErrCursorAhead):
 		httpError(w, "cursor ahead of the log", http.StatusConflict)
 		return
+	case cur == hub.FromNow() && (err == nil || errors.Is(err, hub.ErrClosed)):
+		cur = resolved
 	}
 	switch transport {
 	case transportWebSocket:

@@ -187,12 +187,15 @@ func TestH2ChildMessages(t *testing.T) {
 			if got := strings.Contains(c.Extensions(), "permessage-deflate"); got != compress {
 				t.Fatalf("Extensions() = %q, want permessage-deflate: %v", c.Extensions(), compress)
 			}
-			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-			defer cancel()
 			sizes := []int{0, 1, 125, 126, 127, 65535, 65536, 1 << 20, 16 << 20}
 			for _, typ := range []MessageType{MessageText, MessageBinary} {
 				for _, n := range sizes {
 					t.Run(fmt.Sprintf("%v/%d", typ, n), func(t *testing.T) {
+						// Each message has its own bound: 16 MiB
+						// compressed under the race detector takes
+						// well over a minute on a loaded machine.
+						ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+						defer cancel()
 						want := payload(n, typ, 8441)
 						// The echo streams the message back while it
 						// arrives: read while writing, or flow control

@@ -27,6 +27,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	addr := fs.String("addr", "127.0.0.1:8080", "address to listen on")
+	debugAddr := addDebugFlag(fs)
 	tf := addTLSFlags(fs)
 	if err := fs.Parse(args); err != nil {
 		return 2
@@ -42,6 +43,13 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		return 1
 	}
 	fmt.Fprintf(stdout, "pushwire serve: open %s://%s/ (chat at /chat over WebSocket, SSE, long polling or iframe streaming; clock over SSE at /events)\n", scheme(tlsCfg, "http"), ln.Addr())
+	stopDebug, err := startDebug("serve", *debugAddr, stdout)
+	if err != nil {
+		ln.Close()
+		fmt.Fprintf(stderr, "pushwire serve: %v\n", err)
+		return 1
+	}
+	defer stopDebug()
 	chat := newChatTopic()
 	d := newDemo(chat)
 	// End the chat streams first (WebSocket close 1001, the others end), so

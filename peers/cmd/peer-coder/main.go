@@ -67,13 +67,14 @@ func broadcast(limit int64) (http.Handler, func([]byte) error, func() int) {
 	return h, send, g.Len
 }
 
-func read(ctx context.Context, url string, n int) (int64, error) {
+func read(ctx context.Context, url string, n int, opened func()) (int64, error) {
 	c, _, err := websocket.Dial(ctx, url, &websocket.DialOptions{CompressionMode: websocket.CompressionDisabled})
 	if err != nil {
 		return 0, err
 	}
 	defer c.CloseNow()
 	c.SetReadLimit(benchsrv.DefaultLimit)
+	opened()
 	var total int64
 	for range n {
 		_, msg, err := c.Read(ctx)

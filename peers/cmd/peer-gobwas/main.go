@@ -91,7 +91,7 @@ func broadcast(limit int64) (http.Handler, func([]byte) error, func() int) {
 	return h, send, g.Len
 }
 
-func read(ctx context.Context, url string, n int) (int64, error) {
+func read(ctx context.Context, url string, n int, opened func()) (int64, error) {
 	wsutil.SetMaxMessageSize(benchsrv.DefaultLimit)
 	conn, br, _, err := ws.Dial(ctx, url)
 	if err != nil {
@@ -105,6 +105,7 @@ func read(ctx context.Context, url string, n int) (int64, error) {
 	if br != nil {
 		rw.Reader = br
 	}
+	opened()
 	var total int64
 	for range n {
 		msg, _, err := wsutil.ReadServerData(rw)

@@ -80,13 +80,14 @@ func broadcast(limit int64) (http.Handler, func([]byte) error, func() int) {
 	return h, send, g.Len
 }
 
-func read(ctx context.Context, url string, n int) (int64, error) {
+func read(ctx context.Context, url string, n int, opened func()) (int64, error) {
 	c, _, err := websocket.DefaultDialer.DialContext(ctx, url, nil)
 	if err != nil {
 		return 0, err
 	}
 	defer c.Close()
 	c.SetReadLimit(benchsrv.DefaultLimit)
+	opened()
 	var total int64
 	for range n {
 		_, msg, err := c.ReadMessage()

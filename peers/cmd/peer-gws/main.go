@@ -73,6 +73,7 @@ type counter struct {
 	gws.BuiltinEventHandler
 	want, n int
 	total   int64
+	atDone  int64 // total when the n-th message arrived
 	err     error
 	done    chan struct{}
 }
@@ -82,6 +83,7 @@ func (r *counter) OnMessage(_ *gws.Conn, m *gws.Message) {
 	m.Close()
 	r.n++
 	if r.n == r.want {
+		r.atDone = r.total
 		close(r.done)
 	}
 }
@@ -93,17 +95,18 @@ func (r *counter) OnClose(_ *gws.Conn, err error) {
 	}
 }
 
-func read(ctx context.Context, url string, n int) (int64, error) {
+func read(ctx context.Context, url string, n int, opened func()) (int64, error) {
 	r := &counter{want: n, done: make(chan struct{})}
 	c, _, err := gws.NewClient(r, &gws.ClientOption{Addr: url, ReadMaxPayloadSize: benchsrv.DefaultLimit, CheckUtf8Enabled: true})
 	if err != nil {
 		return 0, err
 	}
+	opened()
 	go c.ReadLoop()
 	defer c.NetConn().Close()
 	select {
 	case <-r.done:
-		return r.total, r.err
+		return r.atDone, r.err
 	case <-ctx.Done():
 		return r.total, ctx.Err()
 	}

@@ -69,13 +69,14 @@ function serve(f) {
 
 function read(f) {
   const n = Number(f.n);
-  let got = 0, bytes = 0;
+  let got = 0, bytes = 0, t1 = 0n;
   const t0 = process.hrtime.bigint();
   const ws = new WebSocket(f.url, { maxPayload: 64 * 1024 * 1024, perMessageDeflate: false });
+  ws.on('open', () => { t1 = process.hrtime.bigint(); });
   ws.on('message', (data) => {
     bytes += data.length;
     if (++got === n) {
-      console.log(`read ${n} msgs ${bytes} bytes in ${process.hrtime.bigint() - t0} ns`);
+      console.log(`read ${n} msgs ${bytes} bytes in ${process.hrtime.bigint() - t1} ns dial ${t1 - t0} ns`);
       process.exit(0);
     }
   });

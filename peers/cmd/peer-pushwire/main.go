@@ -64,12 +64,13 @@ func broadcast(limit int64) (http.Handler, func([]byte) error, func() int) {
 	return h, send, g.Len
 }
 
-func read(ctx context.Context, url string, n int) (int64, error) {
+func read(ctx context.Context, url string, n int, opened func()) (int64, error) {
 	c, _, err := wsproto.Dial(ctx, url, &wsproto.DialOptions{ReadLimit: benchsrv.DefaultLimit})
 	if err != nil {
 		return 0, err
 	}
 	defer c.CloseNow()
+	opened()
 	var total int64
 	var buf []byte
 	for range n {

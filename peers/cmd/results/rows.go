@@ -205,7 +205,7 @@ func (r *run) readRows(libs []string) []*workload {
 		w := &workload{
 			file: "read-" + sizeName(size), title: fmt.Sprintf("Client read, %s", sizeName(size)),
 			unit: "msgs/s", higher: true, mbps: float64(size) / 1e6,
-			note: fmt.Sprintf("each library's client, in its own process, reads %d binary frames of %d B that loadgen's raw server writes in 256 KiB batches; time from before the dial to the last message", n, size),
+			note: fmt.Sprintf("each library's client, in its own process, reads %d binary frames of %d B that loadgen's raw server writes in 256 KiB batches; time from the end of the handshake to the last message", n, size),
 		}
 		if err != nil {
 			logf("read %d: %v", size, err)

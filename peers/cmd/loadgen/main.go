@@ -398,6 +398,7 @@ func (s *set) echo(size, window int, warm, dur time.Duration, batch bool) (int64
 	errc := make(chan error, 2*len(s.conns))
 	var wg sync.WaitGroup
 	for _, rc := range s.conns {
+		rc.c.SetDeadline(time.Time{}) // a previous echo's stop
 		credits := make(chan struct{}, window)
 		for range window {
 			credits <- struct{}{}

@@ -3,6 +3,8 @@ package main
 import (
 	"fmt"
 	"math"
+	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
@@ -150,6 +152,7 @@ func (r *run) idleOnce(name string, want int) *idleResult {
 		}
 		x.HSGC = int64(vg.Memstats.HeapInuse + vg.Memstats.StackInuse)
 		x.RSSGC, _ = rss(s.pid())
+		r.saveIdleProfiles(s, x.N)
 	}
 
 	switch name {
@@ -215,4 +218,18 @@ func (r *run) publish(s *server, id string, n int) (float64, error) {
 		return 0, fmt.Errorf("publish: %d of %d subscribers received it", got, n)
 	}
 	return float64(last-t0.UnixNano()) / 1e6, nil
+}
+
+// saveIdleProfiles keeps the server's heap profile (what the idle
+// connections hold, as of the last collection) and its goroutines, with
+// go tool pprof -top of the heap, in the raw directory.
+func (r *run) saveIdleProfiles(s *server, n int) {
+	base := filepath.Join(r.raw, fmt.Sprintf("idle-%s-%d", s.row, n))
+	if b, err := s.get("/debug/pprof/heap"); err == nil && os.WriteFile(base+"-heap.pb.gz", b, 0o644) == nil {
+		bin := s.cmd.Path
+		os.WriteFile(base+"-heap.txt", []byte(pprofTop(bin, base+"-heap.pb.gz", false)), 0o644)
+	}
+	if b, err := s.get("/debug/pprof/goroutine?debug=1"); err == nil {
+		os.WriteFile(base+"-goroutines.txt", b, 0o644)
+	}
 }

@@ -10,6 +10,7 @@
 //	go run ./cmd/results            # full run, writes RESULTS.md (about 25 min)
 //	go run ./cmd/results -quick     # about 2 min, writes results/raw/quick/RESULTS.md
 //	go run ./cmd/results -rows echo,lat -reps 3 -o /tmp/x
+//	go run ./cmd/results -notes     # copy results/notes.md into RESULTS.md again
 //
 // Rows (-rows, comma-separated; default all): echo, lat, sys, read, bcast,
 // idle, prof (CPU profiles where pushwire is below -prof-below), and the
@@ -54,6 +55,7 @@ var (
 	wakeCount   = flag.Int("wake", 25, "first messages after idleness, per load generator process")
 	profBelow   = flag.Float64("prof-below", 1.2, "profile pushwire (and the best peer) on the rows where pushwire ÷ best peer is below this")
 	profSecs    = flag.Duration("prof-secs", 5*time.Second, "length of each CPU profile")
+	notesOnly   = flag.Bool("notes", false, "measure nothing: copy results/notes.md into RESULTS.md again, after the measured part")
 	out         = flag.String("o", "", "directory for RESULTS.md and results/raw/ (default . , or results/raw/quick with -quick)")
 
 	// The old method's rows.
@@ -96,6 +98,10 @@ func main() {
 	}
 	if *out == "" {
 		*out = "."
+	}
+	if *notesOnly {
+		check(replaceNotes(*out))
+		return
 	}
 	rows := strings.Split(*rowsFlag, ",")
 	want := func(r string) bool { return slices.Contains(rows, r) }

@@ -294,9 +294,8 @@ func (r *report) write(dir, raw string) error {
 			p("- %s, %s: `%s`\n", pr.Row, pr.Server, filepath.Base(strings.TrimSuffix(pr.File, ".pb.gz")+".txt"))
 		}
 	}
-	// The hand-written notes: discrepancies and profiles.
+	b.WriteString(notesMarker)
 	if notes, err := os.ReadFile(filepath.Join("results", "notes.md")); err == nil {
-		b.WriteString("\n")
 		b.Write(notes)
 	}
 	if err := os.WriteFile(filepath.Join(dir, "RESULTS.md"), b.Bytes(), 0o644); err != nil {
@@ -437,4 +436,27 @@ func (r *report) writeRaw(raw string) error {
 		v["latency_us"] = r.lat.samples
 	}
 	return jsonFile(filepath.Join(raw, "run-"+r.start.UTC().Format("20060102-150405")+".json"), v)
+}
+
+// notesMarker separates the generated part of RESULTS.md from the
+// hand-written notes copied from results/notes.md.
+const notesMarker = "\n<!-- The rest is results/notes.md, written by hand from the run above; go run ./cmd/results -notes copies it in again. -->\n\n"
+
+// replaceNotes copies results/notes.md into dir/RESULTS.md again, after
+// the marker, leaving the measured part as it is.
+func replaceNotes(dir string) error {
+	name := filepath.Join(dir, "RESULTS.md")
+	b, err := os.ReadFile(name)
+	if err != nil {
+		return err
+	}
+	i := bytes.Index(b, []byte(notesMarker))
+	if i < 0 {
+		return fmt.Errorf("%s has no notes marker", name)
+	}
+	notes, err := os.ReadFile(filepath.Join("results", "notes.md"))
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(name, append(b[:i+len(notesMarker):i+len(notesMarker)], notes...), 0o644)
 }

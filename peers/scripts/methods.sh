@@ -39,4 +39,42 @@ echo "== old memory" >&2
 "$out/old-results" -skip echo,zecho,read,zmem,sse,ssefan -o "$out/oldmem" 2> "$out/oldmem.log"
 echo "== new" >&2
 "$out/new-results" -rows echo,idle -servers "$servers" -idle-servers "$servers" -idle-conns 10000 -o "$out/new" 2> "$out/new.log"
-echo "done: $out/{old1,old2,oldmem,oldgen1,oldgen2,new}/RESULTS.md" >&2
+
+# pushwire ÷ best peer per row and run, and the two copies of pushwire's
+# echo against each other.
+python3 - "$out" > "$out/summary.md" <<'PY'
+import re, sys
+out = sys.argv[1]
+def parse(path):
+    rows, cur = {}, None
+    for l in open(path):
+        m = re.match(r'^##+ (Server echo, (\S+) messages, (\d+) conn|Echo, (\S+), (\d+) conn)', l)
+        if m:
+            cur = (m.group(2) or m.group(4), m.group(3) or m.group(5))
+            rows[cur] = {}
+            continue
+        if l.startswith('#'):
+            cur = None
+        if cur and l.startswith('| ') and not l.startswith('| implementation'):
+            f = [x.strip() for x in l.strip().strip('|').split('|')]
+            try:
+                rows[cur][f[0]] = float(f[1])
+            except ValueError:
+                pass
+    return rows
+names = ['old1', 'old2', 'oldgen1', 'oldgen2', 'new']
+runs = {k: parse(f'{out}/{k}/RESULTS.md') for k in names}
+peers = ['gorilla', 'coder', 'gobwas', 'gws']
+print('| row | ' + ' | '.join(names) + ' | pushwire-peers ÷ pushwire (oldgen1, oldgen2, new) |')
+print('|---' * (len(names) + 2) + '|')
+for key in [('16B', '1'), ('1KiB', '1'), ('64KiB', '1'), ('16B', '100'), ('1KiB', '100'), ('64KiB', '100')]:
+    cells = []
+    for k in names:
+        d = runs[k].get(key, {})
+        best = max((d[p], p) for p in peers if p in d)
+        cells.append('%.2f (%s)' % (d['pushwire'] / best[0], best[1]))
+    same = ['%.2f' % (runs[k][key]['pushwire-peers'] / runs[k][key]['pushwire']) for k in ['oldgen1', 'oldgen2', 'new']]
+    print('| %s %s conn | ' % key + ' | '.join(cells) + ' | ' + ', '.join(same) + ' |')
+PY
+cat "$out/summary.md"
+echo "done: $out/{old1,old2,oldmem,oldgen1,oldgen2,new}/RESULTS.md, $out/summary.md" >&2

@@ -21,10 +21,13 @@ type idleResult struct {
 	// Heap in use + stack in use (runtime.MemStats), without and after
 	// forced collections (the old method), before and with.
 	HS0, HS, HSGC0, HSGC int64
-	Settle               time.Duration
-	Wake                 []float64 // µs, first message after idleness
-	Publish              float64   // ms, /chat publish to every subscriber; 0 if not measured
-	Err                  string
+	// The runtime's memory as read with the connections (V) and before
+	// (V0), before any forced collection, for the breakdown of RSS.
+	V0, V   runtimeStats
+	Settle  time.Duration
+	Wake    []float64 // µs, first message after idleness
+	Publish float64   // ms, /chat publish to every subscriber; 0 if not measured
+	Err     string
 }
 
 func (x *idleResult) rssPer() float64 { return float64(x.RSS-x.RSS0) / float64(x.N) }
@@ -99,6 +102,7 @@ func (r *run) idleOnce(name string, want int) *idleResult {
 		x.G0 = *v0.Goroutines
 	}
 	x.HS0 = int64(v0.Memstats.HeapInuse + v0.Memstats.StackInuse)
+	x.V0 = v0
 	if name != "node" {
 		s.forceGC()
 		vg, err := s.vars()
@@ -144,6 +148,7 @@ func (r *run) idleOnce(name string, want int) *idleResult {
 		x.G = *v1.Goroutines
 	}
 	x.HS = int64(v1.Memstats.HeapInuse + v1.Memstats.StackInuse)
+	x.V = v1
 	if name != "node" {
 		s.forceGC()
 		vg, err := s.vars()

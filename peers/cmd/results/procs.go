@@ -254,7 +254,8 @@ func (s *server) post(path, body string) ([]byte, error) {
 type runtimeStats struct {
 	Goroutines *int // nil for Node
 	Memstats   struct {
-		HeapInuse, StackInuse, HeapIdle, HeapReleased, Sys, NumGC uint64
+		HeapInuse, StackInuse, HeapIdle, HeapReleased, Sys, NumGC            uint64
+		HeapSys, StackSys, MSpanSys, MCacheSys, BuckHashSys, GCSys, OtherSys uint64
 	}
 }
 
@@ -431,4 +432,26 @@ func loadAvg() string {
 // withTimeout is a context for one step of a row.
 func withTimeout(d time.Duration) (context.Context, context.CancelFunc) {
 	return context.WithTimeout(context.Background(), d)
+}
+
+// cpuTime returns the CPU time pid's threads have run, from
+// /proc/PID/task/*/schedstat (nanoseconds on a CPU).
+func cpuTime(pid int) (time.Duration, error) {
+	dir := fmt.Sprintf("/proc/%d/task", pid)
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		return 0, err
+	}
+	var total int64
+	for _, e := range ents {
+		b, err := os.ReadFile(filepath.Join(dir, e.Name(), "schedstat"))
+		if err != nil {
+			continue // the thread ended
+		}
+		if f := strings.Fields(string(b)); len(f) > 0 {
+			n, _ := strconv.ParseInt(f[0], 10, 64)
+			total += n
+		}
+	}
+	return time.Duration(total), nil
 }

@@ -20,6 +20,7 @@ type workload struct {
 	names                   []string
 	samples                 map[string][]float64
 	errs                    map[string]string
+	cpu                     *workload // the same repetitions per server CPU-second, for echo rows
 }
 
 func (w *workload) name(n string) {
@@ -185,7 +186,7 @@ func (r *report) write(dir, raw string) error {
 	} else {
 		p("the generator writes one frame per write(2) and counts replies. ")
 	}
-	p("Each repetition dials fresh connections, warms up %v, then counts replies for %v. The servers are interleaved (each repetition rotates their order) and repeated %d times; the median is reported, with the spread ((max − min) ÷ median) beside it.\n", *warmDur, *echoDur, *reps)
+	p("Each repetition dials fresh connections, warms up %v, then counts replies for %v, and reads the server's CPU time (the sum of /proc/PID/task/*/schedstat) at both ends of that window, which gives messages per server CPU-second beside messages per second. The servers are interleaved (each repetition rotates their order) and repeated %d times; the median is reported, with the spread ((max − min) ÷ median) beside it.\n", *warmDur, *echoDur, *reps)
 	p("- **Latency**: one connection, one 16-byte message in flight, %d round trips per repetition after %d warm-up ones, interleaved like the echo rows; p50 and p99 of all round trips pooled.\n", *latCount, *latCount/10)
 	p("- **Client read**: each library's client in its own process reads a stream of server frames that loadgen's raw server writes in 256 KiB batches; messages per second from the end of the handshake to the last message; interleaved and repeated like the echo rows.\n")
 	p("- **Broadcast**: %d raw clients on the server's broadcast path, then one 1 KiB binary message sent by the library's prepared-message call (coder: Write) from 8 goroutines, triggered over the debug address; the time from the request until every client has read it (the generators record each arrival). Each server in a fresh process, one at a time, %d broadcasts each, in two passes of opposite order.\n", *bConns, *bcastReps)
@@ -218,7 +219,8 @@ func (r *report) write(dir, raw string) error {
 
 	p("\n## Summary: pushwire ÷ best peer\n\n")
 	p("Above 1.00 pushwire is ahead. \"Best peer\" is the best of gorilla, coder, gobwas and gws in the same run (Node ws and pushwire-peers are shown in the tables but not counted).\n\n")
-	p("| row | pushwire | best peer | pushwire ÷ best peer |\n|---|---:|---:|---:|\n")
+	p("The last column divides messages by the server's CPU time instead of wall time (echo rows only; see the method): the same repetitions, but a figure that co-tenants of the machine move much less.\n\n")
+	p("| row | pushwire | best peer | pushwire ÷ best peer | per server CPU-second: pushwire ÷ best peer |\n|---|---:|---:|---:|---:|\n")
 	rows := slices.Concat(r.echo, r.read)
 	if r.bcast != nil {
 		rows = append(rows, r.bcast)
@@ -226,11 +228,16 @@ func (r *report) write(dir, raw string) error {
 	for _, w := range rows {
 		pv, _ := w.value("pushwire")
 		bn, bv, _ := w.best()
-		rs := "–"
+		rs, cs := "–", "–"
 		if rt, _, ok := w.ratio(); ok {
 			rs = fmt.Sprintf("**%.2f**", rt)
 		}
-		p("| %s | %s %s | %s %s (%s) | %s |\n", w.title, num(pv), w.unit, num(bv), w.unit, bn, rs)
+		if w.cpu != nil {
+			if rt, cbn, ok := w.cpu.ratio(); ok {
+				cs = fmt.Sprintf("%.2f (%s)", rt, cbn)
+			}
+		}
+		p("| %s | %s %s | %s %s (%s) | %s | %s |\n", w.title, num(pv), w.unit, num(bv), w.unit, bn, rs, cs)
 	}
 	if r.lat != nil {
 		for _, q := range []struct {
@@ -244,7 +251,7 @@ func (r *report) write(dir, raw string) error {
 					bn, bv = n, v
 				}
 			}
-			p("| Round trip %s, 16 B, 1 conn | %.1f µs | %.1f µs (%s) | **%.2f** |\n", q.name, pv, bv, bn, bv/pv)
+			p("| Round trip %s, 16 B, 1 conn | %.1f µs | %.1f µs (%s) | **%.2f** | – |\n", q.name, pv, bv, bn, bv/pv)
 		}
 	}
 
@@ -277,6 +284,9 @@ func (r *report) write(dir, raw string) error {
 	p("\n## Throughput tables\n")
 	for _, w := range rows {
 		writeWorkload(&b, w, true)
+		if w.cpu != nil {
+			writeWorkload(&b, w.cpu, true)
+		}
 	}
 	if r.bcastAlloc != nil {
 		writeWorkload(&b, r.bcastAlloc, false)
@@ -429,7 +439,7 @@ func (r *report) writeRaw(raw string) error {
 	v := map[string]any{
 		"start": r.start, "elapsed": r.elapsed.String(), "commit": r.commit,
 		"load_start": r.loadStart, "load_end": r.loadEnd,
-		"echo": toRaw(r.echo), "read": toRaw(r.read), "broadcast": toRaw([]*workload{r.bcast, r.bcastAlloc}),
+		"echo": toRaw(r.echo), "echo_cpu": toRaw(cpuOf(r.echo)), "read": toRaw(r.read), "broadcast": toRaw([]*workload{r.bcast, r.bcastAlloc}),
 		"old": toRaw(r.old), "idle": r.idle, "syscalls": r.sys, "sys_tool": r.sysTool,
 	}
 	if r.lat != nil {
@@ -459,4 +469,12 @@ func replaceNotes(dir string) error {
 		return err
 	}
 	return os.WriteFile(name, append(b[:i+len(notesMarker):i+len(notesMarker)], notes...), 0o644)
+}
+
+func cpuOf(ws []*workload) []*workload {
+	var out []*workload
+	for _, w := range ws {
+		out = append(out, w.cpu)
+	}
+	return out
 }

@@ -77,29 +77,45 @@ func present(names []string, srvs map[string]*server) []string {
 }
 
 // echoOnce runs one echo measurement of spec against s and returns
-// messages per second.
-func (r *run) echoOnce(s *server, spec echoSpec) (float64, error) {
+// messages per second and messages per second of the server's CPU time.
+func (r *run) echoOnce(s *server, spec echoSpec) (rate, perCPU float64, err error) {
 	id := newSetID("e")
 	defer closeSet(r.workers, id)
 	k := min(spec.conns, *genProcs)
 	if err := dialSpread(r.workers, k, &r.ips, s, id, spec.conns, "ws"); err != nil {
-		return 0, err
+		return 0, 0, err
 	}
 	var total int64
 	counts := make([]int64, k)
-	err := all(r.workers[:k], func(i int, w *worker) error {
-		f, err := w.ask(*echoDur+*warmDur+time.Minute, "echo %s %d %d %d %d %d", id, spec.size, spec.window,
-			warmDur.Milliseconds(), echoDur.Milliseconds(), b2i(*batch))
-		if err != nil {
+	done := make(chan error, 1)
+	go func() {
+		done <- all(r.workers[:k], func(i int, w *worker) error {
+			f, err := w.ask(*echoDur+*warmDur+time.Minute, "echo %s %d %d %d %d %d", id, spec.size, spec.window,
+				warmDur.Milliseconds(), echoDur.Milliseconds(), b2i(*batch))
+			if err != nil {
+				return err
+			}
+			counts[i], err = strconv.ParseInt(f[0], 10, 64)
 			return err
-		}
-		counts[i], err = strconv.ParseInt(f[0], 10, 64)
-		return err
-	})
+		})
+	}()
+	// The server's CPU time over the counted window, read on the same
+	// schedule as the generators count (within a millisecond or two).
+	time.Sleep(*warmDur)
+	c0, err0 := cpuTime(s.pid())
+	time.Sleep(*echoDur)
+	c1, err1 := cpuTime(s.pid())
+	if err := <-done; err != nil {
+		return 0, 0, err
+	}
 	for _, c := range counts {
 		total += c
 	}
-	return float64(total) / echoDur.Seconds(), err
+	rate = float64(total) / echoDur.Seconds()
+	if err0 == nil && err1 == nil && c1 > c0 {
+		perCPU = float64(total) / (c1 - c0).Seconds()
+	}
+	return rate, perCPU, nil
 }
 
 func b2i(b bool) int {
@@ -120,18 +136,29 @@ func (r *run) echoRows(srvs map[string]*server, names []string) []*workload {
 			note: fmt.Sprintf("binary frames of %d B, %d in flight per connection, %d load generator process(es); %v warm-up then %v counted per repetition",
 				spec.size, spec.window, min(spec.conns, *genProcs), *warmDur, *echoDur),
 		}
+		cw := &workload{
+			file: w.file + "-cpu", title: spec.title() + ", per server CPU-second",
+			unit: "msgs/CPU-s", higher: true,
+			note: "the same repetitions: messages echoed ÷ CPU time of the server process over the counted window (/proc/PID/task/*/schedstat); less sensitive to the other work on the machine than msgs/s, since a server's CPU time stops while it waits for a core",
+		}
 		for rep := range *reps {
 			for _, name := range rotate(names, rep) {
-				v, err := r.echoOnce(srvs[name], spec)
+				v, c, err := r.echoOnce(srvs[name], spec)
 				if err != nil {
 					logf("%s %s: %v", w.title, name, err)
 					w.fail(name, err)
+					cw.fail(name, err)
 					continue
 				}
 				w.add(name, v)
+				if c > 0 {
+					cw.add(name, c)
+				}
 			}
 		}
 		logf("%s: %s", w.title, w.summary())
+		logf("%s: %s", cw.title, cw.summary())
+		w.cpu = cw
 		out = append(out, w)
 	}
 	return out

@@ -197,6 +197,16 @@ func main() {
 	}
 	if want("bcast") {
 		rep.bcast, rep.bcastAlloc = r.bcastRow(present(echoNames, libSet(b)), *bConns)
+		if ratio, best, ok := rep.bcast.ratio(); want("prof") && !*quick && ok && ratio < *profBelow {
+			for _, name := range []string{"pushwire", best} {
+				p, err := r.profileBcast(name, *bConns, *profSecs)
+				if err != nil {
+					logf("profile %s broadcast: %v", name, err)
+					continue
+				}
+				rep.profiles = append(rep.profiles, p)
+			}
+		}
 	}
 	if want("idle") {
 		var counts []int

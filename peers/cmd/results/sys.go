@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"time"
 )
@@ -241,8 +242,13 @@ func (r *run) profileEcho(s *server, bin string, spec echoSpec, d time.Duration)
 		b, err := s.get(fmt.Sprintf("/debug/pprof/profile?seconds=%d", int(d.Seconds())))
 		ch <- res{b, err}
 	}()
+	var echoed atomic.Int64
 	err := all(r.workers[:k], func(i int, w *worker) error {
-		_, err := w.ask(d+time.Minute, "echo %s %d %d 0 %d %d", id, spec.size, spec.window, (d + time.Second).Milliseconds(), b2i(*batch))
+		f, err := w.ask(d+time.Minute, "echo %s %d %d 0 %d %d", id, spec.size, spec.window, (d + time.Second).Milliseconds(), b2i(*batch))
+		if err == nil {
+			n, _ := strconv.ParseInt(f[0], 10, 64)
+			echoed.Add(n)
+		}
 		return err
 	})
 	pr := <-ch
@@ -256,9 +262,58 @@ func (r *run) profileEcho(s *server, bin string, spec echoSpec, d time.Duration)
 	if err := os.WriteFile(file, pr.b, 0o644); err != nil {
 		return nil, err
 	}
-	top := pprofTop(bin, file, false) + "\n" + pprofTop(bin, file, true)
+	top := fmt.Sprintf("%d messages echoed while profiling\n\n", echoed.Load()) + pprofTop(bin, file, false) + "\n" + pprofTop(bin, file, true)
 	os.WriteFile(strings.TrimSuffix(file, ".pb.gz")+".txt", []byte(top), 0o644)
+	logf("profile %s %s: %d messages echoed in %v", s.row, spec.title(), echoed.Load(), d)
 	return &profile{Row: spec.title(), Server: s.row, File: file, Top: top}, nil
+}
+
+// profileBcast takes a CPU profile of name's broadcast server while it
+// broadcasts 1 KiB to n clients again and again for d.
+func (r *run) profileBcast(name string, n int, d time.Duration) (*profile, error) {
+	argv, err := r.bins.bcastArgv(name)
+	if err != nil {
+		return nil, err
+	}
+	s, err := startServer(name, argv, "/bc", "ws-drain")
+	if err != nil {
+		return nil, err
+	}
+	defer s.stop()
+	id := newSetID("pb")
+	defer closeSet(r.workers, id)
+	if err := dialSpread(r.workers, len(r.workers), &r.ips, s, id, n, "ws-drain"); err != nil {
+		return nil, err
+	}
+	time.Sleep(2 * time.Second) // every handler has joined the group
+	type res struct {
+		b   []byte
+		err error
+	}
+	ch := make(chan res, 1)
+	go func() {
+		b, err := s.get(fmt.Sprintf("/debug/pprof/profile?seconds=%d", int(d.Seconds())))
+		ch <- res{b, err}
+	}()
+	count := 0
+	for end := time.Now().Add(d); time.Now().Before(end); count++ {
+		if _, err := s.post("/bench/broadcast?size=1024", ""); err != nil {
+			return nil, err
+		}
+		time.Sleep(20 * time.Millisecond) // the clients read it
+	}
+	pr := <-ch
+	if pr.err != nil {
+		return nil, pr.err
+	}
+	file := filepath.Join(r.raw, fmt.Sprintf("prof-%s-broadcast.pb.gz", name))
+	if err := os.WriteFile(file, pr.b, 0o644); err != nil {
+		return nil, err
+	}
+	bin := argv[0]
+	top := fmt.Sprintf("%d broadcasts to %d connections while profiling\n\n", count, n) + pprofTop(bin, file, false) + "\n" + pprofTop(bin, file, true)
+	os.WriteFile(strings.TrimSuffix(file, ".pb.gz")+".txt", []byte(top), 0o644)
+	return &profile{Row: "Broadcast", Server: name, File: file, Top: top}, nil
 }
 
 // profileRead takes a CPU profile of lib's read client.

@@ -188,8 +188,8 @@ func (r *report) write(dir, raw string) error {
 	}
 	p("Each repetition dials fresh connections, warms up %v, then counts replies for %v, and reads the server's CPU time (the sum of /proc/PID/task/*/schedstat) at both ends of that window, which gives messages per server CPU-second beside messages per second. The servers are interleaved (each repetition rotates their order) and repeated %d times; the median is reported, with the spread ((max − min) ÷ median) beside it.\n", *warmDur, *echoDur, *reps)
 	p("- **Latency**: one connection, one 16-byte message in flight, %d round trips per repetition after %d warm-up ones, interleaved like the echo rows; p50 and p99 of all round trips pooled.\n", *latCount, *latCount/10)
-	p("- **Client read**: each library's client in its own process reads a stream of server frames that loadgen's raw server writes in 256 KiB batches; messages per second from the end of the handshake to the last message; interleaved and repeated like the echo rows.\n")
-	p("- **Broadcast**: %d raw clients on the server's broadcast path, then one 1 KiB binary message sent by the library's prepared-message call (coder: Write) from 8 goroutines, triggered over the debug address; the time from the request until every client has read it (the generators record each arrival). Each server in a fresh process, one at a time, %d broadcasts each, in two passes of opposite order.\n", *bConns, *bcastReps)
+	p("- **Client read**: each library's client in its own process reads a stream of server frames that loadgen's raw server writes in 256 KiB batches; messages per second from the end of the handshake to the last message, and messages per CPU-second of the client process (its rusage); interleaved and repeated like the echo rows.\n")
+	p("- **Broadcast**: %d raw clients on the server's broadcast path, then one 1 KiB binary message sent by the library's prepared-message call (coder: Write) from 8 goroutines, triggered over the debug address; the time from the request until every client has read it (the generators record each arrival), and the server's CPU time over the same span. Each server in a fresh process, one at a time, %d broadcasts each, in two passes of opposite order.\n", *bConns, *bcastReps)
 	p("- **Idle memory**: a fresh server process; baseline VmRSS (/proc/PID/status) and goroutines (expvar) after one debug request; then N upgraded connections from %d generator processes, which answer pings and otherwise stay silent; when VmRSS is stable (three readings 500 ms apart within 1 %% of the growth, at least 2 s) it is read again. Reported: **VmRSS growth ÷ N** and **goroutine growth ÷ N** (the new method), and beside them (heap in use + stack in use) growth ÷ N from runtime.MemStats, both as read and after two forced collections (the old method: what peers/RESULTS.md reported before). Then the first message after idleness (%d connections spread over each generator, one at a time, 16 B round trip), or for /chat one published message's time to reach every subscriber. Servers run with the soft descriptor limit raised to the hard limit (Go raises it at start-up; this command sets it for every child); when N + the server's own descriptors do not fit, N is lowered and the table says so.\n", *nWorkers, *wakeCount)
 	p("- **System calls per message**: ")
 	switch r.sysTool {
@@ -219,8 +219,8 @@ func (r *report) write(dir, raw string) error {
 
 	p("\n## Summary: pushwire ÷ best peer\n\n")
 	p("Above 1.00 pushwire is ahead. \"Best peer\" is the best of gorilla, coder, gobwas and gws in the same run (Node ws and pushwire-peers are shown in the tables but not counted).\n\n")
-	p("The last column divides messages by the server's CPU time instead of wall time (echo rows only; see the method): the same repetitions, but a figure that co-tenants of the machine move much less.\n\n")
-	p("| row | pushwire | best peer | pushwire ÷ best peer | per server CPU-second: pushwire ÷ best peer |\n|---|---:|---:|---:|---:|\n")
+	p("The last column takes the same repetitions by CPU time instead of wall time: messages per CPU-second of the server (echo), of the client process (client read), or the server's CPU time per broadcast. Co-tenants of the machine move it much less than the wall-clock figures.\n\n")
+	p("| row | pushwire | best peer | pushwire ÷ best peer | by CPU time: pushwire ÷ best peer |\n|---|---:|---:|---:|---:|\n")
 	rows := slices.Concat(r.echo, r.read)
 	if r.bcast != nil {
 		rows = append(rows, r.bcast)
@@ -439,8 +439,8 @@ func (r *report) writeRaw(raw string) error {
 	v := map[string]any{
 		"start": r.start, "elapsed": r.elapsed.String(), "commit": r.commit,
 		"load_start": r.loadStart, "load_end": r.loadEnd,
-		"echo": toRaw(r.echo), "echo_cpu": toRaw(cpuOf(r.echo)), "read": toRaw(r.read), "broadcast": toRaw([]*workload{r.bcast, r.bcastAlloc}),
-		"old": toRaw(r.old), "idle": r.idle, "syscalls": r.sys, "sys_tool": r.sysTool,
+		"echo": toRaw(r.echo), "echo_cpu": toRaw(cpuOf(r.echo)), "read_cpu": toRaw(cpuOf(r.read)), "read": toRaw(r.read), "broadcast": toRaw([]*workload{r.bcast, r.bcastAlloc}),
+		"broadcast_cpu": toRaw(cpuOf([]*workload{r.bcast})), "old": toRaw(r.old), "idle": r.idle, "syscalls": r.sys, "sys_tool": r.sysTool,
 	}
 	if r.lat != nil {
 		v["latency_us"] = r.lat.samples
@@ -474,7 +474,9 @@ func replaceNotes(dir string) error {
 func cpuOf(ws []*workload) []*workload {
 	var out []*workload
 	for _, w := range ws {
-		out = append(out, w.cpu)
+		if w != nil {
+			out = append(out, w.cpu)
+		}
 	}
 	return out
 }

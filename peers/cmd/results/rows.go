@@ -238,19 +238,29 @@ func (r *run) readRows(libs []string) []*workload {
 			logf("read %d: %v", size, err)
 			continue
 		}
+		cw := &workload{
+			file: w.file + "-cpu", title: w.title + ", per client CPU-second", unit: "msgs/CPU-s", higher: true,
+			note: "the same repetitions: messages ÷ CPU time of the client process (user + system, from its rusage; it includes the process's start and dial, a few milliseconds)",
+		}
+		w.cpu = cw
 		for rep := range *reps {
 			for _, lib := range rotate(libs, rep) {
-				v, err := r.readOnce(lib, fs.addr, n, "")
+				v, c, err := r.readOnce(lib, fs.addr, n, "")
 				if err != nil {
 					logf("%s %s: %v", w.title, lib, err)
 					w.fail(lib, err)
+					cw.fail(lib, err)
 					continue
 				}
 				w.add(lib, v)
+				if c > 0 {
+					cw.add(lib, float64(n)/c)
+				}
 			}
 		}
 		fs.stop()
 		logf("%s: %s", w.title, w.summary())
+		logf("%s: %s", cw.title, cw.summary())
 		out = append(out, w)
 	}
 	return out
@@ -259,8 +269,8 @@ func (r *run) readRows(libs []string) []*workload {
 var readRe = regexp.MustCompile(`read (\d+) msgs \d+ bytes in (\d+) ns`)
 
 // readOnce runs lib's read client for n messages and returns messages per
-// second.
-func (r *run) readOnce(lib, addr string, n int, cpuprofile string) (float64, error) {
+// second and the client process's CPU time in seconds.
+func (r *run) readOnce(lib, addr string, n int, cpuprofile string) (rate, cpu float64, err error) {
 	argv := []string{r.bins.peer[lib], "read", "-url", "ws://" + addr + "/", "-n", strconv.Itoa(n)}
 	if cpuprofile != "" {
 		argv = append(argv, "-cpuprofile", cpuprofile)
@@ -273,15 +283,16 @@ func (r *run) readOnce(lib, addr string, n int, cpuprofile string) (float64, err
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	outb, err := cmd.Output()
 	if err != nil {
-		return 0, err
+		return 0, 0, err
 	}
 	m := readRe.FindSubmatch(outb)
 	if m == nil {
-		return 0, fmt.Errorf("unexpected output %q", outb)
+		return 0, 0, fmt.Errorf("unexpected output %q", outb)
 	}
 	msgs, _ := strconv.ParseFloat(string(m[1]), 64)
 	ns, _ := strconv.ParseFloat(string(m[2]), 64)
-	return msgs / (ns / 1e9), nil
+	st := cmd.ProcessState
+	return msgs / (ns / 1e9), (st.UserTime() + st.SystemTime()).Seconds(), nil
 }
 
 // bcastRow measures the time from the broadcast call until every client
@@ -292,6 +303,9 @@ func (r *run) bcastRow(names []string, n int) (*workload, *workload) {
 		file: "broadcast", title: fmt.Sprintf("Broadcast 1 KiB to %d conns", n), unit: "ms",
 		note: fmt.Sprintf("time from the broadcast request until every one of %d raw clients (spread over %d load generator processes) has read the message; each library's prepared message where it has one (coder: Write per connection), written from 8 goroutines; pushwire: peer-pushwire (PreparedMessage, WritePrepared), as the shipped echo has no broadcast", n, len(r.workers)),
 	}
+	cpu := &workload{file: "broadcast-cpu", title: fmt.Sprintf("Broadcast 1 KiB to %d conns, server CPU", n), unit: "CPU ms",
+		note: "the same broadcasts: CPU time of the server process (/proc/PID/task/*/schedstat) from the request until every client has read the message; less sensitive to the other work on the machine than the wall time"}
+	w.cpu = cpu
 	alloc := &workload{file: "broadcast-allocs", title: fmt.Sprintf("Broadcast allocations, %d conns", n), unit: "bytes allocated",
 		note: "bytes allocated in the server process during the broadcast call (runtime.MemStats.TotalAlloc)"}
 	passes := 2
@@ -304,7 +318,7 @@ func (r *run) bcastRow(names []string, n int) (*workload, *workload) {
 			slices.Reverse(order)
 		}
 		for _, name := range order {
-			if err := r.bcastOnce(name, n, w, alloc); err != nil {
+			if err := r.bcastOnce(name, n, w, cpu, alloc); err != nil {
 				logf("%s %s: %v", w.title, name, err)
 				w.fail(name, err)
 			}
@@ -314,7 +328,7 @@ func (r *run) bcastRow(names []string, n int) (*workload, *workload) {
 	return w, alloc
 }
 
-func (r *run) bcastOnce(name string, n int, w, alloc *workload) error {
+func (r *run) bcastOnce(name string, n int, w, cpu, alloc *workload) error {
 	argv, err := r.bins.bcastArgv(name)
 	if err != nil {
 		return err
@@ -345,6 +359,7 @@ func (r *run) bcastOnce(name string, n int, w, alloc *workload) error {
 		if err := all(r.workers, func(_ int, wk *worker) error { _, err := wk.ask(time.Minute, "mark %s", id); return err }); err != nil {
 			return err
 		}
+		c0, cerr := cpuTime(s.pid())
 		t0 := time.Now()
 		b, err := s.post("/bench/broadcast?size=1024", "")
 		if err != nil {
@@ -372,7 +387,11 @@ func (r *run) bcastOnce(name string, n int, w, alloc *workload) error {
 		if got != n {
 			return fmt.Errorf("%d of %d received", got, n)
 		}
+		c1, cerr1 := cpuTime(s.pid())
 		w.add(name, float64(last-t0.UnixNano())/1e6)
+		if cerr == nil && cerr1 == nil {
+			cpu.add(name, float64(c1-c0)/1e6)
+		}
 		if f := strings.Fields(string(b)); len(f) == 3 && name != "node" {
 			v, _ := strconv.ParseFloat(f[2], 64)
 			alloc.add(name, v)

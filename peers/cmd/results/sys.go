@@ -324,7 +324,7 @@ func (r *run) profileRead(lib string, size, n int) (*profile, error) {
 	}
 	defer fs.stop()
 	file := filepath.Join(r.raw, fmt.Sprintf("prof-%s-read-%s.pb.gz", lib, sizeName(size)))
-	if _, err := r.readOnce(lib, fs.addr, n, file); err != nil {
+	if _, _, err := r.readOnce(lib, fs.addr, n, file); err != nil {
 		return nil, err
 	}
 	top := pprofTop(r.bins.peer[lib], file, false) + "\n" + pprofTop(r.bins.peer[lib], file, true)

@@ -14,7 +14,7 @@
 #
 # old and oldgen run twice, alternating, so that the spread between two runs
 # of the same method shows beside the difference between methods. Output in
-# results/raw/methods/ (not committed). About 30 minutes.
+# results/raw/methods/ (not committed). About 15 minutes on 2 cores.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 OLD=${OLD:-f07dcec}

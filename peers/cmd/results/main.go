@@ -7,8 +7,8 @@
 //
 // Usage, from peers/:
 //
-//	go run ./cmd/results            # full run, writes RESULTS.md (about 25 min)
-//	go run ./cmd/results -quick     # about 2 min, writes results/raw/quick/RESULTS.md
+//	go run ./cmd/results            # full run, writes RESULTS.md (about 20 min)
+//	go run ./cmd/results -quick     # about 3 min, writes results/raw/quick/RESULTS.md
 //	go run ./cmd/results -rows echo,lat -reps 3 -o /tmp/x
 //	go run ./cmd/results -notes     # copy results/notes.md into RESULTS.md again
 //
@@ -283,8 +283,15 @@ func gitDescribe() string {
 		return "unknown"
 	}
 	c := strings.TrimSpace(string(outb))
-	if st, err := exec.Command("git", "status", "--porcelain", "--untracked-files=no", "..").Output(); err == nil && len(strings.TrimSpace(string(st))) > 0 {
-		c += " with uncommitted changes"
+	// Uncommitted changes other than this command's own output.
+	st, err := exec.Command("git", "status", "--porcelain", "--untracked-files=no", "..").Output()
+	if err != nil {
+		return c
+	}
+	for l := range strings.SplitSeq(strings.TrimSpace(string(st)), "\n") {
+		if l != "" && !strings.HasSuffix(l, "peers/RESULTS.md") && !strings.HasSuffix(l, "peers/results/notes.md") {
+			return c + " with uncommitted changes"
+		}
 	}
 	return c
 }

@@ -34,38 +34,38 @@
 //
 // Every transport carries the same records (the long poll as a batch):
 //
-//		{"cursor":"k3x9:17"}                             the stream starts after 17, epoch k3x9
-//		{"seq":18,"type":"chat","data":"hello"}          an entry; type omitted when ""
-//		{"gap":{"after":3,"oldest":10,"lost":6},"cursor":"k3x9:9"}   entries lost to the bound of the log
-//		{"reset":{"epoch":"p2m7","after":0},"cursor":"p2m7:0"}   the log is a new history: go on after 0
-//		{"error":"..."}                                  a WebSocket message OnPublish refused
+//	{"cursor":"k3x9:17"}                             the stream starts after 17, epoch k3x9
+//	{"seq":18,"type":"chat","data":"hello"}          an entry; type omitted when ""
+//	{"gap":{"after":3,"oldest":10,"lost":6},"cursor":"k3x9:9"}   entries lost to the bound of the log
+//	{"reset":{"epoch":"p2m7","after":0},"cursor":"p2m7:0"}   the log is a new history: go on after 0
+//	{"error":"..."}                                  a WebSocket message OnPublish refused
 //
 // An entry record carries its sequence number only; its epoch is that of
 // the last cursor, gap or reset record, and the client's cursor after it
 // is EPOCH:SEQ. A stream opens with a cursor record, or with a reset record
 // instead when the client's cursor is from another history.
 //
-//	  - poll: one JSON object {"cursor":"k3x9:19","entries":[...]} with at
-//	    most MaxBatch entries, "gap" when the cursor was too old, "reset"
-//	    (answered at once, with no entries) when it was from another
-//	    history. The request is
-//	    held until there is something after the cursor or the timeout (the
-//	    timeout query parameter in seconds, at most PollTimeout; 0 is short
-//	    polling) passes; then the answer has no entries and the same cursor.
-//	  - stream: application/x-ndjson, one record per line; lines of
-//	    whitespace (the padding and keep-alives) carry nothing.
-//	  - iframe: an HTML document with one <script>parent.CALLBACK(record)</script>
-//	    per record, CALLBACK being the callback query parameter (an identifier
-//	    path, default pushwireFrame).
-//	  - sse: text/event-stream, each entry an event with id the cursor
-//	    after it (EPOCH:SEQ: an EventSource sends back only its last id),
-//	    event the entry's Type and data the payload; a "pushwire.cursor"
-//	    event opens the stream, a "pushwire.gap" event (data the gap as
-//	    JSON, id the cursor that skips it) reports a gap, and a
-//	    "pushwire.reset" event (data {"epoch":"p2m7","after":0}, id the
-//	    cursor to resume from) a new history.
-//	  - websocket: one record per text message; messages from the client go to
-//	    OnPublish.
+//   - poll: one JSON object {"cursor":"k3x9:19","entries":[...]} with at
+//     most MaxBatch entries, "gap" when the cursor was too old, "reset"
+//     (answered at once, with no entries) when it was from another
+//     history. The request is
+//     held until there is something after the cursor or the timeout (the
+//     timeout query parameter in seconds, at most PollTimeout; 0 is short
+//     polling) passes; then the answer has no entries and the same cursor.
+//   - stream: application/x-ndjson, one record per line; lines of
+//     whitespace (the padding and keep-alives) carry nothing.
+//   - iframe: an HTML document with one <script>parent.CALLBACK(record)</script>
+//     per record, CALLBACK being the callback query parameter (an identifier
+//     path, default pushwireFrame).
+//   - sse: text/event-stream, each entry an event with id the cursor
+//     after it (EPOCH:SEQ: an EventSource sends back only its last id),
+//     event the entry's Type and data the payload; a "pushwire.cursor"
+//     event opens the stream, a "pushwire.gap" event (data the gap as
+//     JSON, id the cursor that skips it) reports a gap, and a
+//     "pushwire.reset" event (data {"epoch":"p2m7","after":0}, id the
+//     cursor to resume from) a new history.
+//   - websocket: one record per text message; messages from the client go to
+//     OnPublish.
 //
 // A client that keeps the last seq (or cursor) it received and sends it when
 // it reconnects receives every entry exactly once and in order, on any

@@ -26,7 +26,12 @@ const (
 //
 // The topic starts one goroutine, its tail, that reads the engine's log
 // into this node's ring, starting with the entries the engine holds, and
-// waits for more; every reader on this node reads the ring. Close the
+// waits for more; every reader on this node reads the ring, and only a
+// reader the ring cannot answer (a cursor older than the ring, of an epoch
+// the ring has not caught up with, or FromNow, which is the engine's head)
+// asks the engine. A cursor the engine has passed but the tail has not
+// reached yet is valid: a read there returns nothing, and Wait returns
+// once the tail brings the entries. Close the
 // topic to stop the tail and close the engine log; the engine itself is
 // the caller's to close.
 func OpenTopic(ctx context.Context, e Engine, name string, opts *TopicOptions) (*Topic, error) {

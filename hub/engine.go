@@ -84,6 +84,9 @@ type EngineLog interface {
 	// with nothing after after it returns 0. When the entries right after
 	// after are no longer held, the copied entries start at the oldest
 	// held one. Entries belong to b.Epoch; after is taken in that epoch.
+	// b.Epoch and b.Last are exact; when entries were copied, b.First may
+	// be the first one copied instead of the oldest held (only a gap,
+	// which the first copied entry shows, needs First).
 	// The entries' Data may be kept by the caller and must not be
 	// modified.
 	Read(ctx context.Context, after Seq, buf []Entry) (n int, b Bounds, err error)

@@ -199,7 +199,12 @@ func (t *Topic) readEngine(ctx context.Context, c Cursor, buf []Entry) (int, Cur
 		after = floor
 	case c.epoch != "" && c.epoch != b.Epoch, after > b.Last:
 		clear(buf[:n])
-		r := ResetError{From: c, Epoch: b.Epoch, After: floor}
+		// The reader starts the history over: from the oldest entry held,
+		// which Bounds tells exactly (Read may not).
+		if b, err = t.eng.Bounds(ctx); err != nil {
+			return 0, c, err
+		}
+		r := ResetError{From: c, Epoch: b.Epoch, After: b.First - 1}
 		return 0, r.Cursor(), r
 	case after < floor:
 		clear(buf[:n])

@@ -1,0 +1,324 @@
+package jetstream
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	natsjs "github.com/nats-io/nats.go/jetstream"
+
+	"github.com/pushwire/pushwire/hub"
+)
+
+// typeHeader carries an entry's type.
+const typeHeader = "Pushwire-Type"
+
+// slack is what a stream's MaxBytes and MaxMsgSize add to the topic's
+// MaxBytes for the subject and headers JetStream counts with each message.
+const slack = 512
+
+// log is one topic's stream: a hub.EngineLog.
+type log struct {
+	e      *Engine
+	stream string
+	limits hub.Limits
+	sub    *nats.Subscription // the doorbell
+	ring   chan struct{}      // a publish was seen since Wait last looked
+	done   chan struct{}      // closed by Close
+	once   sync.Once
+
+	mu    sync.Mutex
+	epoch hub.Epoch // of the stream as last seen; "" before the first look
+}
+
+// reqCtx bounds one request by the engine's timeout.
+func (l *log) reqCtx(ctx context.Context) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(ctx, l.e.opts.Timeout)
+}
+
+// check returns hub.ErrClosed once the log or the engine is closed.
+func (l *log) check() error {
+	select {
+	case <-l.done:
+		return hub.ErrClosed
+	default:
+	}
+	l.e.mu.Lock()
+	defer l.e.mu.Unlock()
+	if l.e.closed {
+		return hub.ErrClosed
+	}
+	return nil
+}
+
+// fail maps an error of a request: hub.ErrClosed once closed, the caller's
+// ctx error as is, anything else wrapped as hub.ErrUnavailable.
+func (l *log) fail(ctx context.Context, err error) error {
+	if cerr := l.check(); cerr != nil {
+		return cerr
+	}
+	if ctx.Err() != nil {
+		return ctx.Err()
+	}
+	return unavailable(err)
+}
+
+// ensure returns the stream's epoch, looking it up (and creating the
+// stream when it does not exist) if it is not known yet or is stale, the
+// epoch a request found to be gone.
+func (l *log) ensure(ctx context.Context, stale hub.Epoch) (hub.Epoch, error) {
+	l.mu.Lock()
+	ep := l.epoch
+	l.mu.Unlock()
+	if ep != "" && ep != stale {
+		return ep, nil
+	}
+	info, err := l.info(ctx)
+	if err != nil {
+		return "", err
+	}
+	return l.epochOf(info)
+}
+
+// epochOf records and returns the epoch of a stream's info.
+func (l *log) epochOf(info *natsjs.StreamInfo) (hub.Epoch, error) {
+	var ep hub.Epoch
+	if len(info.Config.Subjects) == 1 {
+		ep = epochOf(l.stream, info.Config.Subjects[0])
+	}
+	if ep == "" {
+		return "", fmt.Errorf("jetstream: stream %s has subjects %q, not one pw.%s.EPOCH: not a pushwire stream", l.stream, info.Config.Subjects, l.stream)
+	}
+	l.mu.Lock()
+	l.epoch = ep
+	l.mu.Unlock()
+	return ep, nil
+}
+
+// info returns the stream's info, creating the stream with a new epoch if
+// it does not exist.
+func (l *log) info(ctx context.Context) (*natsjs.StreamInfo, error) {
+	if err := l.check(); err != nil {
+		return nil, err
+	}
+	rctx, cancel := l.reqCtx(ctx)
+	defer cancel()
+	s, err := l.e.js.Stream(rctx, l.stream)
+	if errors.Is(err, natsjs.ErrStreamNotFound) {
+		s, err = l.create(rctx)
+	}
+	if err != nil {
+		return nil, l.fail(ctx, err)
+	}
+	return s.CachedInfo(), nil
+}
+
+// create creates the stream in a new epoch. When another node created it
+// first, its stream and epoch win.
+func (l *log) create(ctx context.Context) (natsjs.Stream, error) {
+	ep := hub.NewEpoch()
+	storage := natsjs.FileStorage
+	if l.e.opts.Memory {
+		storage = natsjs.MemoryStorage
+	}
+	s, err := l.e.js.CreateStream(ctx, natsjs.StreamConfig{
+		Name:        l.stream,
+		Description: "pushwire hub log",
+		Subjects:    []string{subject(l.stream, ep)},
+		Retention:   natsjs.LimitsPolicy,
+		MaxMsgs:     int64(l.limits.MaxEntries),
+		MaxBytes:    int64(l.limits.MaxBytes + slack),
+		MaxMsgSize:  int32(min(l.limits.MaxBytes+slack, 1<<31-1)),
+		Discard:     natsjs.DiscardOld,
+		Storage:     storage,
+		Replicas:    l.e.opts.Replicas,
+		Duplicates:  l.e.opts.Duplicates,
+		AllowDirect: true,
+		Metadata:    map[string]string{"pushwire-epoch": string(ep)},
+	})
+	if errors.Is(err, natsjs.ErrStreamNameAlreadyInUse) {
+		return l.e.js.Stream(ctx, l.stream)
+	}
+	return s, err
+}
+
+// Append publishes an entry to the stream's subject of the current epoch,
+// with Nats-Msg-Id set to key, and returns its stream sequence.
+func (l *log) Append(ctx context.Context, key, typ string, data []byte) (hub.Seq, error) {
+	if size := len(typ) + len(data); size > l.limits.MaxBytes {
+		return 0, fmt.Errorf("%w: %d bytes, the topic holds at most %d", hub.ErrTooLarge, size, l.limits.MaxBytes)
+	}
+	ep, err := l.ensure(ctx, "")
+	if err != nil {
+		return 0, err
+	}
+	opts := []natsjs.PublishOpt{natsjs.WithExpectStream(l.stream)}
+	if key != "" {
+		opts = append(opts, natsjs.WithMsgID(key))
+	}
+	for attempt := 0; ; attempt++ {
+		msg := &nats.Msg{Subject: subject(l.stream, ep), Data: data}
+		if typ != "" {
+			msg.Header = nats.Header{typeHeader: []string{typ}}
+		}
+		rctx, cancel := l.reqCtx(ctx)
+		ack, err := l.e.js.PublishMsg(rctx, msg, opts...)
+		cancel()
+		switch {
+		case err == nil:
+			return hub.Seq(ack.Sequence), nil
+		case errors.Is(err, natsjs.ErrStreamMessageExceedsMaximum), errors.Is(err, nats.ErrMaxPayload):
+			return 0, fmt.Errorf("%w: %v", hub.ErrTooLarge, err)
+		case attempt == 0 && (errors.Is(err, natsjs.ErrNoStreamResponse) || errors.Is(err, nats.ErrNoResponders)):
+			// No stream takes this epoch's subject: the stream was
+			// deleted, and maybe created again in a new epoch.
+			if ep, err = l.ensure(ctx, ep); err != nil {
+				return 0, err
+			}
+			continue
+		}
+		return 0, l.fail(ctx, err)
+	}
+}
+
+// Read copies the entries after after with one batched direct get.
+func (l *log) Read(ctx context.Context, after hub.Seq, buf []hub.Entry) (int, hub.Bounds, error) {
+	ep, err := l.ensure(ctx, "")
+	if err != nil {
+		return 0, hub.Bounds{}, err
+	}
+	if len(buf) == 0 {
+		b, err := l.Bounds(ctx)
+		return 0, b, err
+	}
+	rctx, cancel := l.reqCtx(ctx)
+	defer cancel()
+	inbox := nats.NewInbox()
+	sub, err := l.e.nc.SubscribeSync(inbox)
+	if err != nil {
+		return 0, hub.Bounds{}, l.fail(ctx, err)
+	}
+	defer sub.Unsubscribe()
+	req := fmt.Appendf(nil, `{"seq":%d,"batch":%d}`, uint64(after)+1, len(buf))
+	if err := l.e.nc.PublishRequest("$JS.API.DIRECT.GET."+l.stream, inbox, req); err != nil {
+		return 0, hub.Bounds{}, l.fail(ctx, err)
+	}
+	n := 0
+	var msgEpoch hub.Epoch
+	var last, pending uint64
+	whole := true // every message so far followed the one before, in one epoch
+	for {
+		m, err := sub.NextMsgWithContext(rctx)
+		if err != nil {
+			return 0, hub.Bounds{}, l.fail(ctx, err)
+		}
+		switch status := m.Header.Get("Status"); status {
+		case "":
+		case "204": // end of batch
+			pending, _ = strconv.ParseUint(m.Header.Get("Nats-Num-Pending"), 10, 64)
+			last, _ = strconv.ParseUint(m.Header.Get("Nats-Last-Sequence"), 10, 64)
+			if n == 0 {
+				b, err := l.Bounds(ctx)
+				return 0, b, err
+			}
+			b := hub.Bounds{Epoch: msgEpoch, First: buf[0].Seq, Last: hub.Seq(last + pending)}
+			if whole {
+				b.Last = max(b.Last, buf[n-1].Seq)
+			}
+			if msgEpoch != ep {
+				l.mu.Lock()
+				l.epoch = msgEpoch
+				l.mu.Unlock()
+			}
+			return n, b, nil
+		case "404": // nothing at or after the sequence
+			clear(buf[:n])
+			b, err := l.Bounds(ctx)
+			return 0, b, err
+		case "503": // no responders: the stream is gone
+			clear(buf[:n])
+			if _, err := l.ensure(ctx, ep); err != nil {
+				return 0, hub.Bounds{}, err
+			}
+			b, err := l.Bounds(ctx)
+			return 0, b, err
+		default:
+			clear(buf[:n])
+			return 0, hub.Bounds{}, l.fail(ctx, fmt.Errorf("jetstream: direct get: status %s %s", status, m.Header.Get("Description")))
+		}
+		seq, _ := strconv.ParseUint(m.Header.Get("Nats-Sequence"), 10, 64)
+		mep := epochOf(l.stream, m.Header.Get("Nats-Subject"))
+		if n == 0 {
+			msgEpoch = mep
+		}
+		if !whole || n == len(buf) || mep != msgEpoch || mep == "" || seq <= uint64(after) || n > 0 && seq != uint64(buf[n-1].Seq)+1 {
+			whole = false // drain the rest of the batch, keep what is whole
+			continue
+		}
+		ts, _ := time.Parse(time.RFC3339Nano, m.Header.Get("Nats-Time-Stamp"))
+		buf[n] = hub.Entry{Seq: hub.Seq(seq), Time: ts, Type: m.Header.Get(typeHeader), Data: m.Data}
+		if len(buf[n].Data) == 0 {
+			buf[n].Data = nil
+		}
+		n++
+	}
+}
+
+// Wait waits on the doorbell until the stream's last sequence passes
+// after or its epoch changes, checking the stream at least every Poll.
+func (l *log) Wait(ctx context.Context, after hub.Seq) (hub.Bounds, error) {
+	start, err := l.Bounds(ctx)
+	if err != nil || start.Last > after {
+		return start, err
+	}
+	for {
+		t := time.NewTimer(l.e.opts.Poll)
+		select {
+		case <-l.ring:
+		case <-t.C:
+		case <-ctx.Done():
+			t.Stop()
+			return hub.Bounds{}, ctx.Err()
+		case <-l.done:
+			t.Stop()
+			return hub.Bounds{}, hub.ErrClosed
+		}
+		t.Stop()
+		b, err := l.Bounds(ctx)
+		if err != nil || b.Last > after || b.Epoch != start.Epoch {
+			return b, err
+		}
+	}
+}
+
+// Bounds returns the epoch and the first and last sequence numbers from
+// the stream's info.
+func (l *log) Bounds(ctx context.Context) (hub.Bounds, error) {
+	info, err := l.info(ctx)
+	if err != nil {
+		return hub.Bounds{}, err
+	}
+	ep, err := l.epochOf(info)
+	if err != nil {
+		return hub.Bounds{}, err
+	}
+	st := info.State
+	b := hub.Bounds{Epoch: ep, First: hub.Seq(st.FirstSeq), Last: hub.Seq(st.LastSeq)}
+	if st.Msgs == 0 || b.First == 0 {
+		b.First = b.Last + 1
+	}
+	return b, nil
+}
+
+// Close unsubscribes the doorbell; the stream stays.
+func (l *log) Close() error {
+	l.once.Do(func() {
+		close(l.done)
+		l.sub.Unsubscribe()
+	})
+	return nil
+}

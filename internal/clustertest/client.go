@@ -17,6 +17,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/pushwire/pushwire/sseproto"
@@ -51,6 +52,21 @@ type Client struct {
 	epoch string
 	seq   uint64
 	hc    *http.Client
+	mu    sync.Mutex // guards Got and Cursor while Read runs, for count and cursor
+}
+
+// count returns how many entries arrived; it may run while Read does.
+func (c *Client) count() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return len(c.Got)
+}
+
+// cursor returns the cursor; it may run while Read does.
+func (c *Client) cursor() string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.Cursor
 }
 
 // NewClient returns a client of transport starting at cursor.
@@ -76,6 +92,8 @@ type record struct {
 
 // handle applies one record.
 func (c *Client) handle(r *record) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
 	switch {
 	case r.Seq != nil:
 		c.Got = append(c.Got, Got{Seq: *r.Seq, Data: r.Data, At: time.Now()})
@@ -83,14 +101,14 @@ func (c *Client) handle(r *record) error {
 		c.Cursor = c.cursorAt(c.seq)
 	case r.Reset != nil:
 		c.Resets = append(c.Resets, deref(r.Cursor))
-		c.setCursor(deref(r.Cursor))
+		c.setCursorLocked(deref(r.Cursor))
 	case r.Gap != nil:
 		c.Gaps++
-		c.setCursor(deref(r.Cursor))
+		c.setCursorLocked(deref(r.Cursor))
 	case r.Error != nil:
 		return fmt.Errorf("error record: %s", *r.Error)
 	case r.Cursor != nil:
-		c.setCursor(*r.Cursor)
+		c.setCursorLocked(*r.Cursor)
 	}
 	return nil
 }
@@ -111,6 +129,12 @@ func (c *Client) cursorAt(seq uint64) string {
 
 // setCursor takes a cursor the server sent.
 func (c *Client) setCursor(s string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.setCursorLocked(s)
+}
+
+func (c *Client) setCursorLocked(s string) {
 	c.Cursor = s
 	if i := strings.LastIndexByte(s, ':'); i >= 0 {
 		c.epoch = s[:i]
@@ -129,15 +153,15 @@ var errEnough = errors.New("clustertest: enough")
 // then.
 func (c *Client) Read(ctx context.Context, base string, n, total int) error {
 	c.Conns++
-	start := len(c.Got)
-	enough := func() bool { return len(c.Got)-start >= n || len(c.Got) >= total }
+	start := c.count()
+	enough := func() bool { got := c.count(); return got-start >= n || got >= total }
 	u, err := url.Parse(base)
 	if err != nil {
 		return err
 	}
 	q := u.Query()
 	q.Set("transport", c.Transport)
-	q.Set("cursor", c.Cursor)
+	q.Set("cursor", c.cursor())
 	var rerr error
 	switch c.Transport {
 	case "websocket":
@@ -244,7 +268,9 @@ func (c *Client) readSSE(ctx context.Context, u *url.URL, q url.Values, enough f
 				return fmt.Errorf("event id %q: %v", ev.ID, err)
 			}
 			if i >= 0 {
+				c.mu.Lock()
 				c.epoch = ev.ID[:i]
+				c.mu.Unlock()
 			}
 			r.Seq, r.Data = &seq, ev.Data
 		}
@@ -289,7 +315,7 @@ func (c *Client) readNDJSON(ctx context.Context, u *url.URL, q url.Values, enoug
 
 func (c *Client) readPoll(ctx context.Context, u *url.URL, q url.Values, enough func() bool) error {
 	for !enough() {
-		q.Set("cursor", c.Cursor)
+		q.Set("cursor", c.cursor())
 		q.Set("timeout", "2")
 		resp, err := c.get(ctx, u, q)
 		if err != nil {

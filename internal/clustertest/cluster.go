@@ -36,11 +36,23 @@ type Node struct {
 // StartNode starts a node serving topic name of engine e on a free
 // loopback port; Kill or Stop ends it.
 func StartNode(ctx context.Context, e hub.Engine, name string, opts *hub.TopicOptions) (*Node, error) {
+	return StartNodeAt(ctx, e, name, opts, "127.0.0.1:0")
+}
+
+// StartNodeAt is StartNode on a given address, such as the one of a node
+// that was killed: its clients come back to the new one.
+func StartNodeAt(ctx context.Context, e hub.Engine, name string, opts *hub.TopicOptions, addr string) (*Node, error) {
 	tp, err := hub.OpenTopic(ctx, e, name, opts)
 	if err != nil {
 		return nil, err
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	var ln net.Listener
+	for range 50 { // the killed node's socket may linger a moment
+		if ln, err = net.Listen("tcp", addr); err == nil {
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 	if err != nil {
 		tp.Close()
 		return nil, err

@@ -28,3 +28,13 @@ func TestClusterMemory(t *testing.T) {
 	})
 	t.Logf("%+v", res)
 }
+
+// TestRestartMemory: a node on the in-memory default killed and started
+// again has a new log: each client of every transport gets one reset and
+// then the entries published after the restart.
+func TestRestartMemory(t *testing.T) {
+	Restart(t, RestartOptions{
+		Engine:    func(testing.TB) hub.Engine { return hub.NewMemoryEngine() },
+		WantReset: true,
+	})
+}

@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"github.com/pushwire/pushwire/sseproto"
+	"github.com/pushwire/pushwire/wsproto/frame"
 	"github.com/pushwire/pushwire/wsproto"
 )
 
@@ -205,7 +206,7 @@ func (c *Client) readWS(ctx context.Context, u *url.URL, q url.Values, enough fu
 			return err
 		}
 	}
-	conn.Close(wsproto.CloseNormal, "")
+	conn.Close(frame.CloseNormal, "")
 	return errEnough
 }
 

@@ -84,9 +84,10 @@ type EngineLog interface {
 	// with nothing after after it returns 0. When the entries right after
 	// after are no longer held, the copied entries start at the oldest
 	// held one. Entries belong to b.Epoch; after is taken in that epoch.
-	// b.Epoch and b.Last are exact; when entries were copied, b.First may
-	// be the first one copied instead of the oldest held (only a gap,
-	// which the first copied entry shows, needs First).
+	// b.Epoch and b.Last are exact. b.First may be any sequence number
+	// from the oldest held to the first copied entry (or to after+1 when
+	// nothing was copied), enough to tell whether entries after after
+	// were lost; Bounds gives the exact oldest.
 	// The entries' Data may be kept by the caller and must not be
 	// modified.
 	Read(ctx context.Context, after Seq, buf []Entry) (n int, b Bounds, err error)

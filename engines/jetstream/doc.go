@@ -33,15 +33,23 @@
 // key: a retry within the stream's de-duplication window (Duplicates, two
 // minutes by default) returns the first one's sequence number. Reads are
 // batched direct gets (JetStream's DIRECT.GET with a batch, nats-server
-// 2.11 or later), and Wait is a core NATS subscription to the stream's
-// subjects, used as a doorbell, with a check of the stream's state when it
-// rings and every two seconds.
+// 2.11 or later). Wait listens to a doorbell: the stream republishes the
+// headers of each message it stores, with its sequence number, to
+// "pwr.STREAM.EPOCH" (RePublish, headers only), and each open log
+// subscribes to its stream's; Wait also checks the stream's info every two
+// seconds, so that a lost doorbell costs at most that, and a deleted
+// stream is noticed. Publishers never share a subject with a subscriber,
+// so a publish to the subject of a deleted epoch gets "no responders" at
+// once.
 //
 // # Concurrency
 //
 // An Engine and its logs are safe for concurrent use. Each log holds one
 // NATS subscription (the doorbell); reads make a short-lived inbox
-// subscription each.
+// subscription each. hub.OpenTopic opens one log per topic per node, whose
+// tail is the only reader in the steady state, so a node makes one
+// doorbell subscription and a read or two per batch of new entries
+// whatever the number of its clients.
 //
 // # Limits
 //

@@ -127,14 +127,9 @@ func (e *Engine) Open(ctx context.Context, topic string, limits hub.Limits) (hub
 	if _, err := l.ensure(ctx, ""); err != nil {
 		return nil, err
 	}
-	// The doorbell: every publish to the stream's subjects, whatever the
-	// epoch, wakes Wait.
-	sub, err := e.nc.Subscribe(subjectPrefix+l.stream+".*", func(*nats.Msg) {
-		select {
-		case l.ring <- struct{}{}:
-		default:
-		}
-	})
+	// The doorbell: the stream republishes what it stores to these
+	// subjects (headers only, whatever the epoch), which wakes Wait.
+	sub, err := e.nc.Subscribe(doorbellPrefix+l.stream+".*", l.rang)
 	if err != nil {
 		return nil, unavailable(err)
 	}

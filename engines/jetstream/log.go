@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -27,12 +28,42 @@ type log struct {
 	stream string
 	limits hub.Limits
 	sub    *nats.Subscription // the doorbell
-	ring   chan struct{}      // a publish was seen since Wait last looked
+	ring   chan struct{}      // the doorbell rang since Wait last looked
 	done   chan struct{}      // closed by Close
 	once   sync.Once
 
-	mu    sync.Mutex
-	epoch hub.Epoch // of the stream as last seen; "" before the first look
+	mu        sync.Mutex
+	epoch     hub.Epoch // of the stream as last seen; "" before the first look
+	rungEpoch hub.Epoch // epoch and sequence number of the last doorbell
+	rungSeq   uint64
+}
+
+// doorbellPrefix is the first token of the subjects streams republish to.
+const doorbellPrefix = "pwr."
+
+// rang is the doorbell's handler: a message the stream stored, headers
+// only, with its sequence number.
+func (l *log) rang(m *nats.Msg) {
+	seq, err := strconv.ParseUint(m.Header.Get("Nats-Sequence"), 10, 64)
+	ep := hub.Epoch(strings.TrimPrefix(m.Subject, doorbellPrefix+l.stream+"."))
+	if err == nil && ep.Valid() {
+		l.mu.Lock()
+		if ep != l.rungEpoch || seq > l.rungSeq {
+			l.rungEpoch, l.rungSeq = ep, seq
+		}
+		l.mu.Unlock()
+	}
+	select {
+	case l.ring <- struct{}{}:
+	default:
+	}
+}
+
+// rung returns what the doorbell last said.
+func (l *log) rung() (hub.Epoch, uint64) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.rungEpoch, l.rungSeq
 }
 
 // reqCtx bounds one request by the engine's timeout.
@@ -139,6 +170,14 @@ func (l *log) create(ctx context.Context) (natsjs.Stream, error) {
 		Duplicates:  l.e.opts.Duplicates,
 		AllowDirect: true,
 		Metadata:    map[string]string{"pushwire-epoch": string(ep)},
+		// The doorbell: the stream republishes the headers of every
+		// message it stores, with its sequence number, to a subject
+		// that publishers do not use.
+		RePublish: &natsjs.RePublish{
+			Source:      subject(l.stream, ep),
+			Destination: doorbellPrefix + l.stream + "." + string(ep),
+			HeadersOnly: true,
+		},
 	})
 	if errors.Is(err, natsjs.ErrStreamNameAlreadyInUse) {
 		return l.e.js.Stream(ctx, l.stream)
@@ -185,15 +224,25 @@ func (l *log) Append(ctx context.Context, key, typ string, data []byte) (hub.Seq
 	}
 }
 
-// Read copies the entries after after with one batched direct get.
+// Read copies the entries after after with one batched direct get. The
+// get starts at after itself, when it is held, so that its end-of-batch
+// answer gives the last sequence number even when nothing follows: the
+// stream's info, a heavier request, is asked only when the stream holds
+// nothing at or after after.
 func (l *log) Read(ctx context.Context, after hub.Seq, buf []hub.Entry) (int, hub.Bounds, error) {
+	if len(buf) == 0 {
+		_, b, err := l.get(ctx, after, nil)
+		return 0, b, err
+	}
+	return l.get(ctx, after, buf)
+}
+
+// get is Read; with an empty buf it only learns the bounds, as cheaply as
+// one direct get of a single message.
+func (l *log) get(ctx context.Context, after hub.Seq, buf []hub.Entry) (int, hub.Bounds, error) {
 	ep, err := l.ensure(ctx, "")
 	if err != nil {
 		return 0, hub.Bounds{}, err
-	}
-	if len(buf) == 0 {
-		b, err := l.Bounds(ctx)
-		return 0, b, err
 	}
 	rctx, cancel := l.reqCtx(ctx)
 	defer cancel()
@@ -203,30 +252,42 @@ func (l *log) Read(ctx context.Context, after hub.Seq, buf []hub.Entry) (int, hu
 		return 0, hub.Bounds{}, l.fail(ctx, err)
 	}
 	defer sub.Unsubscribe()
-	req := fmt.Appendf(nil, `{"seq":%d,"batch":%d}`, uint64(after)+1, len(buf))
+	start := max(uint64(after), 1)
+	req := fmt.Appendf(nil, `{"seq":%d,"batch":%d}`, start, len(buf)+1)
 	if err := l.e.nc.PublishRequest("$JS.API.DIRECT.GET."+l.stream, inbox, req); err != nil {
 		return 0, hub.Bounds{}, l.fail(ctx, err)
 	}
 	n := 0
 	var msgEpoch hub.Epoch
-	var last, pending uint64
-	whole := true // every message so far followed the one before, in one epoch
+	var first uint64 // the first message's sequence number
+	whole := true    // every entry so far followed the one before, in one epoch
 	for {
 		m, err := sub.NextMsgWithContext(rctx)
+		if errors.Is(err, nats.ErrNoResponders) {
+			// No stream serves direct gets under this name any more.
+			clear(buf[:n])
+			if _, err := l.ensure(ctx, ep); err != nil {
+				return 0, hub.Bounds{}, err
+			}
+			b, err := l.Bounds(ctx)
+			return 0, b, err
+		}
 		if err != nil {
+			clear(buf[:n])
 			return 0, hub.Bounds{}, l.fail(ctx, err)
 		}
 		switch status := m.Header.Get("Status"); status {
 		case "":
 		case "204": // end of batch
-			pending, _ = strconv.ParseUint(m.Header.Get("Nats-Num-Pending"), 10, 64)
-			last, _ = strconv.ParseUint(m.Header.Get("Nats-Last-Sequence"), 10, 64)
-			if n == 0 {
+			pending, _ := strconv.ParseUint(m.Header.Get("Nats-Num-Pending"), 10, 64)
+			last, _ := strconv.ParseUint(m.Header.Get("Nats-Last-Sequence"), 10, 64)
+			if msgEpoch == "" {
+				clear(buf[:n])
 				b, err := l.Bounds(ctx)
 				return 0, b, err
 			}
-			b := hub.Bounds{Epoch: msgEpoch, First: buf[0].Seq, Last: hub.Seq(last + pending)}
-			if whole {
+			b := hub.Bounds{Epoch: msgEpoch, First: hub.Seq(first), Last: hub.Seq(last + pending)}
+			if n > 0 && whole {
 				b.Last = max(b.Last, buf[n-1].Seq)
 			}
 			if msgEpoch != ep {
@@ -252,10 +313,13 @@ func (l *log) Read(ctx context.Context, after hub.Seq, buf []hub.Entry) (int, hu
 		}
 		seq, _ := strconv.ParseUint(m.Header.Get("Nats-Sequence"), 10, 64)
 		mep := epochOf(l.stream, m.Header.Get("Nats-Subject"))
-		if n == 0 {
-			msgEpoch = mep
+		if first == 0 {
+			first, msgEpoch = seq, mep
 		}
-		if !whole || n == len(buf) || mep != msgEpoch || mep == "" || seq <= uint64(after) || n > 0 && seq != uint64(buf[n-1].Seq)+1 {
+		if seq <= uint64(after) {
+			continue // after itself, asked for its bounds
+		}
+		if !whole || n == len(buf) || mep != msgEpoch || mep == "" || n > 0 && seq != uint64(buf[n-1].Seq)+1 {
 			whole = false // drain the rest of the batch, keep what is whole
 			continue
 		}
@@ -269,28 +333,38 @@ func (l *log) Read(ctx context.Context, after hub.Seq, buf []hub.Entry) (int, hu
 }
 
 // Wait waits on the doorbell until the stream's last sequence passes
-// after or its epoch changes, checking the stream at least every Poll.
+// after or its epoch changes. The doorbell carries the sequence number of
+// each stored message, so a ring answers without a request; Wait checks
+// with a one-message direct get when it starts, in case the doorbell rang
+// before this handle listened, and with the stream's info at least every
+// Poll, which also notices a stream deleted and created again. The bounds
+// it returns for a ring have the First of its first check.
 func (l *log) Wait(ctx context.Context, after hub.Seq) (hub.Bounds, error) {
-	start, err := l.Bounds(ctx)
+	_, start, err := l.get(ctx, after, nil)
 	if err != nil || start.Last > after {
 		return start, err
 	}
 	for {
+		if ep, seq := l.rung(); ep == start.Epoch && seq > uint64(after) {
+			return hub.Bounds{Epoch: ep, First: start.First, Last: hub.Seq(seq)}, nil
+		} else if ep != "" && ep != start.Epoch {
+			return l.Bounds(ctx) // a new epoch rang: the exact bounds
+		}
 		t := time.NewTimer(l.e.opts.Poll)
 		select {
 		case <-l.ring:
+			t.Stop()
 		case <-t.C:
+			b, err := l.Bounds(ctx)
+			if err != nil || b.Last > after || b.Epoch != start.Epoch {
+				return b, err
+			}
 		case <-ctx.Done():
 			t.Stop()
 			return hub.Bounds{}, ctx.Err()
 		case <-l.done:
 			t.Stop()
 			return hub.Bounds{}, hub.ErrClosed
-		}
-		t.Stop()
-		b, err := l.Bounds(ctx)
-		if err != nil || b.Last > after || b.Epoch != start.Epoch {
-			return b, err
 		}
 	}
 }

@@ -227,8 +227,11 @@ func (s *suite) order(t *testing.T) {
 			t.Fatalf("entry %d = {%d %q %q}, want {%d %q %q}", i, e.Seq, e.Type, e.Data, i+1, wantType, want)
 		}
 	}
-	if bounds.Epoch != bd.Epoch || bounds.First != 1 || bounds.Last != hub.Seq(n) {
-		t.Errorf("Bounds after %d appends = %+v, want epoch %q, First 1, Last %d", n, bounds, bd.Epoch, n)
+	if bounds.Epoch != bd.Epoch || bounds.Last != hub.Seq(n) {
+		t.Errorf("Read's bounds after %d appends = %+v, want epoch %q, Last %d", n, bounds, bd.Epoch, n)
+	}
+	if bounds, err = la.Bounds(ctx); err != nil || bounds.Epoch != bd.Epoch || bounds.First != 1 || bounds.Last != hub.Seq(n) {
+		t.Errorf("Bounds after %d appends = %+v, %v, want epoch %q, First 1, Last %d", n, bounds, err, bd.Epoch, n)
 	}
 	// A read from the middle, and one at the end.
 	buf := make([]hub.Entry, 5)

@@ -329,7 +329,11 @@ type Latency struct {
 // them, and returns the publish-to-delivery latency over all subscribers
 // and the rate at which entries reached every subscriber. Each entry
 // carries its publish time, so subscribers need no shared state.
-func Measure(ctx context.Context, nodes []*Node, n, publishers int) (Latency, error) {
+//
+// A positive rate paces the publishers to that many entries per second in
+// all, so that the latency is the pipeline's, not a queue's; zero
+// publishes as fast as acknowledgements come back.
+func Measure(ctx context.Context, nodes []*Node, n, publishers int, rate float64) (Latency, error) {
 	subs := make([]hub.Subscription, len(nodes))
 	for i, nd := range nodes {
 		s, err := nd.Topic.Subscribe(ctx, hub.FromNow())
@@ -368,7 +372,16 @@ func Measure(ctx context.Context, nodes []*Node, n, publishers int) (Latency, er
 	for p := range publishers {
 		wg.Go(func() {
 			tp := nodes[p%len(nodes)].Topic
-			for next.Add(1) <= int64(n) {
+			for {
+				k := next.Add(1)
+				if k > int64(n) {
+					return
+				}
+				if rate > 0 {
+					if d := time.Until(begin.Add(time.Duration(float64(k-1) / rate * float64(time.Second)))); d > 0 {
+						time.Sleep(d)
+					}
+				}
 				if _, err := tp.Publish(ctx, "", strconv.AppendInt(nil, time.Now().UnixNano(), 10)); err != nil {
 					errs <- err
 					return

@@ -123,14 +123,21 @@ func (e *Engine) Open(ctx context.Context, topic string, limits hub.Limits) (hub
 	if limits.MaxBytes <= 0 {
 		limits.MaxBytes = 1 << 20
 	}
-	l := &log{e: e, stream: streamName(topic), limits: limits, ring: make(chan struct{}, 1), done: make(chan struct{})}
+	l := &log{e: e, stream: streamName(topic), limits: limits, ring: make(chan struct{}, 1), done: make(chan struct{}),
+		inbox: nats.NewInbox(), reqs: map[uint64]chan *nats.Msg{}}
 	if _, err := l.ensure(ctx, ""); err != nil {
 		return nil, err
 	}
+	replies, err := e.nc.Subscribe(l.inbox+".*", l.reply)
+	if err != nil {
+		return nil, unavailable(err)
+	}
+	l.replies = replies
 	// The doorbell: the stream republishes what it stores to these
 	// subjects (headers only, whatever the epoch), which wakes Wait.
 	sub, err := e.nc.Subscribe(doorbellPrefix+l.stream+".*", l.rang)
 	if err != nil {
+		replies.Unsubscribe()
 		return nil, unavailable(err)
 	}
 	l.sub = sub

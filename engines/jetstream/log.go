@@ -32,6 +32,14 @@ type log struct {
 	done   chan struct{}      // closed by Close
 	once   sync.Once
 
+	// Direct gets answer to inbox.N, one subscription for all of them;
+	// reqs routes each answer to its reader.
+	inbox   string
+	replies *nats.Subscription
+	rmu     sync.Mutex
+	reqs    map[uint64]chan *nats.Msg
+	nextID  uint64
+
 	mu        sync.Mutex
 	epoch     hub.Epoch // of the stream as last seen; "" before the first look
 	rungEpoch hub.Epoch // epoch and sequence number of the last doorbell
@@ -57,6 +65,44 @@ func (l *log) rang(m *nats.Msg) {
 	case l.ring <- struct{}{}:
 	default:
 	}
+}
+
+// reply routes an answer to a direct get to its reader. A reader that
+// does not keep up loses it and times out; nothing here blocks.
+func (l *log) reply(m *nats.Msg) {
+	i := strings.LastIndexByte(m.Subject, '.')
+	id, err := strconv.ParseUint(m.Subject[i+1:], 10, 64)
+	if err != nil {
+		return
+	}
+	l.rmu.Lock()
+	ch := l.reqs[id]
+	l.rmu.Unlock()
+	select {
+	case ch <- m:
+	default:
+	}
+}
+
+// request sends a direct get and returns the channel its answers come on
+// and the function that ends it.
+func (l *log) request(req []byte, answers int) (<-chan *nats.Msg, func(), error) {
+	ch := make(chan *nats.Msg, answers)
+	l.rmu.Lock()
+	l.nextID++
+	id := l.nextID
+	l.reqs[id] = ch
+	l.rmu.Unlock()
+	end := func() {
+		l.rmu.Lock()
+		delete(l.reqs, id)
+		l.rmu.Unlock()
+	}
+	if err := l.e.nc.PublishRequest("$JS.API.DIRECT.GET."+l.stream, l.inbox+"."+strconv.FormatUint(id, 10), req); err != nil {
+		end()
+		return nil, nil, err
+	}
+	return ch, end, nil
 }
 
 // rung returns what the doorbell last said.
@@ -246,35 +292,27 @@ func (l *log) get(ctx context.Context, after hub.Seq, buf []hub.Entry) (int, hub
 	}
 	rctx, cancel := l.reqCtx(ctx)
 	defer cancel()
-	inbox := nats.NewInbox()
-	sub, err := l.e.nc.SubscribeSync(inbox)
+	start := max(uint64(after), 1)
+	req := fmt.Appendf(nil, `{"seq":%d,"batch":%d}`, start, len(buf)+1)
+	answers, end, err := l.request(req, len(buf)+4)
 	if err != nil {
 		return 0, hub.Bounds{}, l.fail(ctx, err)
 	}
-	defer sub.Unsubscribe()
-	start := max(uint64(after), 1)
-	req := fmt.Appendf(nil, `{"seq":%d,"batch":%d}`, start, len(buf)+1)
-	if err := l.e.nc.PublishRequest("$JS.API.DIRECT.GET."+l.stream, inbox, req); err != nil {
-		return 0, hub.Bounds{}, l.fail(ctx, err)
-	}
+	defer end()
 	n := 0
 	var msgEpoch hub.Epoch
 	var first uint64 // the first message's sequence number
 	whole := true    // every entry so far followed the one before, in one epoch
 	for {
-		m, err := sub.NextMsgWithContext(rctx)
-		if errors.Is(err, nats.ErrNoResponders) {
-			// No stream serves direct gets under this name any more.
+		var m *nats.Msg
+		select {
+		case m = <-answers:
+		case <-rctx.Done():
 			clear(buf[:n])
-			if _, err := l.ensure(ctx, ep); err != nil {
-				return 0, hub.Bounds{}, err
-			}
-			b, err := l.Bounds(ctx)
-			return 0, b, err
-		}
-		if err != nil {
+			return 0, hub.Bounds{}, l.fail(ctx, rctx.Err())
+		case <-l.done:
 			clear(buf[:n])
-			return 0, hub.Bounds{}, l.fail(ctx, err)
+			return 0, hub.Bounds{}, hub.ErrClosed
 		}
 		switch status := m.Header.Get("Status"); status {
 		case "":
@@ -300,7 +338,7 @@ func (l *log) get(ctx context.Context, after hub.Seq, buf []hub.Entry) (int, hub
 			clear(buf[:n])
 			b, err := l.Bounds(ctx)
 			return 0, b, err
-		case "503": // no responders: the stream is gone
+		case "503": // no responders: no stream serves direct gets by this name
 			clear(buf[:n])
 			if _, err := l.ensure(ctx, ep); err != nil {
 				return 0, hub.Bounds{}, err
@@ -393,6 +431,7 @@ func (l *log) Close() error {
 	l.once.Do(func() {
 		close(l.done)
 		l.sub.Unsubscribe()
+		l.replies.Unsubscribe()
 	})
 	return nil
 }

@@ -142,9 +142,12 @@ type Options struct {
 	Engine func(t testing.TB) hub.Engine
 	// Nodes is how many nodes run; default 3.
 	Nodes int
-	// PerNode is how many entries the publisher of each node publishes;
+	// PerNode is how many entries the publishers of each node publish;
 	// default 2000.
 	PerNode int
+	// Concurrency is how many goroutines publish on each node, sharing
+	// its PerNode entries; default 4.
+	Concurrency int
 	// Hop is about how many entries a client reads from one node before
 	// it moves to another one at random; default 200.
 	Hop int
@@ -162,7 +165,7 @@ type Result struct {
 	Took     time.Duration // from the first publish to the last client done
 }
 
-// Run is the cluster test: Nodes nodes on one engine, a publisher on each
+// Run is the cluster test: Nodes nodes on one engine, publishers on each
 // publishing PerNode entries with idempotency keys, a client of each
 // transport hopping to a random live node every ~Hop entries, and the
 // first node killed without a graceful close when a third of the entries
@@ -178,6 +181,9 @@ func Run(t *testing.T, o Options) Result {
 	}
 	if o.Hop <= 0 {
 		o.Hop = 200
+	}
+	if o.Concurrency <= 0 {
+		o.Concurrency = 4
 	}
 	if o.Timeout <= 0 {
 		o.Timeout = 3 * time.Minute
@@ -233,11 +239,12 @@ func Run(t *testing.T, o Options) Result {
 	var retries atomic.Int64
 	killAt := int64(total / 3)
 	var pwg sync.WaitGroup
-	for p := range nodes {
+	for w := range len(nodes) * o.Concurrency {
+		p := w % len(nodes)
 		pwg.Go(func() {
-			rnd := rand.New(rand.NewPCG(uint64(p), 11))
+			rnd := rand.New(rand.NewPCG(uint64(w), 11))
 			at := nodes[p]
-			for i := range o.PerNode {
+			for i := w / len(nodes); i < o.PerNode; i += o.Concurrency {
 				key := fmt.Sprintf("node%d-%d", p, i)
 				for {
 					if at.Dead() {

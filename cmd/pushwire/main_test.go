@@ -50,7 +50,9 @@ func serve(t *testing.T, args ...string) string {
 	ctx, cancel := context.WithCancel(context.Background())
 	var out, errs syncBuffer
 	done := make(chan int, 1)
-	go func() { done <- cli.Main(ctx, append([]string{"serve", "-addr", "127.0.0.1:0"}, args...), &out, &errs, config) }()
+	go func() {
+		done <- cli.Main(ctx, append([]string{"serve", "-addr", "127.0.0.1:0"}, args...), &out, &errs, config)
+	}()
 	t.Cleanup(func() {
 		cancel()
 		<-done

@@ -21,8 +21,8 @@ import (
 	"time"
 
 	"github.com/pushwire/pushwire/sseproto"
-	"github.com/pushwire/pushwire/wsproto/frame"
 	"github.com/pushwire/pushwire/wsproto"
+	"github.com/pushwire/pushwire/wsproto/frame"
 )
 
 // Transports a Client speaks.

@@ -24,8 +24,6 @@ type Entry struct {
 	Type string
 	// Data is the payload, read-only. It is nil for an empty payload.
 	Data []byte
-
-	key string // the idempotency key it was appended with, in an in-memory topic
 }
 
 // Log is what a transport needs from a topic: publish, read after a cursor

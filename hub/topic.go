@@ -116,7 +116,10 @@ type Topic struct {
 	// number the engine reported in this epoch (at least head): cursors up
 	// to it are valid even before the tail brought their entries here.
 	known  Seq
-	keys   map[string]Seq // in-memory topic: idempotency keys of the entries held
+	// keys and keyOf are the idempotency keys of the entries held, both
+	// ways, in an in-memory topic; nil until a key is used.
+	keys   map[string]Seq
+	keyOf  map[Seq]string
 	closed bool
 
 	// notify is closed, and set to nil, when the ring grows, the epoch
@@ -252,12 +255,12 @@ func (t *Topic) appendLocal(key, typ string, data []byte) (Seq, error) {
 			return seq, nil
 		}
 	}
-	t.push(Entry{Seq: t.head + 1, Time: time.Now(), Type: typ, Data: d, key: key})
+	t.push(Entry{Seq: t.head + 1, Time: time.Now(), Type: typ, Data: d})
 	if key != "" {
 		if t.keys == nil {
-			t.keys = make(map[string]Seq)
+			t.keys, t.keyOf = make(map[string]Seq), make(map[Seq]string)
 		}
-		t.keys[key] = t.head
+		t.keys[key], t.keyOf[t.head] = t.head, key
 	}
 	t.known = t.head
 	seq := t.head
@@ -300,8 +303,11 @@ func (t *Topic) push(e Entry) {
 func (t *Topic) dropOldest() {
 	old := &t.ring[t.start]
 	t.bytes -= len(old.Type) + len(old.Data)
-	if old.key != "" {
-		delete(t.keys, old.key)
+	if len(t.keyOf) > 0 {
+		if k, ok := t.keyOf[old.Seq]; ok {
+			delete(t.keys, k)
+			delete(t.keyOf, old.Seq)
+		}
 	}
 	*old = Entry{} // let the garbage collector have the payload
 	t.start++

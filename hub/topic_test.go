@@ -518,3 +518,23 @@ func seqString(c Cursor) string {
 	}
 	return c.String()
 }
+
+// TestAppendKey: an in-memory topic appends an entry once per key while
+// the entry is held, and forgets the key when the entry is dropped, so
+// that its memory stays bounded by MaxEntries.
+func TestAppendKey(t *testing.T) {
+	ctx := context.Background()
+	tp := NewTopic(&TopicOptions{MaxEntries: 2})
+	s1, _ := tp.Append(ctx, "k", "", []byte("one"))
+	if s, err := tp.Append(ctx, "k", "", []byte("one")); s != s1 || err != nil {
+		t.Fatalf("Append(k) again = %d, %v, want %d, nil", s, err, s1)
+	}
+	tp.Publish(ctx, "", []byte("two"))
+	tp.Publish(ctx, "", []byte("three")) // drops entry 1, and its key
+	if s, err := tp.Append(ctx, "k", "", []byte("one")); s != 4 || err != nil {
+		t.Fatalf("Append(k) after its entry was dropped = %d, %v, want 4, nil", s, err)
+	}
+	if len(tp.keys) != 1 || len(tp.keyOf) != 1 {
+		t.Errorf("topic remembers %d keys, %d seqs, want 1 each", len(tp.keys), len(tp.keyOf))
+	}
+}

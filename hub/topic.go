@@ -115,7 +115,7 @@ type Topic struct {
 	// known is, for an engine-backed topic, the highest last sequence
 	// number the engine reported in this epoch (at least head): cursors up
 	// to it are valid even before the tail brought their entries here.
-	known  Seq
+	known Seq
 	// keys and keyOf are the idempotency keys of the entries held, both
 	// ways, in an in-memory topic; nil until a key is used.
 	keys   map[string]Seq

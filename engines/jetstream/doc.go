@@ -54,7 +54,9 @@
 // # Limits
 //
 // A request to JetStream is bounded by its ctx and by Options.Timeout
-// (5 s). A read returns at most the batch it asks for and what nats-server
+// (5 s). An entry is bounded by the topic's MaxBytes and by nats-server's
+// max_payload (1 MB by default) with its headers: above either, Append
+// fails with hub.ErrTooLarge. A read returns at most the batch it asks for and what nats-server
 // sends in one direct get (its max_pending, 64 MiB by default).
 //
 // # Security

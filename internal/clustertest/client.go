@@ -1,9 +1,3 @@
-// Package clustertest runs pushwire nodes that share a hub engine and
-// clients of every transport against them: the cluster test every engine
-// module runs (3 nodes, publishers on each, WebSocket, SSE, long-poll and
-// NDJSON clients hopping between nodes, one node killed) and the
-// publish-to-delivery benchmark. It is test support, shared by the engine
-// modules, and imports only the standard library and pushwire.
 package clustertest
 
 import (

@@ -14,10 +14,13 @@ import (
 func BenchmarkJetStream(b *testing.B) {
 	s := startNATS(b)
 	clustertest.Bench(b, func(b *testing.B) hub.Engine {
-		e, err := Connect(s.url(), nil)
+		e, err := Connect(s.url(), benchOptions)
 		if err != nil {
 			b.Fatal(err)
 		}
 		return e
 	})
 }
+
+// benchOptions are the engine options of the benchmark.
+var benchOptions *Options

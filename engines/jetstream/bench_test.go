@@ -14,13 +14,10 @@ import (
 func BenchmarkJetStream(b *testing.B) {
 	s := startNATS(b)
 	clustertest.Bench(b, func(b *testing.B) hub.Engine {
-		e, err := Connect(s.url(), benchOptions)
+		e, err := Connect(s.url(), nil)
 		if err != nil {
 			b.Fatal(err)
 		}
 		return e
 	})
 }
-
-// benchOptions are the engine options of the benchmark.
-var benchOptions *Options

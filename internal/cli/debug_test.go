@@ -1,4 +1,4 @@
-package main
+package cli
 
 import (
 	"bytes"
@@ -41,7 +41,7 @@ func TestDebugAddr(t *testing.T) {
 			var out, errb lockedBuffer
 			done := make(chan int, 1)
 			go func() {
-				done <- run(ctx, []string{cmd, "-addr", "127.0.0.1:0", "-debug-addr", "127.0.0.1:0"}, &out, &errb)
+				done <- Main(ctx, []string{cmd, "-addr", "127.0.0.1:0", "-debug-addr", "127.0.0.1:0"}, &out, &errb, nil)
 			}()
 			var base string
 			for deadline := time.Now().Add(10 * time.Second); base == "" && time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
@@ -92,7 +92,7 @@ func TestDebugAddrOff(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	var out, errb lockedBuffer
 	done := make(chan int, 1)
-	go func() { done <- run(ctx, []string{"echo", "-addr", "127.0.0.1:0"}, &out, &errb) }()
+	go func() { done <- Main(ctx, []string{"echo", "-addr", "127.0.0.1:0"}, &out, &errb, nil) }()
 	listening := false
 	for deadline := time.Now().Add(10 * time.Second); !listening && time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
 		listening = bytes.Contains([]byte(out.String()), []byte("listening on"))

@@ -48,11 +48,12 @@ type AcceptOptions struct {
 	ResponseHeader http.Header
 
 	// ReadLimit is the largest message accepted, in bytes; negative means no
-	// limit. Default (0): DefaultReadLimit, 1 MiB.
+	// limit. Default (0): 1 MiB. A longer message fails the connection with
+	// close code 1009 (RFC 6455 §7.4.1) before any of it is buffered.
 	ReadLimit int64
 
-	// CloseTimeout bounds the closing handshake. Default (0):
-	// DefaultCloseTimeout, 5 s.
+	// CloseTimeout bounds the closing handshake: how long Close waits for
+	// the client's close frame. Default (0): 5 s.
 	CloseTimeout time.Duration
 
 	// OnPing is called with the payload of every ping received, before the

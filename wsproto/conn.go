@@ -38,19 +38,17 @@ func (t MessageType) String() string {
 // WebSocket.readyState (WHATWG WebSockets §"readyState").
 type State int32
 
-// Connection states.
+// Connection states. A Conn exists only after its opening handshake, so it
+// starts open; the numbers are those of readyState.
 const (
-	StateConnecting State = iota // the opening handshake is not complete
-	StateOpen                    // messages flow both ways
-	StateClosing                 // a close frame was sent or received; the closing handshake is under way
-	StateClosed                  // the TCP connection is closed
+	StateOpen    State = iota + 1 // messages flow both ways
+	StateClosing                  // a close frame was sent or received; the closing handshake is under way
+	StateClosed                   // the TCP connection is closed
 )
 
-// String returns the readyState name: "CONNECTING", "OPEN", "CLOSING" or "CLOSED".
+// String returns the readyState name: "OPEN", "CLOSING" or "CLOSED".
 func (s State) String() string {
 	switch s {
-	case StateConnecting:
-		return "CONNECTING"
 	case StateOpen:
 		return "OPEN"
 	case StateClosing:
@@ -61,16 +59,13 @@ func (s State) String() string {
 	return fmt.Sprintf("State(%d)", int32(s))
 }
 
-// DefaultReadLimit is the largest message, in bytes, a connection accepts
-// when the options leave ReadLimit zero: 1 MiB. A larger message fails the
-// connection with close code 1009 (RFC 6455 §7.4.1) before any of it is
-// buffered.
-const DefaultReadLimit = 1 << 20
-
-// DefaultCloseTimeout bounds the closing handshake when the options leave
-// CloseTimeout zero: how long Close waits for the peer's close frame, and how
-// long a client waits for the server to close the TCP connection.
-const DefaultCloseTimeout = 5 * time.Second
+// The defaults of the options, documented on their fields.
+const (
+	defaultReadLimit        = 1 << 20
+	defaultCloseTimeout     = 5 * time.Second
+	defaultHandshakeTimeout = 30 * time.Second
+	defaultCompressionMin   = 128
+)
 
 // connConfig is what Accept and Dial pass to newConn.
 type connConfig struct {
@@ -188,11 +183,11 @@ func newConn(nc net.Conn, cfg connConfig) *Conn {
 		wframe:       make(chan struct{}, 1),
 	}
 	if c.closeTimeout <= 0 {
-		c.closeTimeout = DefaultCloseTimeout
+		c.closeTimeout = defaultCloseTimeout
 	}
 	switch {
 	case cfg.readLimit == 0:
-		c.readLimit.Store(DefaultReadLimit)
+		c.readLimit.Store(defaultReadLimit)
 	case cfg.readLimit < 0:
 		c.readLimit.Store(-1)
 	default:

@@ -15,10 +15,6 @@ import (
 	"github.com/pushwire/pushwire/handshake"
 )
 
-// DefaultHandshakeTimeout bounds Dial's connect, TLS and opening handshake
-// when the options leave HandshakeTimeout zero.
-const DefaultHandshakeTimeout = 30 * time.Second
-
 // DialOptions configures Dial. The zero value, and nil, are safe defaults.
 // Dial copies the options; the caller may reuse them.
 type DialOptions struct {
@@ -45,15 +41,17 @@ type DialOptions struct {
 	Proxy func(*http.Request) (*url.URL, error)
 
 	// HandshakeTimeout bounds connecting and the opening handshake, within
-	// ctx. Default (0): DefaultHandshakeTimeout, 30 s.
+	// ctx. Default (0): 30 s.
 	HandshakeTimeout time.Duration
 
 	// ReadLimit is the largest message accepted, in bytes; negative means no
-	// limit. Default (0): DefaultReadLimit, 1 MiB.
+	// limit. Default (0): 1 MiB. A longer message fails the connection with
+	// close code 1009 (RFC 6455 §7.4.1) before any of it is buffered.
 	ReadLimit int64
 
-	// CloseTimeout bounds the closing handshake. Default (0):
-	// DefaultCloseTimeout, 5 s.
+	// CloseTimeout bounds the closing handshake: how long Close waits for
+	// the server's close frame, and then for the server to close the TCP
+	// connection. Default (0): 5 s.
 	CloseTimeout time.Duration
 
 	// HTTPClient, when set and the URL is wss://, makes Dial open the
@@ -117,7 +115,7 @@ func Dial(ctx context.Context, rawURL string, opts *DialOptions) (*Conn, *http.R
 	// WebSocket URIs and MUST NOT be used"; the fragment is dropped above.
 	timeout := o.HandshakeTimeout
 	if timeout <= 0 {
-		timeout = DefaultHandshakeTimeout
+		timeout = defaultHandshakeTimeout
 	}
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()

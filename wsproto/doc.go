@@ -79,7 +79,7 @@
 //
 // # Limits
 //
-// A message longer than the read limit (DefaultReadLimit, 1 MiB, unless
+// A message longer than the read limit (1 MiB, unless
 // AcceptOptions.ReadLimit, DialOptions.ReadLimit or Conn.SetReadLimit say
 // otherwise) fails the connection with close code 1009 as soon as a frame
 // header announces it, before its payload is read. A compressed message
@@ -87,13 +87,14 @@
 // small message that inflates to gigabytes fails with 1009 after at most
 // the limit's worth of work and memory; its compressed bytes may take up
 // to the limit plus 1/256 of it on the wire. The closing handshake is
-// bounded by DefaultCloseTimeout (5 s) unless the options say otherwise, and
-// Dial's handshake by DefaultHandshakeTimeout (30 s).
+// bounded by 5 s unless the options say otherwise, and Dial's handshake by
+// 30 s.
 //
 // Memory: an idle connection holds its Conn (a 256-byte read array
-// included) and no other buffer (for compression state, see Compression). While data flows, reads use a pooled
-// 16 KiB buffer that goes back to the pool when the input is drained, and
-// payloads of 4 KiB or more are read straight into the destination. Writes
+// included) and no other buffer (for compression state, see Compression).
+// While data flows, reads use a pooled 16 KiB buffer that goes back to the
+// pool when the input is drained, and payloads of 4 KiB or more are read
+// straight into the destination. Writes
 // send header and payload with one system call: copied behind the header
 // up to 2 KiB, with writev above; client frames are masked into pooled
 // 32 KiB buffers, never in the caller's slice.

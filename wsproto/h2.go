@@ -248,7 +248,7 @@ func dialH2Stream(ctx context.Context, u *url.URL, client *http.Client, o *DialO
 
 	timeout := o.HandshakeTimeout
 	if timeout <= 0 {
-		timeout = DefaultHandshakeTimeout
+		timeout = defaultHandshakeTimeout
 	}
 	hctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()

@@ -125,7 +125,7 @@ func pwEcho(compress bool) http.Handler {
 	if compress {
 		opts.Compression = &wsproto.CompressionOptions{}
 	}
-	return wsproto.Handler(opts, func(c *wsproto.Conn) {
+	return wsproto.Handler(opts, func(c *wsproto.Conn, _ *http.Request) {
 		ctx := context.Background()
 		var buf []byte
 		for {
@@ -203,7 +203,7 @@ func (g *group[T]) len() int {
 
 func pwBroadcast() (http.Handler, func([]byte) error, func() int) {
 	var g group[*wsproto.Conn]
-	h := wsproto.Handler(&wsproto.AcceptOptions{InsecureSkipOriginCheck: true}, func(c *wsproto.Conn) {
+	h := wsproto.Handler(&wsproto.AcceptOptions{InsecureSkipOriginCheck: true}, func(c *wsproto.Conn, _ *http.Request) {
 		g.add(c)
 		defer g.remove(c)
 		var buf []byte

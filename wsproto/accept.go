@@ -1,6 +1,7 @@
 package wsproto
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net/http"
@@ -62,12 +63,31 @@ type AcceptOptions struct {
 	// Default: nil.
 	OnPing, OnPong func(payload []byte)
 
+	// PingInterval, when positive, turns on heartbeats: a ping is sent
+	// after each PingInterval (RFC 6455 §5.5.2), and a connection whose
+	// peer sends no pong within PongTimeout of a ping is closed, without a
+	// close frame: reads and writes then return an error matching a
+	// CloseError with code 1006 and os.ErrDeadlineExceeded. Pongs are
+	// received by reads, so a goroutine must be reading, as for Ping. The
+	// pings are sent from a runtime timer; no goroutine waits for them.
+	// Default (0): no heartbeat; an idle dead peer then goes unnoticed
+	// until a write fails.
+	PingInterval time.Duration
+
+	// PongTimeout is how long the pong may take. Default (0): PingInterval.
+	PongTimeout time.Duration
+
 	// Compression, when set, accepts permessage-deflate (RFC 7692) if the
 	// client offers it: the first offer the server can honour is taken,
 	// and an offer it cannot honour is declined (see CompressionOptions).
 	// An invalid Level makes Accept answer 500. Default: nil, no
 	// compression.
 	Compression *CompressionOptions
+
+	// Group, when set, is the group the connection joins once it is
+	// accepted; it leaves when it is closed. After Group.Close, Accept
+	// refuses the requests with 503 Service Unavailable. Default: nil.
+	Group *Group
 }
 
 // Accept completes a WebSocket opening handshake (RFC 6455 §4.2) on the
@@ -127,7 +147,7 @@ func Accept(w http.ResponseWriter, r *http.Request, opts *AcceptOptions) (*Conn,
 		nc.Close()
 		return nil, fmt.Errorf("wsproto: writing handshake response: %w", err)
 	}
-	return newConn(nc, connConfig{
+	return o.joined(newConn(nc, connConfig{
 		subprotocol:  protocol,
 		extensions:   extensions,
 		deflate:      deflate,
@@ -135,8 +155,18 @@ func Accept(w http.ResponseWriter, r *http.Request, opts *AcceptOptions) (*Conn,
 		closeTimeout: o.CloseTimeout,
 		onPing:       o.OnPing,
 		onPong:       o.OnPong,
+		pingInterval: o.PingInterval,
+		pongTimeout:  o.PongTimeout,
 		buffered:     buffered,
-	}), nil
+	})), nil
+}
+
+// joined adds c to the options' group, if any, and returns it.
+func (o *AcceptOptions) joined(c *Conn) *Conn {
+	if o.Group != nil {
+		o.Group.join(c)
+	}
+	return c
 }
 
 // agree makes the checks and choices that are the same for a handshake
@@ -146,6 +176,9 @@ func agree(w http.ResponseWriter, r *http.Request, o *AcceptOptions, req *handsh
 	reject := func(err error) (string, string, *deflateParams, error) {
 		handshake.Reject(w, err)
 		return "", "", nil, err
+	}
+	if o.Group != nil && o.Group.refuses() {
+		return reject(&handshake.RejectError{Status: http.StatusServiceUnavailable, Reason: "the server is closing its connections"})
 	}
 	if !o.InsecureSkipOriginCheck {
 		if err := handshake.CheckOrigin(r, o.OriginPatterns); err != nil {
@@ -183,19 +216,31 @@ func agree(w http.ResponseWriter, r *http.Request, o *AcceptOptions, req *handsh
 
 // Handler returns an http.Handler that accepts WebSocket connections with
 // opts and runs serve for each on a fresh goroutine, so that the HTTP
-// handler returns at once and its stack is freed. serve owns the
-// connection; when it returns, the connection is closed (without a closing
-// handshake if serve did not do one).
-func Handler(opts *AcceptOptions, serve func(*Conn)) http.Handler {
+// handler returns at once and its stack is freed, over HTTP/1.1 and
+// HTTP/2 alike. serve owns the connection; when it returns, the connection
+// is closed (without a closing handshake if serve did not do one).
+//
+// serve also gets the handshake request, for what the application needs
+// from it: the query, the headers, the cookies, and the values that
+// middleware before the Handler put in its context (the authenticated user,
+// say). The request's context keeps those values but not the handler's
+// deadline or cancellation: it is done once the connection is closed, so
+// that work started for the connection can stop with it.
+func Handler(opts *AcceptOptions, serve func(c *Conn, r *http.Request)) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		c, err := Accept(w, r, opts)
 		if err != nil {
 			return
 		}
-		go func() {
+		ctx, cancel := context.WithCancel(context.WithoutCancel(r.Context()))
+		c.onClose(cancel)
+		// r is an argument, not a captured variable, so that it is garbage
+		// once serve no longer uses it.
+		go func(r *http.Request) {
+			defer cancel()
 			defer c.CloseNow()
-			serve(c)
-		}()
+			serve(c, r)
+		}(r.WithContext(ctx))
 		// Over HTTP/2 the stream ends when the handler returns.
 		c.waitH2()
 	})

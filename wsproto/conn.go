@@ -78,6 +78,8 @@ type connConfig struct {
 	onPong       func([]byte)
 	buffered     []byte         // bytes read past the handshake: the first frames
 	deflate      *deflateParams // permessage-deflate, if negotiated
+	pingInterval time.Duration  // heartbeat; 0: none
+	pongTimeout  time.Duration
 }
 
 // Conn is a WebSocket connection, after a successful opening handshake.
@@ -116,6 +118,9 @@ type Conn struct {
 	closed      chan struct{} // closed when nc is closed
 	closeRecv   chan struct{} // closed when the peer's close frame arrived or reading ended
 	pingWaiters map[string][]chan struct{}
+	closeHooks  []func()   // run once nc is closed; guarded by mu
+	hb          *heartbeat // or nil
+	member      *member    // the connection's place in its Group, or nil
 
 	// Read side, owned by the holder of rlock.
 	rlock     chan struct{}
@@ -223,6 +228,9 @@ func newConn(nc net.Conn, cfg connConfig) *Conn {
 	c.rwatch.set = nc.SetReadDeadline
 	c.wwatch.set = nc.SetWriteDeadline
 	c.state.Store(int32(StateOpen))
+	if cfg.pingInterval > 0 {
+		c.startHeartbeat(cfg.pingInterval, cfg.pongTimeout)
+	}
 	return c
 }
 
@@ -284,9 +292,27 @@ func (c *Conn) closeNet() {
 	default:
 	}
 	close(c.closed)
+	hooks := c.closeHooks
+	c.closeHooks = nil
 	c.mu.Unlock()
 	c.state.Store(int32(StateClosed))
 	c.nc.Close()
+	for _, f := range hooks {
+		f()
+	}
+}
+
+// onClose arranges for f to run once the TCP connection is closed, or runs
+// it at once if it is. The heartbeat, the Group and Handler use it.
+func (c *Conn) onClose(f func()) {
+	c.mu.Lock()
+	if !c.isClosed() {
+		c.closeHooks = append(c.closeHooks, f)
+		c.mu.Unlock()
+		return
+	}
+	c.mu.Unlock()
+	f()
 }
 
 // isClosed reports whether the TCP connection was closed.

@@ -47,7 +47,7 @@ func echoHandler(limit int64, compress bool) http.Handler {
 	if compress {
 		opts.Compression = &wsproto.CompressionOptions{}
 	}
-	return wsproto.Handler(opts, func(c *wsproto.Conn) {
+	return wsproto.Handler(opts, func(c *wsproto.Conn, _ *http.Request) {
 		ctx := context.Background()
 		var buf []byte
 		for {

@@ -14,6 +14,16 @@ import (
 	"github.com/pushwire/pushwire/wsproto"
 )
 
+const echoUsage = `usage: pushwire echo [flags]
+
+A WebSocket echo server on every path: each message comes back with its
+type, compressed with permessage-deflate when the client offers it. It is
+the target of the conformance harness (pushwire conform server) and of
+pushwire ws.
+
+flags:
+`
+
 // runEcho implements `pushwire echo`: a WebSocket echo server on every path.
 func runEcho(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("echo", flag.ContinueOnError)
@@ -22,7 +32,14 @@ func runEcho(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	limit := fs.Int64("limit", 64<<20, "read limit in bytes (largest message)")
 	compress := fs.Bool("compress", true, "accept permessage-deflate (RFC 7692) when the client offers it")
 	tf := addTLSFlags(fs)
+	fs.Usage = func() {
+		fmt.Fprint(stderr, echoUsage)
+		fs.PrintDefaults()
+	}
 	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
 		return 2
 	}
 	tlsCfg, err := tf.config(stdout, stderr)

@@ -22,13 +22,31 @@ var demoPage []byte
 // maxChatMessage bounds one chat message, in bytes.
 const maxChatMessage = 2000
 
+const serveUsage = `usage: pushwire serve [flags]
+
+The demo application: a page at / with a chat served from one log at /chat
+over WebSocket, Server-Sent Events, long polling or iframe streaming (the
+page picks, and falls back), with /pushwire.js as its client, and a clock
+over Server-Sent Events at /events. With -tls it serves HTTPS and HTTP/2,
+and browsers open the chat's WebSocket over HTTP/2 (RFC 8441).
+
+flags:
+`
+
 // runServe implements `pushwire serve`: the demo application.
 func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	addr := fs.String("addr", "127.0.0.1:8080", "address to listen on")
 	tf := addTLSFlags(fs)
+	fs.Usage = func() {
+		fmt.Fprint(stderr, serveUsage)
+		fs.PrintDefaults()
+	}
 	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
 		return 2
 	}
 	tlsCfg, err := tf.config(stdout, stderr)

@@ -27,7 +27,7 @@ type groupServer struct {
 	errs  chan error
 }
 
-func newGroupServer(t *testing.T, opts *AcceptOptions, tlsServer bool) *groupServer {
+func newGroupServer(t testing.TB, opts *AcceptOptions, tlsServer bool) *groupServer {
 	t.Helper()
 	gs := &groupServer{conns: make(chan *Conn, 1000), errs: make(chan error, 1000)}
 	h := Handler(opts, func(c *Conn, _ *http.Request) {
@@ -53,7 +53,7 @@ func newGroupServer(t *testing.T, opts *AcceptOptions, tlsServer bool) *groupSer
 	return gs
 }
 
-func (gs *groupServer) dial(t *testing.T, opts *DialOptions) (client, server *Conn) {
+func (gs *groupServer) dial(t testing.TB, opts *DialOptions) (client, server *Conn) {
 	t.Helper()
 	if strings.HasPrefix(gs.url, "wss") {
 		o := DialOptions{}

@@ -329,7 +329,7 @@ func memWorkloads(r *report, impls []*peers.Impl) {
 	bc := &workload{
 		title: fmt.Sprintf("Broadcast of one 1 KiB message to %d connections", n),
 		file:  "broadcast", unit: "ms",
-		note: "time from the send call until every raw client has read the frame; prepared message where the library has one, 8 writer goroutines",
+		note: "time from the send call until every raw client has read the frame; prepared message where the library has one; pushwire: wsproto.Group.Broadcast, from the calling goroutine; the others: the group and the loop by hand, 8 writer goroutines",
 	}
 	bcAlloc := &workload{title: fmt.Sprintf("Broadcast allocations, %d connections", n), file: "broadcast-allocs", unit: "bytes allocated"}
 	for i, im := range impls {

@@ -4,9 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"log"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"strings"
 	"time"
 
@@ -165,19 +165,26 @@ func ExampleHandler() {
 	// Output: hello alice, welcome to lobby
 }
 
-// Heartbeats: a ping every 20 s, and a peer that has not answered within
-// 10 s is closed; its reads end with a CloseError of code 1006.
+// Heartbeats: a ping every 20 ms here (every 30 s is more usual), and a
+// peer that has not answered within 20 ms is closed. This client never
+// reads, so it never answers.
 func ExampleAcceptOptions_heartbeat() {
-	opts := &wsproto.AcceptOptions{PingInterval: 20 * time.Second, PongTimeout: 10 * time.Second}
-	http.Handle("/live", wsproto.Handler(opts, func(c *wsproto.Conn, r *http.Request) {
-		for {
-			if _, _, err := c.Read(r.Context(), nil); err != nil {
-				var ce frame.CloseError
-				if errors.As(err, &ce) && ce.Code == frame.CloseAbnormal {
-					log.Printf("%v went away without a close frame, or was silent for 30 s: %v", c.RemoteAddr(), err)
-				}
-				return
-			}
-		}
+	ended := make(chan error, 1)
+	opts := &wsproto.AcceptOptions{PingInterval: 20 * time.Millisecond, PongTimeout: 20 * time.Millisecond}
+	srv := httptest.NewServer(wsproto.Handler(opts, func(c *wsproto.Conn, r *http.Request) {
+		_, _, err := c.Read(r.Context(), nil)
+		ended <- err
 	}))
+	defer srv.Close()
+
+	c, _, err := wsproto.Dial(context.Background(), "ws"+strings.TrimPrefix(srv.URL, "http"), nil)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer c.CloseNow()
+	err = <-ended
+	var ce frame.CloseError
+	fmt.Println(errors.As(err, &ce), ce.Code, errors.Is(err, os.ErrDeadlineExceeded))
+	// Output: true 1006 (abnormal closure) true
 }

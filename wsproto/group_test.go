@@ -137,9 +137,13 @@ func TestGroupBroadcast(t *testing.T) {
 					}
 				}
 			}
+			// The figure drops to 0 once the writes are done (a client may
+			// read a message before the server's write call returns).
 			for _, s := range servers {
-				if b := s.BufferedAmount(); b != 0 {
-					t.Errorf("BufferedAmount after delivery = %d, want 0", b)
+				for deadline := time.Now().Add(10 * time.Second); s.BufferedAmount() != 0; time.Sleep(time.Millisecond) {
+					if time.Now().After(deadline) {
+						t.Fatalf("BufferedAmount after delivery = %d, want 0", s.BufferedAmount())
+					}
 				}
 			}
 			clients[1].Close(frame.CloseNormal, "")
@@ -209,6 +213,10 @@ func TestGroupSlowConsumer(t *testing.T) {
 	gs := newGroupServer(t, &AcceptOptions{Group: g}, false)
 	slow, slowServer := gs.dial(t, nil)
 	fast, _ := gs.dial(t, nil)
+	// The fast client reports each message, and the loop waits for it
+	// before the next broadcast, so that however loaded the machine, only
+	// the slow client falls behind.
+	fastRead := make(chan struct{}, 1)
 	fastGot := make(chan int, 1)
 	go func() {
 		n := 0
@@ -221,6 +229,7 @@ func TestGroupSlowConsumer(t *testing.T) {
 			}
 			n++
 			buf = msg
+			fastRead <- struct{}{}
 		}
 	}()
 	pm, _ := NewPreparedMessage(MessageBinary, make([]byte, 256<<10))
@@ -230,7 +239,13 @@ func TestGroupSlowConsumer(t *testing.T) {
 		if time.Now().After(deadline) {
 			t.Fatal("the slow client was not dropped within 20 s")
 		}
-		if g.Broadcast(pm, nil) < 2 {
+		reached := g.Broadcast(pm, nil)
+		select {
+		case <-fastRead:
+		case <-time.After(20 * time.Second):
+			t.Fatalf("the fast client did not read message %d", sent+1)
+		}
+		if reached < 2 {
 			break
 		}
 		sawBuffered = max(sawBuffered, slowServer.BufferedAmount())

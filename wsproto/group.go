@@ -46,14 +46,15 @@ type GroupOptions struct {
 // slower than the group publishes, or another message is being written to
 // it), it queues a pointer to the message, at most QueueLen of them, and a
 // goroutine writes the queue until it is empty and then exits. So no message
-// is copied per connection, and no goroutine runs per connection per message
-// as long as the peers keep up. Over TLS and HTTP/2, and with permessage-deflate
-// with context takeover (which compresses per connection), a write cannot be
-// tried without blocking: there every message goes through the queue and its
-// goroutine.
+// is copied per connection, and over plain TCP no goroutine runs per
+// connection per message as long as the peers keep up. Over TLS and HTTP/2,
+// and with permessage-deflate with context takeover (which compresses per
+// connection), a write cannot be tried without blocking: there every message
+// goes through the queue, and a connection whose queue was empty gets a
+// writing goroutine for it (one per connection per burst of messages).
 //
-// A Group is safe for concurrent use. Messages of one Broadcast call reach
-// each connection in the order of the calls when the calls are not
+// A Group is safe for concurrent use. Each connection receives the messages
+// in the order of the Broadcast calls, as long as the calls are not
 // concurrent; the filter runs on the calling goroutine.
 type Group struct {
 	opts     GroupOptions

@@ -57,13 +57,19 @@ var imports = map[string]string{
 	"frame":      "github.com/pushwire/pushwire/wsproto/frame",
 	"reconnect":  "github.com/pushwire/pushwire/wsproto/reconnect",
 	"wsjson":     "github.com/pushwire/pushwire/wsproto/wsjson",
+	"jetstream":  "github.com/pushwire/pushwire/engines/jetstream",
 }
+
+// returnsValue finds a fragment that returns a value (an error), which
+// then goes into a function returning error.
+var returnsValue = regexp.MustCompile(`(?m)^\s*return \S`)
 
 var qualified = regexp.MustCompile(`\b([a-z][a-z0-9]*)\.[A-Z]`)
 
 // program turns a snippet into a Go file: a whole file as it is, or a
 // fragment as the body of a function that has ctx (a context.Context) and
-// mux (an *http.ServeMux) at hand, with the imports it uses.
+// mux (an *http.ServeMux) at hand, with the imports it uses; the function
+// returns an error if the fragment returns a value.
 func program(code string) string {
 	if strings.HasPrefix(strings.TrimSpace(code), "package ") {
 		return code
@@ -79,13 +85,18 @@ func program(code string) string {
 		paths = append(paths, fmt.Sprintf("%q", imports[name]))
 	}
 	sort.Strings(paths)
+	sig, end := "func snippet() {", "}"
+	if returnsValue.MatchString(code) {
+		sig, end = "func snippet() error {", "\treturn nil\n}"
+	}
 	return "package main\n\nimport (\n\t" + strings.Join(paths, "\n\t") + "\n)\n\n" +
-		"func main() {}\n\nfunc snippet() {\n\tctx := context.Background()\n\tmux := http.NewServeMux()\n\t_, _ = ctx, mux\n" +
-		code + "\n}\n"
+		"func main() {}\n\n" + sig + "\n\tctx := context.Background()\n\tmux := http.NewServeMux()\n\t_, _ = ctx, mux\n" +
+		code + "\n" + end + "\n"
 }
 
 // TestREADME compiles and vets every Go snippet of the README, in a module
-// of its own that requires this one.
+// of its own, in a workspace with this module and the engine modules that
+// the snippets may import.
 func TestREADME(t *testing.T) {
 	gobin, err := exec.LookPath("go")
 	if err != nil {
@@ -104,8 +115,18 @@ func TestREADME(t *testing.T) {
 		t.Fatalf("parsed %d Go snippets out of the README's %d", len(snippets), n)
 	}
 	dir := t.TempDir()
-	gomod := "module readmecheck\n\ngo 1.25\n\nrequire github.com/pushwire/pushwire v0.0.0\n\nreplace github.com/pushwire/pushwire => " + root + "\n"
+	// In a workspace the modules of the repository need no require lines.
+	gomod := "module readmecheck\n\ngo 1.25\n"
+	gowork := "go 1.26.0\n\nuse (\n\t.\n\t" + root + "\n"
+	engines, _ := filepath.Glob(filepath.Join(root, "engines", "*", "go.mod"))
+	for _, m := range engines {
+		gowork += "\t" + filepath.Dir(m) + "\n"
+	}
+	gowork += ")\n"
 	if err := os.WriteFile(filepath.Join(dir, "go.mod"), []byte(gomod), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "go.work"), []byte(gowork), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	for _, s := range snippets {
@@ -119,7 +140,7 @@ func TestREADME(t *testing.T) {
 	}
 	cmd := exec.Command(gobin, "vet", "./...")
 	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), "GOWORK=off", "GOFLAGS=-mod=mod", "GOTOOLCHAIN=local")
+	cmd.Env = append(os.Environ(), "GOWORK="+filepath.Join(dir, "go.work"), "GOFLAGS=", "GOTOOLCHAIN=local")
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("README snippets fail to compile or vet (directory readme_line_N is the snippet starting at README.md line N):\n%s", out)
 	}

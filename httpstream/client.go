@@ -63,14 +63,13 @@ type ClientOptions struct {
 	// is gap.Oldest. Default: nil.
 	OnGap func(gap hub.GapError)
 
-	// OnReset, when set, is called when the log is not the continuation of
-	// the one the cursor came from (its process restarted, or a shared
-	// log was wiped): the client goes on from the start of the log's
-	// current history, after sequence number after. epoch names the new
-	// history, or is "" when the server does not give epochs and answered
-	// the cursor with 409 Conflict (a cursor ahead of the log); the client
-	// then starts from the oldest entry held. Default: nil.
-	OnReset func(epoch string, after hub.Seq)
+	// OnReset, when set, is called when the client's cursor is not in the
+	// log's current history (the log of a restarted process, a wiped
+	// shared log): reset.From is that cursor, and the client goes on from
+	// reset.Cursor(), the start of the current history. Entries of the old
+	// history that the client did not receive are lost with it. Default:
+	// nil.
+	OnReset func(reset hub.ResetError)
 
 	// OnConnect, when set, is called each time a transport opens: the
 	// first time and after every reconnection. Default: nil.
@@ -89,7 +88,8 @@ type ClientOptions struct {
 // reconnecting with exponential backoff and jitter, and resuming from the
 // cursor of the last record it received. Every entry arrives exactly once
 // and in order, whatever the transports and reconnections, as long as the
-// log still holds it; otherwise OnGap says what was lost.
+// log still holds it; otherwise OnGap says what was lost, and OnReset when
+// the log itself started a new history.
 //
 // Run delivers the entries; Cursor, Transport and Send may be called from
 // any goroutine at any time.
@@ -139,7 +139,7 @@ func NewClient(rawURL string, opts *ClientOptions) (*Client, error) {
 			return nil, fmt.Errorf("httpstream: unknown transport %q (websocket, sse or poll)", t)
 		}
 	}
-	if _, err := hub.ParseCursor(cursorSeqPart(o.Cursor)); err != nil {
+	if _, err := hub.ParseCursor(o.Cursor); err != nil {
 		return nil, fmt.Errorf("httpstream: cursor %q: %w", o.Cursor, err)
 	}
 	if o.MinDelay <= 0 {
@@ -207,9 +207,9 @@ func (e errStop) Error() string { return e.err.Error() }
 // error (it returns that error). Between connections it waits and
 // reconnects, resuming from the cursor; OnGap and OnReset are called from
 // the same goroutine, in order with the entries. A refusal that retrying
-// cannot change (a 4xx status other than 408, 409 and 429, such as a
-// malformed cursor or a missing authorization) ends Run with an error
-// naming the status. Entries have Seq, Type and Data; their Time is zero.
+// cannot change (a 4xx status other than 408 and 429, such as a malformed
+// cursor or a missing authorization) ends Run with an error naming the
+// status. Entries have Seq, Type and Data; their Time is zero.
 //
 // Run may be called again after it returned, and resumes from Cursor.
 func (c *Client) Run(ctx context.Context, fn func(hub.Entry) error) error {
@@ -279,7 +279,7 @@ func permanent(err error) bool {
 		return false
 	}
 	switch se.status {
-	case http.StatusRequestTimeout, http.StatusConflict, http.StatusTooManyRequests:
+	case http.StatusRequestTimeout, http.StatusTooManyRequests:
 		return false
 	}
 	return se.status >= 400 && se.status < 500
@@ -404,25 +404,14 @@ func (s *session) gap(g gapRecord, cursor *string) {
 
 func (s *session) reset(r resetRecord, cursor *string) {
 	s.open()
+	from, _ := hub.ParseCursor(s.c.Cursor())
+	next := hub.AfterIn(hub.Epoch(r.Epoch), hub.Seq(r.After)).String()
 	if cursor != nil {
-		s.setCursor(*cursor)
-	} else {
-		s.setCursor(r.Epoch + ":" + strconv.FormatUint(r.After, 10))
+		next = *cursor
 	}
+	s.setCursor(next)
 	if f := s.c.opts.OnReset; f != nil {
-		f(r.Epoch, hub.Seq(r.After))
-	}
-}
-
-// conflict handles a 409 of a server without epochs: the cursor is ahead of
-// its log, which must have restarted. The client starts again from the
-// oldest entry held and says so.
-// EXTENSION POINT: a server with epochs never answers 409; it sends a
-// reset record, handled by reset.
-func (s *session) conflict() {
-	s.setCursor("oldest")
-	if f := s.c.opts.OnReset; f != nil {
-		f("", 0)
+		f(hub.ResetError{From: from, Epoch: hub.Epoch(r.Epoch), After: hub.Seq(r.After)})
 	}
 }
 
@@ -475,9 +464,6 @@ func (s *session) websocket(ctx context.Context) error {
 	if err != nil {
 		if resp != nil && resp.StatusCode != http.StatusSwitchingProtocols {
 			body, _ := io.ReadAll(resp.Body)
-			if resp.StatusCode == http.StatusConflict {
-				s.conflict()
-			}
 			// A refused WebSocket is a reason to fall back to the next
 			// transport (a proxy may not pass WebSockets), not to stop,
 			// unless it is the only one.
@@ -531,9 +517,6 @@ func (s *session) get(ctx context.Context, transport string, u *url.URL, accept 
 	if resp.StatusCode != http.StatusOK {
 		body, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<10))
 		resp.Body.Close()
-		if resp.StatusCode == http.StatusConflict {
-			s.conflict()
-		}
 		return nil, &statusError{transport, resp.StatusCode, strings.TrimSpace(string(body)), true}
 	}
 	return resp, nil

@@ -82,9 +82,9 @@ func (c *collector) options(transports ...string) *ClientOptions {
 			c.gaps = append(c.gaps, g)
 			c.mu.Unlock()
 		},
-		OnReset: func(epoch string, after hub.Seq) {
+		OnReset: func(r hub.ResetError) {
 			c.mu.Lock()
-			c.resets = append(c.resets, fmt.Sprintf("%s:%d", epoch, after))
+			c.resets = append(c.resets, fmt.Sprintf("%s from %s", r.Cursor(), r.From))
 			c.mu.Unlock()
 		},
 		OnConnect: func(transport string) {
@@ -170,8 +170,8 @@ func TestClientResumes(t *testing.T) {
 			if len(connects) < wantConnects || connects[0] != transport {
 				t.Errorf("OnConnect calls = %v, want %s at least %d times", connects, transport, wantConnects)
 			}
-			if got := c.Cursor(); got != "5" {
-				t.Errorf("Cursor() = %q, want 5", got)
+			if got, want := c.Cursor(), string(tp.Epoch())+":5"; got != want {
+				t.Errorf("Cursor() = %q, want %q", got, want)
 			}
 		})
 	}
@@ -270,27 +270,30 @@ func TestClientSend(t *testing.T) {
 	}
 }
 
-// TestClientCursorAhead: a cursor ahead of the log (from before a restart
-// of a server without epochs, which answers 409) starts over from the
-// oldest entry held, with OnReset.
-func TestClientCursorAhead(t *testing.T) {
+// TestClientReset: a cursor of another history (from a log that was lost,
+// or ahead of this one) gets OnReset, then the log from its start, on every
+// transport.
+func TestClientReset(t *testing.T) {
 	for _, transport := range []string{transportWebSocket, transportSSE, transportPoll} {
-		t.Run(transport, func(t *testing.T) {
-			tp := hub.NewTopic(nil)
-			srv, _ := serve(t, tp, nil)
-			publish(t, tp, "", "a", "b")
-			col := newCollector()
-			opts := col.options(transport)
-			opts.Cursor = "99"
-			c, _ := NewClient(srv.URL, opts)
-			stop := run(c, col.entry)
-			col.wait(t, 2)
-			stop()
-			entries, _, resets, _ := col.snapshot()
-			if fmt.Sprint(entries) != "[1::a 2::b]" || fmt.Sprint(resets) != "[:0]" {
-				t.Errorf("entries %q, resets %q; want a and b after one reset", entries, resets)
-			}
-		})
+		for _, from := range []string{"99", "lostepoch:7"} {
+			t.Run(transport+"/"+from, func(t *testing.T) {
+				tp := hub.NewTopic(nil)
+				srv, _ := serve(t, tp, nil)
+				publish(t, tp, "", "a", "b")
+				col := newCollector()
+				opts := col.options(transport)
+				opts.Cursor = from
+				c, _ := NewClient(srv.URL, opts)
+				stop := run(c, col.entry)
+				col.wait(t, 2)
+				stop()
+				entries, _, resets, _ := col.snapshot()
+				want := fmt.Sprintf("[%s:0 from %s]", tp.Epoch(), from)
+				if fmt.Sprint(entries) != "[1::a 2::b]" || fmt.Sprint(resets) != want {
+					t.Errorf("entries %q, resets %q; want a and b after %s", entries, resets, want)
+				}
+			})
+		}
 	}
 }
 

@@ -1,6 +1,5 @@
-// Command ssereplay serves a hub topic as Server-Sent Events at :8080/events:
-// entry n is event n, so an EventSource that reconnects with Last-Event-ID
-// gets exactly what it missed, or a "gap" event if the log dropped it.
+// Command ssereplay serves a hub topic as Server-Sent Events at :8080/events: an EventSource
+// that reconnects with Last-Event-ID gets what it missed, or a gap or reset event.
 package main
 
 import (
@@ -28,10 +27,8 @@ func main() {
 // events streams the log from the client's Last-Event-ID ("": from now).
 func events(topic hub.Log, keepAlive time.Duration) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		cur, err := hub.ParseCursor(sseproto.LastEventID(r))
-		if _, _, aerr := topic.ReadAfter(r.Context(), cur, nil); errors.Is(aerr, hub.ErrCursorAhead) {
-			cur = hub.FromOldest() // an id from before a restart: all that is held
-		}
+		cur, err := hub.ParseCursor(sseproto.LastEventID(r)) // "EPOCH:SEQ"
+		_, at, _ := topic.ReadAfter(r.Context(), cur, nil)   // resolved: with the log's epoch
 		sub, serr := topic.Subscribe(r.Context(), cur)
 		if err != nil || serr != nil {
 			http.Error(w, "bad Last-Event-ID", http.StatusBadRequest)
@@ -43,12 +40,15 @@ func events(topic hub.Log, keepAlive time.Duration) http.Handler {
 			ctx, cancel := context.WithTimeout(r.Context(), keepAlive)
 			e, nerr := sub.Next(ctx)
 			cancel()
-			var gap hub.GapError
+			gap, reset := hub.GapError{}, hub.ResetError{}
 			switch {
 			case nerr == nil:
-				err = s.Send(sseproto.Event{ID: e.Seq.String(), Type: e.Type, Data: string(e.Data)})
+				err = s.Send(sseproto.Event{ID: hub.AfterIn(at.Epoch(), e.Seq).String(), Type: e.Type, Data: string(e.Data)})
 			case errors.As(nerr, &gap): // its id skips the gap when the client comes back
-				err = s.Send(sseproto.Event{ID: (gap.Oldest - 1).String(), Type: "gap", Data: strconv.FormatUint(gap.Lost, 10)})
+				err = s.Send(sseproto.Event{ID: hub.AfterIn(at.Epoch(), gap.Oldest-1).String(), Type: "gap", Data: strconv.FormatUint(gap.Lost, 10)})
+			case errors.As(nerr, &reset): // an id from another history: the log restarted
+				at = reset.Cursor()
+				err = s.Send(sseproto.Event{ID: at.String(), Type: "reset", Data: string(reset.Epoch)})
 			case errors.Is(nerr, context.DeadlineExceeded) && r.Context().Err() == nil:
 				err = s.Comment("") // a keep-alive: Send writes none by itself
 			default:

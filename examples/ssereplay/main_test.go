@@ -55,28 +55,33 @@ func TestReplay(t *testing.T) {
 	}
 	srv := httptest.NewServer(events(topic, 50*time.Millisecond))
 	t.Cleanup(srv.Close) // after the streams' cleanups close them
+	ep := string(topic.Epoch())
+	id := func(seq string) string { return "id: " + ep + ":" + seq }
 
-	next := stream(t, srv.URL, "1")
-	if got := strings.Join(next(4), "|"); got != "id: 2|data: two|id: 3|data: three" {
-		t.Errorf("replay after 1 = %q", got)
+	next := stream(t, srv.URL, ep+":1")
+	if got, want := strings.Join(next(4), "|"), id("2")+"|data: two|"+id("3")+"|data: three"; got != want {
+		t.Errorf("replay after 1 = %q, want %q", got, want)
 	}
 	if got := next(1); len(got) != 1 || got[0] != ":" {
 		t.Errorf("after 50 ms of silence: %q, want a keep-alive comment", got)
 	}
 	topic.Publish(ctx, "note", []byte("four\nlines"))
-	if got := strings.Join(next(4), "|"); got != "event: note|id: 4|data: four|data: lines" {
-		t.Errorf("live entry = %q", got)
+	if got, want := strings.Join(next(4), "|"), "event: note|"+id("4")+"|data: four|data: lines"; got != want {
+		t.Errorf("live entry = %q, want %q", got, want)
 	}
 	// No Last-Event-ID: from now on only.
 	next = stream(t, srv.URL, "")
 	topic.Publish(ctx, "", []byte("five"))
-	if got := strings.Join(next(2), "|"); got != "id: 5|data: five" {
-		t.Errorf("first connection = %q", got)
+	if got, want := strings.Join(next(2), "|"), id("5")+"|data: five"; got != want {
+		t.Errorf("first connection = %q, want %q", got, want)
 	}
-	// An id from before a restart (ahead of this log): all that is held.
-	next = stream(t, srv.URL, "99")
-	if got := strings.Join(next(2), "|"); got != "id: 1|data: one" {
-		t.Errorf("id ahead of the log = %q", got)
+	// An id of another history (the log of a server before its restart,
+	// or ahead of this one): a reset, then all that is held.
+	for _, old := range []string{"otherepoch:3", ep + ":99"} {
+		next = stream(t, srv.URL, old)
+		if got, want := strings.Join(next(5), "|"), "event: reset|"+id("0")+"|data: "+ep+"|"+id("1")+"|data: one"; got != want {
+			t.Errorf("Last-Event-ID %s: %q, want %q", old, got, want)
+		}
 	}
 }
 
@@ -90,8 +95,10 @@ func TestGap(t *testing.T) {
 	}
 	srv := httptest.NewServer(events(topic, time.Minute))
 	t.Cleanup(srv.Close)
-	next := stream(t, srv.URL, "2")
-	want := "event: gap|id: 7|data: 5|id: 8|data: h|id: 9|data: i|id: 10|data: j"
+	ep := string(topic.Epoch())
+	next := stream(t, srv.URL, ep+":2")
+	want := "event: gap|id: EP:7|data: 5|id: EP:8|data: h|id: EP:9|data: i|id: EP:10|data: j"
+	want = strings.ReplaceAll(want, "EP", ep)
 	if got := strings.Join(next(9), "|"); got != want {
 		t.Errorf("stream = %q, want %q", got, want)
 	}

@@ -11,6 +11,10 @@
 //	pushwire sse   [-json] [-n N] URL       an EventSource client that prints events
 //	pushwire ws    [-json] [-H h] URL       a WebSocket client: stdin lines out, messages in
 //	pushwire conform server -url URL        test a WebSocket server's conformance
+//
+// serve and echo take -debug-addr 127.0.0.1:PORT to serve runtime figures
+// for measurements (expvar at /debug/vars with memstats and goroutines,
+// pprof at /debug/pprof/); it is off by default.
 package cli
 
 import (

@@ -232,15 +232,10 @@ func Handler(opts *AcceptOptions, serve func(c *Conn, r *http.Request)) http.Han
 		if err != nil {
 			return
 		}
-		ctx, cancel := context.WithCancel(context.WithoutCancel(r.Context()))
-		c.onClose(cancel)
-		// r is an argument, not a captured variable, so that it is garbage
-		// once serve no longer uses it.
 		go func(r *http.Request) {
-			defer cancel()
 			defer c.CloseNow()
 			serve(c, r)
-		}(r.WithContext(ctx))
+		}(r.WithContext(connContext{c: c, values: r.Context()}))
 		// Over HTTP/2 the stream ends when the handler returns.
 		c.waitH2()
 	})
@@ -263,4 +258,33 @@ func oneLine(s string) string {
 		}
 	}
 	return s
+}
+
+// connContext is the context of the request that Handler hands serve: the
+// request's values, and done once the connection is closed. It costs the
+// connection nothing until it is used: contexts derived from it register
+// on the connection's close (AfterFunc) instead of a goroutine each.
+type connContext struct {
+	c      *Conn
+	values context.Context
+}
+
+func (x connContext) Deadline() (time.Time, bool) { return time.Time{}, false }
+func (x connContext) Done() <-chan struct{}       { return x.c.closed }
+func (x connContext) Value(key any) any           { return x.values.Value(key) }
+
+func (x connContext) Err() error {
+	if x.c.isClosed() {
+		return context.Canceled
+	}
+	return nil
+}
+
+// AfterFunc runs f on a goroutine of its own once the connection is closed.
+// The context package uses it for the contexts derived from this one, and
+// context.AfterFunc as well.
+func (x connContext) AfterFunc(f func()) (stop func() bool) {
+	h := &closeHook{f: func() { go f() }}
+	x.c.addCloseHook(h)
+	return func() bool { return x.c.removeCloseHook(h) }
 }

@@ -118,9 +118,9 @@ type Conn struct {
 	closed      chan struct{} // closed when nc is closed
 	closeRecv   chan struct{} // closed when the peer's close frame arrived or reading ended
 	pingWaiters map[string][]chan struct{}
-	closeHooks  []func()   // run once nc is closed; guarded by mu
-	hb          *heartbeat // or nil
-	member      *member    // the connection's place in its Group, or nil
+	closeHooks  []*closeHook // run once nc is closed; guarded by mu
+	hb          *heartbeat   // or nil
+	member      *member      // the connection's place in its Group, or nil
 
 	// Read side, owned by the holder of rlock.
 	rlock     chan struct{}
@@ -297,22 +297,44 @@ func (c *Conn) closeNet() {
 	c.mu.Unlock()
 	c.state.Store(int32(StateClosed))
 	c.nc.Close()
-	for _, f := range hooks {
-		f()
+	for _, h := range hooks {
+		h.f()
 	}
 }
 
+// closeHook is a function that runs once the TCP connection is closed.
+type closeHook struct{ f func() }
+
 // onClose arranges for f to run once the TCP connection is closed, or runs
-// it at once if it is. The heartbeat, the Group and Handler use it.
+// it at once if it is. The heartbeat, the Group and the context of
+// Handler's request use it.
 func (c *Conn) onClose(f func()) {
+	c.addCloseHook(&closeHook{f: f})
+}
+
+// addCloseHook adds h, or runs it at once if the connection is closed.
+func (c *Conn) addCloseHook(h *closeHook) {
 	c.mu.Lock()
 	if !c.isClosed() {
-		c.closeHooks = append(c.closeHooks, f)
+		c.closeHooks = append(c.closeHooks, h)
 		c.mu.Unlock()
 		return
 	}
 	c.mu.Unlock()
-	f()
+	h.f()
+}
+
+// removeCloseHook removes h and reports whether it had not run yet.
+func (c *Conn) removeCloseHook(h *closeHook) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for i, x := range c.closeHooks {
+		if x == h {
+			c.closeHooks = append(c.closeHooks[:i], c.closeHooks[i+1:]...)
+			return true
+		}
+	}
+	return false
 }
 
 // isClosed reports whether the TCP connection was closed.

@@ -412,10 +412,33 @@ func TestHandlerRequest(t *testing.T) {
 	type key struct{}
 	got := make(chan string, 1)
 	done := make(chan error, 1)
+	derived := make(chan error, 1)
 	h := Handler(nil, func(c *Conn, r *http.Request) {
 		got <- fmt.Sprint(r.URL.Query().Get("room"), " ", r.Context().Value(key{}))
+		// Contexts derived from the request's end with the connection,
+		// without a goroutine each.
+		before := runtime.NumGoroutine()
+		var cancels []context.CancelFunc
+		var last context.Context
+		for range 100 {
+			ctx, cancel := context.WithCancel(r.Context())
+			cancels = append(cancels, cancel)
+			last = ctx
+		}
+		if n := runtime.NumGoroutine() - before; n > 10 {
+			t.Errorf("100 contexts derived from the request's started %d goroutines", n)
+		}
+		for _, cancel := range cancels[:99] {
+			cancel()
+		}
+		afterFunc := make(chan struct{})
+		context.AfterFunc(r.Context(), func() { close(afterFunc) })
 		c.Read(context.Background(), nil) // until the client goes
 		<-r.Context().Done()
+		<-last.Done()
+		<-afterFunc
+		derived <- last.Err()
+		cancels[99]()
 		done <- r.Context().Err()
 	})
 	auth := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -437,6 +460,9 @@ func TestHandlerRequest(t *testing.T) {
 	case err := <-done:
 		if !errors.Is(err, context.Canceled) {
 			t.Errorf("request context error = %v, want context.Canceled", err)
+		}
+		if err := <-derived; !errors.Is(err, context.Canceled) {
+			t.Errorf("derived context error = %v, want context.Canceled", err)
 		}
 	case <-ctx.Done():
 		t.Fatal("the request's context was not done after the connection closed")

@@ -176,7 +176,7 @@ func runServerCase(ctx context.Context, opts *Options, u *url.URL, c *wsCase) *R
 	if c.offer != nil {
 		copts.Extensions = c.offer.offers
 	}
-	hs, err := handshake.ClientHandshake(conn, br, u, copts)
+	hs, err := handshake.ClientHandshake(conn, br, u, &copts)
 	if err != nil {
 		conn.Close()
 		return fail("opening handshake: %v", err)

@@ -64,7 +64,7 @@ func deflatePair(t testing.TB, aopts *AcceptOptions, offer handshake.Extension, 
 	}
 	u := &url.URL{Scheme: "ws", Host: srv.Listener.Addr().String(), Path: "/"}
 	br := bufio.NewReader(nc)
-	res, err := handshake.ClientHandshake(nc, br, u, handshake.ClientOptions{Extensions: []handshake.Extension{offer}})
+	res, err := handshake.ClientHandshake(nc, br, u, &handshake.ClientOptions{Extensions: []handshake.Extension{offer}})
 	if err != nil {
 		nc.Close()
 		t.Fatalf("ClientHandshake: %v", err)

@@ -190,7 +190,7 @@ func clientHandshake(ctx context.Context, nc net.Conn, u *url.URL, httpScheme st
 		offer = deflateOffer(o.Compression)
 		copts.Extensions = []handshake.Extension{offer}
 	}
-	res, err := handshake.ClientHandshake(nc, br, u, copts)
+	res, err := handshake.ClientHandshake(nc, br, u, &copts)
 	if err != nil {
 		return nil, nil, err
 	}

@@ -194,18 +194,9 @@ func clientHandshake(ctx context.Context, nc net.Conn, u *url.URL, httpScheme st
 	if err != nil {
 		return nil, nil, err
 	}
-	var deflate *deflateParams
-	for _, e := range res.Extensions {
-		// ClientHandshake let through only extensions that were offered,
-		// each once: this is the response to our permessage-deflate offer.
-		if strings.EqualFold(e.Name, extDeflate) {
-			level, _ := checkLevel(o.Compression.Level) // checked by Dial
-			p, err := checkDeflateResponse(e, offer, o.Compression, level)
-			if err != nil {
-				return nil, res.Response, err
-			}
-			deflate = &p
-		}
+	deflate, err := agreedDeflate(res.Extensions, o, offer)
+	if err != nil {
+		return nil, res.Response, err
 	}
 	var buffered []byte
 	if n := br.Buffered(); n > 0 {

@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/pushwire/pushwire/hub"
+	"github.com/pushwire/pushwire/internal/flushwrite"
+	"github.com/pushwire/pushwire/sseproto"
 )
 
 // A sink writes one transport's framing. The loop calls open once, then
@@ -163,36 +165,24 @@ func (h *Handler) write(s sink, n *next) (done bool, err error) {
 	return true, nil // closed log or subscription, or ctx done
 }
 
-// respWriter is the part of the HTTP sinks that writes: a buffer flushed
-// with a fresh write deadline.
+// respWriter is the part of the HTTP sinks that writes: a buffer written
+// and flushed with a fresh write deadline (see flushwrite).
 type respWriter struct {
-	w       http.ResponseWriter
-	rc      *http.ResponseController
-	timeout time.Duration
-	buf     []byte
+	fw  flushwrite.Writer
+	buf []byte
 }
 
 func newRespWriter(w http.ResponseWriter, timeout time.Duration) respWriter {
-	return respWriter{w: w, rc: http.NewResponseController(w), timeout: timeout, buf: make([]byte, 0, 4096)}
+	return respWriter{fw: flushwrite.New(w, timeout), buf: make([]byte, 0, 4096)}
 }
 
-// flush writes the buffer and flushes the response. The write deadline is
-// moved before each write, so that a stalled client is dropped after
-// WriteTimeout and an http.Server.WriteTimeout does not end a live stream.
+// flush writes the buffer and flushes the response, so that a stalled
+// client is dropped after WriteTimeout and an http.Server.WriteTimeout does
+// not end a live stream.
 func (rw *respWriter) flush() error {
-	if rw.timeout > 0 {
-		// ErrNotSupported (a ResponseWriter that cannot set deadlines)
-		// leaves the write unbounded, as it would be without us.
-		rw.rc.SetWriteDeadline(time.Now().Add(rw.timeout))
-	}
-	if len(rw.buf) > 0 {
-		_, err := rw.w.Write(rw.buf)
-		rw.buf = rw.buf[:0]
-		if err != nil {
-			return err
-		}
-	}
-	return rw.rc.Flush()
+	err := rw.fw.Write(rw.buf)
+	rw.buf = rw.buf[:0]
+	return err
 }
 
 // streamHeaders sets the headers common to every streamed response.
@@ -364,62 +354,62 @@ func (h *Handler) serveSSE(w http.ResponseWriter, r *http.Request, cur hub.Curso
 	h.serveStreaming(w, r, cur, &sseSink{respWriter: newRespWriter(w, h.opts.WriteTimeout), retry: h.opts.Retry})
 }
 
-// open writes the retry field, if any, and a "pushwire.cursor" event whose
-// id and data are the resolved cursor: the id makes a reconnecting
+// open writes a "pushwire.cursor" event whose id and data are the resolved
+// cursor, with the retry field if any: the id makes a reconnecting
 // EventSource resume from there even before the first entry, and the data
 // tells a script where the stream starts (EventSource has no other way to
 // show it the last event ID).
 func (s *sseSink) open(cur hub.Cursor) error {
-	if s.retry > 0 {
-		ms := (s.retry + time.Millisecond - 1) / time.Millisecond
-		s.buf = append(s.buf, "retry: "...)
-		s.buf = strconv.AppendInt(s.buf, int64(ms), 10)
-		s.buf = append(s.buf, '\n')
-	}
-	s.buf = append(s.buf, "event: pushwire.cursor\nid: "...)
-	s.buf = appendCursor(s.buf, cur)
-	s.buf = append(s.buf, "\ndata: "...)
-	s.buf = appendCursor(s.buf, cur)
-	s.buf = append(s.buf, "\n\n"...)
-	return nil
+	var id [20]byte
+	c := appendCursor(id[:0], cur)
+	return s.event("pushwire.cursor", c, c, s.retry)
 }
 
-// entry writes the event by hand, since every piece is known to be safe:
-// the id is digits, a type holding CR or LF is dropped (HTML §9.2.6: a line
-// ends at CR, LF or CRLF, so such a type would inject fields), and every
-// line of the data becomes a data field, so the event dispatches with the
-// payload's lines joined by LF. Invalid UTF-8 is decoded by the receiver as
-// U+FFFD; it is replaced here so that the stream stays valid UTF-8.
+// entry writes the entry as an event whose id is its sequence number. The
+// entry's type and data come from publishers, so they are made safe first:
+// a type holding CR or LF is dropped (HTML §9.2.6: a line ends at CR, LF or
+// CRLF, so such a type would inject fields), and invalid UTF-8, which the
+// receiver decodes as U+FFFD, is replaced with U+FFFD here, so that the
+// stream stays valid UTF-8. Every line of the data becomes a data field, so
+// the event dispatches with the payload's lines joined by LF.
 func (s *sseSink) entry(e *hub.Entry) error {
-	if e.Type != "" && !hasLineBreak(e.Type) {
-		s.buf = append(s.buf, "event: "...)
-		s.buf = appendValidUTF8(s.buf, []byte(e.Type))
-		s.buf = append(s.buf, '\n')
+	typ := e.Type
+	if hasLineBreak(typ) {
+		typ = ""
 	}
-	s.buf = append(s.buf, "id: "...)
-	s.buf = strconv.AppendUint(s.buf, uint64(e.Seq), 10)
-	s.buf = append(s.buf, '\n')
-	s.buf = appendSSEData(s.buf, e.Data)
-	s.buf = append(s.buf, '\n')
-	return nil
+	var id [20]byte
+	b, err := sseproto.AppendEventBytes(s.buf, typ, strconv.AppendUint(id[:0], uint64(e.Seq), 10), e.Data, 0)
+	if err != nil {
+		// Invalid UTF-8 in the type or the data: the only thing the
+		// encoder can refuse here.
+		typ = string(appendValidUTF8(nil, []byte(typ)))
+		b, err = sseproto.AppendEventBytes(s.buf, typ, strconv.AppendUint(id[:0], uint64(e.Seq), 10), appendValidUTF8(nil, e.Data), 0)
+	}
+	s.buf = b
+	return err
 }
 
 // gap writes a "pushwire.gap" event whose data is the gap as JSON and whose
 // id is the cursor that skips it.
 func (s *sseSink) gap(g hub.GapError, next hub.Cursor) error {
-	s.buf = append(s.buf, "event: pushwire.gap\nid: "...)
-	s.buf = appendCursor(s.buf, next)
-	s.buf = append(s.buf, "\ndata: "...)
-	s.buf = appendGap(s.buf, g)
-	s.buf = append(s.buf, "\n\n"...)
-	return nil
+	var id [20]byte
+	var data [96]byte
+	return s.event("pushwire.gap", appendCursor(id[:0], next), appendGap(data[:0], g), 0)
+}
+
+// event appends one event of the stream's own.
+func (s *sseSink) event(typ string, id, data []byte, retry time.Duration) error {
+	b, err := sseproto.AppendEventBytes(s.buf, typ, id, data, retry)
+	s.buf = b
+	return err
 }
 
 // keepAlive writes a comment line, which EventSource ignores (§9.2.6: lines
 // starting with a colon).
 func (s *sseSink) keepAlive() error {
-	s.buf = append(s.buf, ":\n"...)
-	return nil
+	b, err := sseproto.AppendComment(s.buf, "")
+	s.buf = b
+	return err
 }
 
 func hasLineBreak(s string) bool {
@@ -429,26 +419,4 @@ func hasLineBreak(s string) bool {
 		}
 	}
 	return false
-}
-
-// appendSSEData appends one "data:" field per line of p; CR, LF and CRLF
-// all end a line. An empty p is one empty data field, so that the event
-// still dispatches.
-func appendSSEData(dst, p []byte) []byte {
-	for {
-		dst = append(dst, "data: "...)
-		i := 0
-		for i < len(p) && p[i] != '\r' && p[i] != '\n' {
-			i++
-		}
-		dst = appendValidUTF8(dst, p[:i])
-		dst = append(dst, '\n')
-		if i == len(p) {
-			return dst
-		}
-		if p[i] == '\r' && i+1 < len(p) && p[i+1] == '\n' {
-			i++
-		}
-		p = p[i+1:]
-	}
 }

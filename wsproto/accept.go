@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/pushwire/pushwire/handshake"
+	"github.com/pushwire/pushwire/internal/oneline"
 )
 
 // AcceptOptions configures Accept. The zero value, and nil, are safe
@@ -155,7 +156,7 @@ func agree(w http.ResponseWriter, r *http.Request, o *AcceptOptions, req *handsh
 		if err := o.Verify(r); err != nil {
 			var re *handshake.RejectError
 			if !errors.As(err, &re) {
-				err = &handshake.RejectError{Status: http.StatusForbidden, Reason: oneLine(err.Error())}
+				err = &handshake.RejectError{Status: http.StatusForbidden, Reason: oneline.Of(err.Error())}
 			}
 			return reject(err)
 		}
@@ -207,14 +208,4 @@ func contains(list []string, s string) bool {
 		}
 	}
 	return false
-}
-
-// oneLine cuts s at its first line break.
-func oneLine(s string) string {
-	for i := 0; i < len(s); i++ {
-		if s[i] == '\r' || s[i] == '\n' {
-			return s[:i]
-		}
-	}
-	return s
 }

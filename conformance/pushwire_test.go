@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/pushwire/pushwire/internal/wsecho"
 	"github.com/pushwire/pushwire/wsproto"
 )
 
@@ -18,18 +19,7 @@ func pushwireEcho(limit int64) *httptest.Server {
 // echoConn echoes every message until the connection ends.
 func echoConn(c *wsproto.Conn) {
 	defer c.CloseNow()
-	ctx := context.Background()
-	var buf []byte
-	for {
-		typ, msg, err := c.Read(ctx, buf)
-		if err != nil {
-			return
-		}
-		if err := c.Write(ctx, typ, msg); err != nil {
-			return
-		}
-		buf = msg
-	}
+	wsecho.Loop(context.Background(), c)
 }
 
 // ciExclude leaves out the long categories.

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/pushwire/pushwire/conformance"
+	"github.com/pushwire/pushwire/internal/wsecho"
 	"github.com/pushwire/pushwire/wsproto"
 )
 
@@ -265,17 +266,7 @@ func selfClient(ctx context.Context, base, agent string, parallel int, compress 
 				return
 			}
 			defer c.CloseNow()
-			var buf []byte
-			for {
-				typ, msg, err := c.Read(ctx, buf)
-				if err != nil {
-					return
-				}
-				if err := c.Write(ctx, typ, msg); err != nil {
-					return
-				}
-				buf = msg
-			}
+			wsecho.Loop(ctx, c)
 		}()
 	}
 	wg.Wait()

@@ -327,7 +327,7 @@ func (t *Topic) waitChan(after Seq) (chan struct{}, error) {
 	// Nobody waits yet since the last publish: make the channel.
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	if ch, ready, err = t.waitState(after); ready {
+	if _, ready, err = t.waitState(after); ready {
 		return nil, err
 	}
 	if t.notify == nil {

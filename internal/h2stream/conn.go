@@ -233,9 +233,10 @@ func (c *Conn) Close() error {
 		c.reset()
 	}
 	// On the server the handler must not return while a write is inside
-	// the ResponseWriter: wait for it.
+	// the ResponseWriter: end the stream once the write in flight has
+	// returned.
 	c.wmu.Lock()
-	c.wmu.Unlock()
+	defer c.wmu.Unlock()
 	c.end()
 	close(c.done)
 	return nil

@@ -46,6 +46,7 @@ type Conn struct {
 	got     chan readResult // from the pump; holds at most one answer
 	pumping bool            // the pump goroutine was started
 	pending bool            // the pump owns buf
+	flowing bool            // the last body read filled its buffer
 	buf     []byte          // buf[off:n] is read from the body and not yet returned
 	off, n  int
 	pooled  *[]byte // the pooled buffer buf is, or nil
@@ -125,8 +126,11 @@ func (c *Conn) Read(p []byte) (int, error) {
 			if isClosed(passed) {
 				return 0, os.ErrDeadlineExceeded
 			}
-			if len(p) <= smallRead {
-				c.buf = c.small[:len(p)]
+			// The small buffer unless data flows (the last read filled
+			// its buffer): a stream waiting for a peer that sends
+			// little holds no pooled buffer.
+			if len(p) <= smallRead || !c.flowing {
+				c.buf = c.small[:min(len(p), smallRead)]
 			} else {
 				c.pooled = readPool.Get().(*[]byte)
 				c.buf = (*c.pooled)[:min(len(p), bigRead)]
@@ -141,6 +145,7 @@ func (c *Conn) Read(p []byte) (int, error) {
 		select {
 		case r := <-c.got:
 			c.pending = false
+			c.flowing = r.n == len(c.buf)
 			c.off, c.n, c.rerr = 0, r.n, r.err
 			if c.n == 0 {
 				c.releaseBuffer()

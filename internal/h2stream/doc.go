@@ -24,8 +24,9 @@
 //
 // # Limits
 //
-// A Conn buffers at most one body read: 512 bytes for small reads, or a
-// pooled 16 KiB buffer while a large read is in progress. HTTP/2 flow
+// A Conn buffers at most one body read: 512 bytes of its own, or a pooled
+// 16 KiB buffer for a large read while data flows (the last read filled
+// its buffer), so an idle stream holds no pooled buffer. HTTP/2 flow
 // control bounds what the peer can send ahead. A read deadline interrupts a
 // waiting Read without ending the stream, because the read is done by a
 // goroutine of the Conn (one per Conn, started by the first Read): net/http

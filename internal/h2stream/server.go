@@ -38,6 +38,11 @@ func Accept(w http.ResponseWriter, r *http.Request) (*Conn, error) {
 	// stream that would reset it; the Conn keeps deadlines of its own.
 	rc.SetReadDeadline(time.Time{})
 	rc.SetWriteDeadline(time.Time{})
+	// Flush hands the HEADERS frame to net/http's HTTP/2 server, which
+	// sends it ahead of every DATA frame of the stream; when the response
+	// has no header fields Flush returns before the frame is written, so a
+	// RST_STREAM caused right away (a write deadline already past) may
+	// overtake it and the client sees a reset instead of the 2xx.
 	if err := rc.Flush(); err != nil {
 		return nil, fmt.Errorf("h2stream: sending the response header: %w", err)
 	}

@@ -165,7 +165,7 @@ func conformServer(ctx context.Context, args []string, stdout, stderr io.Writer)
 		opts.Header = http.Header{"Origin": {*origin}}
 	}
 	opts.Progress = progress(stderr, c.quiet)
-	rep, err := conformance.RunServer(ctx, opts)
+	rep, err := conformance.RunServer(ctx, &opts)
 	if err != nil {
 		fmt.Fprintf(stderr, "pushwire conform server: %v\n", err)
 		return 2
@@ -191,7 +191,7 @@ func conformClient(ctx context.Context, args []string, stdout, stderr io.Writer)
 	if *self && *limit == 0 {
 		opts.ReadLimit = selfReadLimit
 	}
-	fz, err := conformance.NewFuzzingServer(opts)
+	fz, err := conformance.NewFuzzingServer(&opts)
 	if err != nil {
 		fmt.Fprintf(stderr, "pushwire conform client: %v\n", err)
 		return 2
@@ -289,7 +289,7 @@ func conformSSEServer(ctx context.Context, args []string, stdout, stderr io.Writ
 	opts := c.options()
 	opts.URL = *u
 	opts.Progress = progress(stderr, c.quiet)
-	rep, err := conformance.RunSSEServer(ctx, opts)
+	rep, err := conformance.RunSSEServer(ctx, &opts)
 	if err != nil {
 		fmt.Fprintf(stderr, "pushwire conform sse-server: %v\n", err)
 		return 2
@@ -308,7 +308,7 @@ func conformSSEClient(ctx context.Context, args []string, stdout, stderr io.Writ
 	}
 	opts := c.options()
 	opts.Progress = progress(stderr, c.quiet)
-	sc, err := conformance.NewSSEClientServer(opts)
+	sc, err := conformance.NewSSEClientServer(&opts)
 	if err != nil {
 		fmt.Fprintf(stderr, "pushwire conform sse-client: %v\n", err)
 		return 2

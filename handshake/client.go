@@ -304,17 +304,11 @@ func buildRequest(u *url.URL, opts *ClientOptions, key string) ([]byte, *http.Re
 	default:
 		return fail("URL scheme must be ws or wss, got " + quote(u.Scheme))
 	}
-	if u.Opaque != "" || u.Host == "" {
-		return fail("URL " + quote(u.String()) + " has no host")
-	}
-	if u.Fragment != "" || u.RawFragment != "" {
-		return fail("URL must not have a fragment (RFC 6455 §3)")
+	if reason := checkURLHost(u); reason != "" {
+		return fail(reason)
 	}
 	// §4.1 item 4: the Host "value contains /host/ plus optionally ":"
 	// followed by /port/ (when not using the default port)."
-	if !validAuthority(u.Host) {
-		return fail("URL host " + quote(u.Host) + " is not a valid authority")
-	}
 	hostLine := u.Host
 	if host, port, _ := splitHostPort(u.Host); port == defaultPort {
 		hostLine = host
@@ -390,6 +384,24 @@ func buildRequest(u *url.URL, opts *ClientOptions, key string) ([]byte, *http.Re
 		Host:       hostLine,
 	}
 	return b, req, nil
+}
+
+// checkURLHost checks the parts of a WebSocket URI other than its scheme
+// and path (RFC 6455 §3): a host that is a valid authority, no fragment.
+// It returns the reason u is refused, or "".
+func checkURLHost(u *url.URL) string {
+	if u.Opaque != "" || u.Host == "" {
+		return "URL " + quote(u.String()) + " has no host"
+	}
+	// §3: "Fragment identifiers are meaningless in the context of
+	// WebSocket URIs and MUST NOT be used on these URIs."
+	if u.Fragment != "" || u.RawFragment != "" {
+		return "URL must not have a fragment (RFC 6455 §3)"
+	}
+	if !validAuthority(u.Host) {
+		return "URL host " + quote(u.Host) + " is not a valid authority"
+	}
+	return ""
 }
 
 // checkOffers checks the subprotocols and extensions a client offers and

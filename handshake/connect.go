@@ -104,14 +104,8 @@ func NewConnectRequest(u *url.URL, opts *ClientOptions) (*http.Request, error) {
 	if s := toLowerASCII(u.Scheme); s != "wss" && s != "https" {
 		return fail("WebSocket over HTTP/2 needs a wss:// URL, got scheme " + quote(u.Scheme))
 	}
-	if u.Opaque != "" || u.Host == "" {
-		return fail("URL " + quote(u.String()) + " has no host")
-	}
-	if u.Fragment != "" || u.RawFragment != "" {
-		return fail("URL must not have a fragment (RFC 6455 §3)")
-	}
-	if !validAuthority(u.Host) {
-		return fail("URL host " + quote(u.Host) + " is not a valid authority")
+	if reason := checkURLHost(u); reason != "" {
+		return fail(reason)
 	}
 	if reason := checkOffers(opts); reason != "" {
 		return fail(reason)

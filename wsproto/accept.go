@@ -127,7 +127,15 @@ func Accept(w http.ResponseWriter, r *http.Request, opts *AcceptOptions) (*Conn,
 		nc.Close()
 		return nil, fmt.Errorf("wsproto: writing handshake response: %w", err)
 	}
-	return newConn(nc, connConfig{
+	cfg := o.connConfig(protocol, extensions, deflate)
+	cfg.buffered = buffered
+	return newConn(nc, cfg), nil
+}
+
+// connConfig is the configuration of a Conn that Accept agreed on with
+// these options.
+func (o *AcceptOptions) connConfig(protocol, extensions string, deflate *deflateParams) connConfig {
+	return connConfig{
 		subprotocol:  protocol,
 		extensions:   extensions,
 		deflate:      deflate,
@@ -135,8 +143,7 @@ func Accept(w http.ResponseWriter, r *http.Request, opts *AcceptOptions) (*Conn,
 		closeTimeout: o.CloseTimeout,
 		onPing:       o.OnPing,
 		onPong:       o.OnPong,
-		buffered:     buffered,
-	}), nil
+	}
 }
 
 // agree makes the checks and choices that are the same for a handshake

@@ -203,7 +203,15 @@ func clientHandshake(ctx context.Context, nc net.Conn, u *url.URL, httpScheme st
 		buffered, _ = br.Peek(n)
 	}
 	nc.SetDeadline(time.Time{})
-	return newConn(nc, connConfig{
+	cfg := o.connConfig(res, deflate)
+	cfg.buffered = buffered
+	return newConn(nc, cfg), res.Response, nil
+}
+
+// connConfig is the configuration of a client Conn after the handshake
+// res, made with these options.
+func (o *DialOptions) connConfig(res *handshake.ClientResult, deflate *deflateParams) connConfig {
+	return connConfig{
 		client:       true,
 		subprotocol:  res.Protocol,
 		extensions:   handshake.FormatExtensions(res.Extensions),
@@ -212,8 +220,7 @@ func clientHandshake(ctx context.Context, nc net.Conn, u *url.URL, httpScheme st
 		closeTimeout: o.CloseTimeout,
 		onPing:       o.OnPing,
 		onPong:       o.OnPong,
-		buffered:     buffered,
-	}), res.Response, nil
+	}
 }
 
 // dialProxy opens a tunnel to addr through an HTTP proxy with CONNECT.

@@ -76,15 +76,7 @@ func acceptH2(w http.ResponseWriter, r *http.Request, opts *AcceptOptions) (*Con
 	if err != nil {
 		return nil, fmt.Errorf("wsproto: %w", err)
 	}
-	return newConn(nc, connConfig{
-		subprotocol:  protocol,
-		extensions:   extensions,
-		deflate:      deflate,
-		readLimit:    o.ReadLimit,
-		closeTimeout: o.CloseTimeout,
-		onPing:       o.OnPing,
-		onPong:       o.OnPong,
-	}), nil
+	return newConn(nc, o.connConfig(protocol, extensions, deflate)), nil
 }
 
 // waitH2 blocks until c is closed when c was accepted over HTTP/2, whose
@@ -169,16 +161,7 @@ func dialH2Stream(ctx context.Context, u *url.URL, client *http.Client, o *DialO
 	if err == nil {
 		var deflate *deflateParams
 		if deflate, err = agreedDeflate(res.Extensions, o, offer); err == nil {
-			return newConn(nc, connConfig{
-				client:       true,
-				subprotocol:  res.Protocol,
-				extensions:   handshake.FormatExtensions(res.Extensions),
-				deflate:      deflate,
-				readLimit:    o.ReadLimit,
-				closeTimeout: o.CloseTimeout,
-				onPing:       o.OnPing,
-				onPong:       o.OnPong,
-			}), resp, nil
+			return newConn(nc, o.connConfig(res, deflate)), resp, nil
 		}
 	}
 	if nc != nil {

@@ -159,16 +159,7 @@ func ClientHandshake(conn io.Writer, br *bufio.Reader, u *url.URL, opts *ClientO
 		// the client handles the response per HTTP [RFC2616] procedures."
 		// Here that means failing with what the server said.
 		lr.n = maxErrorBody + 4<<10 // room for chunk framing
-		body, _ := io.ReadAll(io.LimitReader(resp.Body, maxErrorBody))
-		if len(body) == 0 {
-			body = nil
-		}
-		return nil, &ResponseError{
-			StatusCode: resp.StatusCode,
-			Header:     resp.Header,
-			Body:       body,
-			Reason:     "server answered " + strings.TrimSpace(strconv.Itoa(resp.StatusCode)+" "+http.StatusText(resp.StatusCode)) + ", want 101 Switching Protocols",
-		}
+		return nil, refusal(resp, "server answered "+strings.TrimSpace(strconv.Itoa(resp.StatusCode)+" "+http.StatusText(resp.StatusCode))+", want 101 Switching Protocols")
 	}
 	resp.Body = http.NoBody
 	resp.Request = req
@@ -177,6 +168,16 @@ func ClientHandshake(conn io.Writer, br *bufio.Reader, u *url.URL, opts *ClientO
 		return nil, &ResponseError{StatusCode: resp.StatusCode, Header: resp.Header, Reason: reason}
 	}
 	return &ClientResult{Response: resp, Protocol: protocol, Extensions: exts}, nil
+}
+
+// refusal is the error of a response that refused the handshake, with up
+// to maxErrorBody bytes of its body.
+func refusal(resp *http.Response, reason string) *ResponseError {
+	body, _ := io.ReadAll(io.LimitReader(resp.Body, maxErrorBody))
+	if len(body) == 0 {
+		body = nil
+	}
+	return &ResponseError{StatusCode: resp.StatusCode, Header: resp.Header, Body: body, Reason: reason}
 }
 
 // checkResponse validates a 101 response and returns the chosen

@@ -1,7 +1,6 @@
 package handshake
 
 import (
-	"io"
 	"net/http"
 	"net/url"
 	"strings"
@@ -165,16 +164,7 @@ func CheckConnectResponse(resp *http.Response, opts *ClientOptions) (*ClientResu
 	// RFC 8441 §5: "the server ... sends a 2xx series status code"; the
 	// Sec-WebSocket-Accept header field is not used.
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		body, _ := io.ReadAll(io.LimitReader(resp.Body, maxErrorBody))
-		if len(body) == 0 {
-			body = nil
-		}
-		return nil, &ResponseError{
-			StatusCode: resp.StatusCode,
-			Header:     resp.Header,
-			Body:       body,
-			Reason:     "server refused the WebSocket over HTTP/2 with status " + resp.Status,
-		}
+		return nil, refusal(resp, "server refused the WebSocket over HTTP/2 with status "+resp.Status)
 	}
 	protocol, exts, reason := checkAgreement(resp.Header, opts)
 	if reason != "" {

@@ -62,21 +62,16 @@ func acceptH2(w http.ResponseWriter, r *http.Request, opts *AcceptOptions) (*Con
 		handshake.Reject(w, re)
 		return nil, fmt.Errorf("%w (%w)", re, ErrExtendedConnectDisabled)
 	}
-	req, err := handshake.CheckConnect(r)
-	if err != nil {
-		handshake.Reject(w, err)
-		return nil, err
-	}
-	protocol, extensions, deflate, err := agree(w, r, &o, req)
+	a, err := agree(w, r, &o, handshake.CheckConnect)
 	if err != nil {
 		return nil, err
 	}
-	handshake.WriteConnectResponse(w, protocol, extensions, o.ResponseHeader)
+	handshake.WriteConnectResponse(w, a.protocol, a.extensions, o.ResponseHeader)
 	nc, err := h2stream.Accept(w, r)
 	if err != nil {
 		return nil, fmt.Errorf("wsproto: %w", err)
 	}
-	return newConn(nc, o.connConfig(protocol, extensions, deflate)), nil
+	return newConn(nc, o.connConfig(a)), nil
 }
 
 // waitH2 blocks until c is closed when c was accepted over HTTP/2, whose

@@ -59,7 +59,7 @@ func BenchmarkFanOutSSE(b *testing.B) {
 func benchFanOut(b *testing.B, newSink func(*sync.WaitGroup) sink) {
 	for _, subs := range []int{1, 100, 10000} {
 		b.Run(fmt.Sprintf("subscribers=%d", subs), func(b *testing.B) {
-			tp := hub.NewTopic(nil)
+			tp := hub.NewTopic(&hub.TopicOptions{Epoch: "e1"})
 			h := NewHandler(tp, &Options{KeepAlive: -1})
 			ctx, cancel := context.WithCancel(context.Background())
 			var wg, running sync.WaitGroup

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"net/http"
 	"regexp"
-	"strconv"
 	"time"
 
 	"github.com/pushwire/pushwire/hub"
@@ -13,14 +12,18 @@ import (
 	"github.com/pushwire/pushwire/sseproto"
 )
 
-// A sink writes one transport's framing. The loop calls open once, then
-// entry and gap for what the log delivers, flush after each batch and
-// keepAlive when the stream was idle for KeepAlive; the first error ends the
-// stream. None of them is called concurrently.
+// A sink writes one transport's framing. The loop calls open once, with
+// the reset to report instead of the cursor when the client's cursor is
+// from another history; then entry, gap and reset for what the log
+// delivers, flush after each batch
+// and keepAlive when the stream was idle for KeepAlive; the first error
+// ends the stream. None of them is called concurrently. The epoch of the
+// entries is that of the cursor given to open or of the last reset.
 type sink interface {
-	open(cur hub.Cursor) error
+	open(cur hub.Cursor, r *hub.ResetError) error
 	entry(e *hub.Entry) error
 	gap(g hub.GapError, next hub.Cursor) error
+	reset(r hub.ResetError) error
 	keepAlive() error
 	flush() error
 }
@@ -52,11 +55,16 @@ func (h *Handler) stream(ctx context.Context, cur hub.Cursor, s sink) error {
 	// published in between.
 	_, resolved, err := h.log.ReadAfter(ctx, cur, nil)
 	var gap hub.GapError
+	var reset hub.ResetError
 	switch {
 	case err == nil, errors.Is(err, hub.ErrClosed):
 	case errors.As(err, &gap):
-		// the subscription reports it
-		resolved = cur
+		// The subscription reports it; the client stands at its cursor,
+		// in the log's epoch.
+		resolved = hub.AfterIn(resolved.Epoch(), gap.After)
+	case errors.As(err, &reset):
+		// Told once, at the start; the stream goes on from where the
+		// reset says.
 	default:
 		return err
 	}
@@ -74,7 +82,7 @@ func (h *Handler) stream(ctx context.Context, cur hub.Cursor, s sink) error {
 			case <-ctx.Done():
 				return
 			}
-			if err != nil && !errors.As(err, new(hub.GapError)) {
+			if err != nil && !errors.As(err, new(hub.GapError)) && !errors.As(err, new(hub.ResetError)) {
 				return
 			}
 		}
@@ -86,7 +94,12 @@ func (h *Handler) stream(ctx context.Context, cur hub.Cursor, s sink) error {
 		}
 	}()
 
-	if err := s.open(resolved); err != nil {
+	epoch := resolved.Epoch()
+	var r *hub.ResetError
+	if reset.Epoch != "" {
+		r = &reset
+	}
+	if err := s.open(resolved, r); err != nil {
 		return err
 	}
 	if err := s.flush(); err != nil {
@@ -120,7 +133,7 @@ func (h *Handler) stream(ctx context.Context, cur hub.Cursor, s sink) error {
 				return nil
 			}
 			*slot = n
-			done, err := h.write(s, slot)
+			done, err := h.write(s, slot, &epoch)
 			// Take what else is ready, up to a batch, before flushing.
 			for i := 1; !done && err == nil && i < h.opts.MaxBatch; i++ {
 				select {
@@ -130,7 +143,7 @@ func (h *Handler) stream(ctx context.Context, cur hub.Cursor, s sink) error {
 						break
 					}
 					*slot = n
-					done, err = h.write(s, slot)
+					done, err = h.write(s, slot, &epoch)
 					continue
 				default:
 				}
@@ -149,16 +162,21 @@ func (h *Handler) stream(ctx context.Context, cur hub.Cursor, s sink) error {
 	}
 }
 
-// write passes one result of Next to s. done reports the end of the
+// write passes one result of Next to s; *epoch is the epoch of the
+// entries, which a reset changes. done reports the end of the
 // subscription; err is s's error or ErrSlowConsumer.
-func (h *Handler) write(s sink, n *next) (done bool, err error) {
+func (h *Handler) write(s sink, n *next, epoch *hub.Epoch) (done bool, err error) {
 	if n.err == nil {
 		return false, s.entry(&n.e)
 	}
 	var gap hub.GapError
+	var reset hub.ResetError
 	switch {
 	case errors.As(n.err, &gap):
-		return false, s.gap(gap, hub.After(gap.Oldest-1))
+		return false, s.gap(gap, hub.AfterIn(*epoch, gap.Oldest-1))
+	case errors.As(n.err, &reset):
+		*epoch = reset.Epoch
+		return false, s.reset(reset)
 	case errors.Is(n.err, hub.ErrSlowConsumer):
 		return true, errSlowConsumer
 	}
@@ -199,7 +217,7 @@ func (h *Handler) serveStreaming(w http.ResponseWriter, r *http.Request, cur hub
 	if !h.begin() {
 		// Closed: open the stream and end it at once, so that the client
 		// reconnects (to the next process) as after any end of stream.
-		s.open(cur)
+		s.open(cur, nil)
 		s.flush()
 		return
 	}
@@ -223,12 +241,15 @@ func (h *Handler) serveNDJSON(w http.ResponseWriter, r *http.Request, cur hub.Cu
 	h.serveStreaming(w, r, cur, &ndjsonSink{newRespWriter(w, h.opts.WriteTimeout), h.opts.Padding})
 }
 
-func (s *ndjsonSink) open(cur hub.Cursor) error {
+func (s *ndjsonSink) open(cur hub.Cursor, r *hub.ResetError) error {
 	if s.padding > 0 {
 		for range s.padding - 1 {
 			s.buf = append(s.buf, ' ')
 		}
 		s.buf = append(s.buf, '\n')
+	}
+	if r != nil {
+		return s.reset(*r)
 	}
 	s.buf = appendCursorRecord(s.buf, cur)
 	s.buf = append(s.buf, '\n')
@@ -243,6 +264,12 @@ func (s *ndjsonSink) entry(e *hub.Entry) error {
 
 func (s *ndjsonSink) gap(g hub.GapError, next hub.Cursor) error {
 	s.buf = appendGapRecord(s.buf, g, next)
+	s.buf = append(s.buf, '\n')
+	return nil
+}
+
+func (s *ndjsonSink) reset(r hub.ResetError) error {
+	s.buf = appendResetRecord(s.buf, r)
 	s.buf = append(s.buf, '\n')
 	return nil
 }
@@ -295,7 +322,7 @@ func (h *Handler) serveIframe(w http.ResponseWriter, r *http.Request, cur hub.Cu
 	h.serveStreaming(w, r, cur, &iframeSink{newRespWriter(w, h.opts.WriteTimeout), h.opts.Padding, cb})
 }
 
-func (s *iframeSink) open(cur hub.Cursor) error {
+func (s *iframeSink) open(cur hub.Cursor, r *hub.ResetError) error {
 	s.buf = append(s.buf, "<!doctype html>\n<meta charset=\"utf-8\">\n<title>pushwire</title>\n"...)
 	if s.padding > 0 {
 		for range s.padding - 1 {
@@ -303,13 +330,11 @@ func (s *iframeSink) open(cur hub.Cursor) error {
 		}
 		s.buf = append(s.buf, '\n')
 	}
-	return s.record(appendCursorRecord, cur)
-}
-
-// record appends one script element calling the callback.
-func (s *iframeSink) record(f func([]byte, hub.Cursor) []byte, c hub.Cursor) error {
+	if r != nil {
+		return s.reset(*r)
+	}
 	s.begin()
-	s.buf = f(s.buf, c)
+	s.buf = appendCursorRecord(s.buf, cur)
 	s.end()
 	return nil
 }
@@ -336,17 +361,31 @@ func (s *iframeSink) gap(g hub.GapError, next hub.Cursor) error {
 	return nil
 }
 
+func (s *iframeSink) reset(r hub.ResetError) error {
+	s.begin()
+	s.buf = appendResetRecord(s.buf, r)
+	s.end()
+	return nil
+}
+
 func (s *iframeSink) keepAlive() error {
 	s.buf = append(s.buf, '\n')
 	return nil
 }
 
 // sseSink writes text/event-stream (HTML §9.2): each entry an event whose id
-// is its sequence number, whose type is the entry's Type (none for ""), and
+// is the cursor after it (EPOCH:SEQ, since an EventSource sends back only
+// its last event id), whose type is the entry's Type (none for ""), and
 // whose data is the payload.
+// maxCursorLen bounds a cursor's text, EPOCH:SEQ: an epoch of at most 32
+// bytes (hub), a colon and 20 digits. It sizes the SSE sink's scratch
+// buffers, so that encoding an id allocates nothing.
+const maxCursorLen = 32 + 1 + 20
+
 type sseSink struct {
 	respWriter
 	retry time.Duration
+	epoch hub.Epoch // of the entries: their ids are EPOCH:SEQ
 }
 
 func (h *Handler) serveSSE(w http.ResponseWriter, r *http.Request, cur hub.Cursor) {
@@ -358,32 +397,52 @@ func (h *Handler) serveSSE(w http.ResponseWriter, r *http.Request, cur hub.Curso
 // cursor, with the retry field if any: the id makes a reconnecting
 // EventSource resume from there even before the first entry, and the data
 // tells a script where the stream starts (EventSource has no other way to
-// show it the last event ID).
-func (s *sseSink) open(cur hub.Cursor) error {
-	var id [20]byte
+// show it the last event ID). For a client from another history it writes
+// the "pushwire.reset" event instead.
+func (s *sseSink) open(cur hub.Cursor, r *hub.ResetError) error {
+	if r != nil {
+		return s.resetEvent(*r, s.retry)
+	}
+	s.epoch = cur.Epoch()
+	var id [maxCursorLen]byte
 	c := appendCursor(id[:0], cur)
 	return s.event("pushwire.cursor", c, c, s.retry)
 }
 
-// entry writes the entry as an event whose id is its sequence number. The
-// entry's type and data come from publishers, so they are made safe first:
-// a type holding CR or LF is dropped (HTML §9.2.6: a line ends at CR, LF or
-// CRLF, so such a type would inject fields), and invalid UTF-8, which the
-// receiver decodes as U+FFFD, is replaced with U+FFFD here, so that the
-// stream stays valid UTF-8. Every line of the data becomes a data field, so
-// the event dispatches with the payload's lines joined by LF.
+// reset writes a "pushwire.reset" event: data the new epoch and the
+// sequence number the stream resumes after, as JSON, and id the cursor to
+// resume from, so that an EventSource reconnecting later sends it in
+// Last-Event-ID (HTML §9.2.6: the id field sets the last event ID buffer).
+func (s *sseSink) reset(r hub.ResetError) error { return s.resetEvent(r, 0) }
+
+func (s *sseSink) resetEvent(r hub.ResetError, retry time.Duration) error {
+	s.epoch = r.Epoch
+	var id [maxCursorLen]byte
+	var data [maxCursorLen + 32]byte
+	return s.event("pushwire.reset", appendCursor(id[:0], r.Cursor()), appendReset(data[:0], r), retry)
+}
+
+// entry writes the entry as an event whose id is the cursor after it,
+// EPOCH:SEQ. The entry's type and data come from publishers, so they are
+// made safe first: a type holding CR or LF is dropped (HTML §9.2.6: a line
+// ends at CR, LF or CRLF, so such a type would inject fields), and invalid
+// UTF-8, which the receiver decodes as U+FFFD, is replaced with U+FFFD
+// here, so that the stream stays valid UTF-8. Every line of the data
+// becomes a data field, so the event dispatches with the payload's lines
+// joined by LF.
 func (s *sseSink) entry(e *hub.Entry) error {
 	typ := e.Type
 	if hasLineBreak(typ) {
 		typ = ""
 	}
-	var id [20]byte
-	b, err := sseproto.AppendEventBytes(s.buf, typ, strconv.AppendUint(id[:0], uint64(e.Seq), 10), e.Data, 0)
+	var id [maxCursorLen]byte
+	c := appendCursor(id[:0], hub.AfterIn(s.epoch, e.Seq))
+	b, err := sseproto.AppendEventBytes(s.buf, typ, c, e.Data, 0)
 	if err != nil {
 		// Invalid UTF-8 in the type or the data: the only thing the
 		// encoder can refuse here.
 		typ = string(appendValidUTF8(nil, []byte(typ)))
-		b, err = sseproto.AppendEventBytes(s.buf, typ, strconv.AppendUint(id[:0], uint64(e.Seq), 10), appendValidUTF8(nil, e.Data), 0)
+		b, err = sseproto.AppendEventBytes(s.buf, typ, c, appendValidUTF8(nil, e.Data), 0)
 	}
 	s.buf = b
 	return err
@@ -392,7 +451,7 @@ func (s *sseSink) entry(e *hub.Entry) error {
 // gap writes a "pushwire.gap" event whose data is the gap as JSON and whose
 // id is the cursor that skips it.
 func (s *sseSink) gap(g hub.GapError, next hub.Cursor) error {
-	var id [20]byte
+	var id [maxCursorLen]byte
 	var data [96]byte
 	return s.event("pushwire.gap", appendCursor(id[:0], next), appendGap(data[:0], g), 0)
 }

@@ -203,6 +203,18 @@ func (rw *respWriter) flush() error {
 	return err
 }
 
+// pad appends a line of n bytes (spaces, then a line feed), which clients
+// skip: it pushes a streamed response past the buffering of browsers and
+// proxies that hold back the first bytes.
+func (rw *respWriter) pad(n int) {
+	if n > 0 {
+		for range n - 1 {
+			rw.buf = append(rw.buf, ' ')
+		}
+		rw.buf = append(rw.buf, '\n')
+	}
+}
+
 // streamHeaders sets the headers common to every streamed response.
 func streamHeaders(w http.ResponseWriter, contentType string) {
 	hd := w.Header()
@@ -242,12 +254,7 @@ func (h *Handler) serveNDJSON(w http.ResponseWriter, r *http.Request, cur hub.Cu
 }
 
 func (s *ndjsonSink) open(cur hub.Cursor, r *hub.ResetError) error {
-	if s.padding > 0 {
-		for range s.padding - 1 {
-			s.buf = append(s.buf, ' ')
-		}
-		s.buf = append(s.buf, '\n')
-	}
+	s.pad(s.padding)
 	if r != nil {
 		return s.reset(*r)
 	}
@@ -324,12 +331,7 @@ func (h *Handler) serveIframe(w http.ResponseWriter, r *http.Request, cur hub.Cu
 
 func (s *iframeSink) open(cur hub.Cursor, r *hub.ResetError) error {
 	s.buf = append(s.buf, "<!doctype html>\n<meta charset=\"utf-8\">\n<title>pushwire</title>\n"...)
-	if s.padding > 0 {
-		for range s.padding - 1 {
-			s.buf = append(s.buf, ' ')
-		}
-		s.buf = append(s.buf, '\n')
-	}
+	s.pad(s.padding)
 	if r != nil {
 		return s.reset(*r)
 	}

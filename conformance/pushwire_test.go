@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/pushwire/pushwire/internal/wsecho"
 	"github.com/pushwire/pushwire/wsproto"
 )
 
@@ -19,18 +20,7 @@ func pushwireEcho(limit int64) *httptest.Server {
 // echoConn echoes every message until the connection ends.
 func echoConn(c *wsproto.Conn) {
 	defer c.CloseNow()
-	ctx := context.Background()
-	var buf []byte
-	for {
-		typ, msg, err := c.Read(ctx, buf)
-		if err != nil {
-			return
-		}
-		if err := c.Write(ctx, typ, msg); err != nil {
-			return
-		}
-		buf = msg
-	}
+	wsecho.Loop(context.Background(), c)
 }
 
 // ciExclude leaves out the long categories.
@@ -50,7 +40,7 @@ func TestPushwireServer(t *testing.T) {
 	const limit = 16 << 20
 	srv := pushwireEcho(limit)
 	defer srv.Close()
-	rep, err := RunServer(context.Background(), Options{
+	rep, err := RunServer(context.Background(), &Options{
 		URL:       "ws" + strings.TrimPrefix(srv.URL, "http") + "/",
 		Agent:     "pushwire",
 		Exclude:   ciExclude,

@@ -3,15 +3,14 @@ package wsproto
 import (
 	"context"
 	crand "crypto/rand"
-	"errors"
 	"fmt"
-	"github.com/pushwire/pushwire/wsproto/frame"
 	"math/rand/v2"
 	"net"
-	"os"
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/pushwire/pushwire/wsproto/frame"
 )
 
 // MessageType is the type of a data message: text or binary (RFC 6455 §5.6).
@@ -435,24 +434,4 @@ func (w *ctxWatch) setAdapterDeadline(t time.Time) error {
 		return nil
 	}
 	return w.set(t)
-}
-
-// release ends the registration, when the connection is done.
-func (w *ctxWatch) release() {
-	if w.stop != nil {
-		w.stop()
-		w.stop = nil
-	}
-}
-
-// ctxErr turns an I/O error caused by a context ending into the context's
-// error; other errors are returned as they are.
-func ctxErr(ctx context.Context, err error) error {
-	if err == nil {
-		return nil
-	}
-	if cerr := ctx.Err(); cerr != nil && errors.Is(err, os.ErrDeadlineExceeded) {
-		return cerr
-	}
-	return err
 }

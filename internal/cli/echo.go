@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/pushwire/pushwire/internal/wsecho"
 	"github.com/pushwire/pushwire/wsproto"
 )
 
@@ -73,18 +74,7 @@ func echoHandler(limit int64, compress bool) http.Handler {
 		opts.Compression = &wsproto.CompressionOptions{}
 	}
 	return wsproto.Handler(opts, func(c *wsproto.Conn, _ *http.Request) {
-		ctx := context.Background()
-		var buf []byte
-		for {
-			typ, msg, err := c.Read(ctx, buf)
-			if err != nil {
-				return
-			}
-			if err := c.Write(ctx, typ, msg); err != nil {
-				return
-			}
-			buf = msg
-		}
+		wsecho.Loop(context.Background(), c)
 	})
 }
 

@@ -216,7 +216,7 @@ func measureAnnounced(t *testing.T, n int, opts *AcceptOptions, p readPath, decl
 	}
 	wl := &waitListener{Listener: ln, conns: make(map[string]*waitConn)}
 	var served sync.WaitGroup
-	srv := httptest.NewUnstartedServer(Handler(opts, func(c *Conn) {
+	srv := httptest.NewUnstartedServer(Handler(opts, func(c *Conn, _ *http.Request) {
 		served.Add(1)
 		defer served.Done()
 		p.read(c)

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"crypto/tls"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -52,6 +53,7 @@ func startTimedDemo(t *testing.T, t0 serverTimeouts, lim *publishLimiter, tlsOn 
 		cancel()
 		srv.Close()
 		<-done
+		d.close()
 		topic.Close()
 	})
 	return ln.Addr().String()
@@ -231,7 +233,7 @@ func spareLongLived(t *testing.T, h2 bool) {
 	// Publish with a POST, whose body arrives at once, and over the
 	// WebSocket.
 	want := "after the timeouts"
-	req, _ := http.NewRequestWithContext(ctx, "POST", base+"/chat", strings.NewReader(want))
+	req, _ := http.NewRequestWithContext(ctx, "POST", base+"/chat", strings.NewReader(chatJSON("t", want)))
 	resp, err := client.Do(req)
 	if err != nil {
 		t.Fatal(err)
@@ -242,7 +244,7 @@ func spareLongLived(t *testing.T, h2 bool) {
 	}
 	if ws != nil {
 		want = "over the websocket"
-		if err := ws.Write(ctx, wsproto.MessageText, []byte(want)); err != nil {
+		if err := ws.Write(ctx, wsproto.MessageText, []byte(chatJSON("t", want))); err != nil {
 			t.Fatalf("WebSocket write after the timeouts: %v", err)
 		}
 		for {
@@ -268,6 +270,12 @@ func spareLongLived(t *testing.T, h2 bool) {
 	if r.err != nil || !strings.Contains(r.body, "after the timeouts") {
 		t.Errorf("long poll held past the timeouts = %q, %v; want the message published during it", r.body, r.err)
 	}
+}
+
+// chatJSON is a message as the demo's page sends it.
+func chatJSON(nick, text string) string {
+	b, _ := json.Marshal(chatMessage{Nick: nick, Text: text})
+	return string(b)
 }
 
 // readUntil reads r until what it read contains want.

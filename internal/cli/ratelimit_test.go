@@ -6,6 +6,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"strconv"
 	"strings"
 	"testing"
@@ -113,7 +114,7 @@ func TestDemoPublishRateLimit(t *testing.T) {
 	defer stream.Body.Close()
 	post := func(c *http.Client, text string) *http.Response {
 		t.Helper()
-		req, _ := http.NewRequestWithContext(ctx, "POST", base+"/chat", strings.NewReader(text))
+		req, _ := http.NewRequestWithContext(ctx, "POST", base+"/chat", strings.NewReader(chatJSON("a", text)))
 		resp, err := c.Do(req)
 		if err != nil {
 			t.Fatal(err)
@@ -139,7 +140,7 @@ func TestDemoPublishRateLimit(t *testing.T) {
 	}
 	defer b.CloseNow()
 	for i := range 4 {
-		if err := b.Write(ctx, wsproto.MessageText, fmt.Appendf(nil, "b%d", i)); err != nil {
+		if err := b.Write(ctx, wsproto.MessageText, []byte(chatJSON("b", fmt.Sprintf("b%d", i)))); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -172,17 +173,39 @@ func TestDemoPublishRateLimit(t *testing.T) {
 			break
 		}
 	}
-	if err := readUntil(stream.Body, "data: from c", 10*time.Second); err != nil {
+	if err := readUntil(stream.Body, `"text":"from c"`, 10*time.Second); err != nil {
 		t.Errorf("A's SSE stream after A was limited: %v", err)
 	}
 }
 
 // TestChatTopicHoldsHistory: the chat log holds chatHistory messages of
-// the largest size, and drops the oldest after that.
+// the largest size the demo publishes, and drops the oldest after that.
 func TestChatTopicHoldsHistory(t *testing.T) {
 	topic := newChatTopic()
 	defer topic.Close()
-	msg := []byte(strings.Repeat("x", maxChatMessage))
+	// Every byte of this nickname and text is one JSON writes as six.
+	var largest []byte
+	d := newDemo(topic, nil)
+	defer d.close()
+	srv := httptest.NewServer(d.mux)
+	defer srv.Close()
+	resp, err := http.Post(srv.URL+"/chat", "application/json", strings.NewReader(chatJSON(strings.Repeat("<", maxNick), strings.Repeat("\x00", maxChatMessage))))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusNoContent {
+		t.Fatalf("POST of the largest message = %s, want 204", resp.Status)
+	}
+	one := make([]hub.Entry, 1)
+	if n, _, err := topic.ReadAfter(context.Background(), hub.FromOldest(), one); n != 1 || err != nil {
+		t.Fatalf("the log after one message: %d entries, %v", n, err)
+	}
+	largest = one[0].Data
+	if len(largest) > maxChatEntry {
+		t.Fatalf("the largest message is an entry of %d bytes, over maxChatEntry %d", len(largest), maxChatEntry)
+	}
+	msg := append([]byte(nil), largest...)
 	ctx := context.Background()
 	for range chatHistory + 1 {
 		if _, err := topic.Publish(ctx, chatType, msg); err != nil {
@@ -191,8 +214,8 @@ func TestChatTopicHoldsHistory(t *testing.T) {
 	}
 	buf := make([]hub.Entry, chatHistory+1)
 	n, _, err := topic.ReadAfter(ctx, hub.FromOldest(), buf)
-	if err != nil || n != chatHistory || buf[0].Seq != 2 {
-		t.Fatalf("after %d messages of %d bytes the log holds %d from seq %d (err %v), want %d from seq 2",
-			chatHistory+1, maxChatMessage, n, buf[0].Seq, err, chatHistory)
+	if err != nil || n != chatHistory || buf[0].Seq != 3 {
+		t.Fatalf("after %d more entries of %d bytes the log holds %d from seq %d (err %v), want %d from seq 3",
+			chatHistory+1, len(msg), n, buf[0].Seq, err, chatHistory)
 	}
 }

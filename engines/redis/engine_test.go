@@ -1,0 +1,22 @@
+package redis
+
+import (
+	"testing"
+
+	"github.com/pushwire/pushwire/hub"
+	"github.com/pushwire/pushwire/hub/enginetest"
+)
+
+// TestEngine runs hub's engine suite on a redis-server with an
+// append-only file synced at every write: durable across a kill; the wipe
+// is FLUSHALL.
+func TestEngine(t *testing.T) {
+	s := startRedis(t)
+	enginetest.Run(t, enginetest.Harness{
+		Node:    func(t *testing.T) hub.Engine { return s.engine(t) },
+		Restart: func(t *testing.T) { s.restart(t) },
+		Durable: true,
+		Wipe:    func(t *testing.T) { s.flushAll(t) },
+		Scale:   0.5,
+	})
+}

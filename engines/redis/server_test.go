@@ -63,6 +63,13 @@ func (s *redisServer) url() string { return "redis://" + s.addr() }
 // its append-only file).
 func (s *redisServer) start() {
 	s.t.Helper()
+	if err := s.startErr(); err != nil {
+		s.t.Fatal(err)
+	}
+}
+
+// startErr is start, for a goroutine other than the test's.
+func (s *redisServer) startErr() error {
 	cmd := exec.Command(s.bin,
 		"--port", strconv.Itoa(s.port), "--bind", "127.0.0.1",
 		"--dir", s.dir, "--logfile", filepath.Join(s.dir, "redis.log"),
@@ -71,7 +78,7 @@ func (s *redisServer) start() {
 		"--save", "",
 		"--daemonize", "no")
 	if err := cmd.Start(); err != nil {
-		s.t.Fatal(err)
+		return err
 	}
 	s.mu.Lock()
 	s.cmd = cmd
@@ -80,10 +87,11 @@ func (s *redisServer) start() {
 	for !s.ping() {
 		if time.Now().After(deadline) {
 			s.kill()
-			s.t.Fatalf("redis-server on %s not ready in 20 s (log in %s)", s.addr(), s.dir)
+			return fmt.Errorf("redis-server on %s not ready in 20 s (log in %s)", s.addr(), s.dir)
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
+	return nil
 }
 
 // ping reports whether the server answers PING with PONG.
@@ -146,5 +154,3 @@ func (s *redisServer) engine(t testing.TB) hub.Engine {
 	return e
 }
 
-// String names the server in failure messages.
-func (s *redisServer) String() string { return fmt.Sprintf("redis-server %s", s.addr()) }

@@ -20,8 +20,8 @@ type log struct {
 	keys   []string
 	limits hub.Limits
 
-	ctx    context.Context // done once the log or its engine is closed
-	cancel context.CancelFunc
+	ctx     context.Context // done once the log or its engine is closed
+	cancel  context.CancelFunc
 	unwatch func() bool // stops the AfterFunc that closes the waiter with the engine
 
 	mu   sync.Mutex

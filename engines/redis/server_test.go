@@ -153,4 +153,3 @@ func (s *redisServer) engine(t testing.TB) hub.Engine {
 	}
 	return e
 }
-

@@ -22,10 +22,11 @@ import (
 // kills and starts again on the same port and append-only file: every
 // write is in the file before Redis answers it (appendfsync always).
 type redisServer struct {
-	t    testing.TB
-	bin  string
-	dir  string
-	port int
+	t     testing.TB
+	bin   string
+	dir   string
+	port  int
+	fsync string // appendfsync: "always" unless said otherwise
 
 	mu  sync.Mutex
 	cmd *exec.Cmd
@@ -34,12 +35,19 @@ type redisServer struct {
 // startRedis starts a redis-server for the test, or skips the test when
 // none is installed; it is killed when the test ends.
 func startRedis(t testing.TB) *redisServer {
+	return startRedisFsync(t, "always")
+}
+
+// startRedisFsync is startRedis with another appendfsync policy:
+// "everysec" writes the file at every write but syncs it once a second,
+// which a killed server survives and a crashed machine may not.
+func startRedisFsync(t testing.TB, fsync string) *redisServer {
 	t.Helper()
 	bin, err := exec.LookPath("redis-server")
 	if err != nil {
 		t.Skip("redis-server not installed (apt-get install redis-server; .ci/run does)")
 	}
-	s := &redisServer{t: t, bin: bin, dir: t.TempDir(), port: freePort(t)}
+	s := &redisServer{t: t, bin: bin, dir: t.TempDir(), port: freePort(t), fsync: fsync}
 	s.start()
 	t.Cleanup(s.kill)
 	return s
@@ -73,7 +81,7 @@ func (s *redisServer) startErr() error {
 	cmd := exec.Command(s.bin,
 		"--port", strconv.Itoa(s.port), "--bind", "127.0.0.1",
 		"--dir", s.dir, "--logfile", filepath.Join(s.dir, "redis.log"),
-		"--appendonly", "yes", "--appendfsync", "always",
+		"--appendonly", "yes", "--appendfsync", s.fsync,
 		"--auto-aof-rewrite-percentage", "0", // no rewrite child to outlive a kill
 		"--save", "",
 		"--daemonize", "no")

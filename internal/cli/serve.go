@@ -30,7 +30,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer, cfg 
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	addr := fs.String("addr", "127.0.0.1:8080", "address to listen on")
-	engineURL := fs.String("engine", "", "keep the chat log in a shared engine, such as nats://HOST:PORT (NATS JetStream), so that several serve nodes share it; default: in this process's memory")
+	engineURL := fs.String("engine", "", "keep the chat log in a shared engine, such as nats://HOST:PORT (NATS JetStream) or redis://HOST:PORT (Redis Streams), so that several serve nodes share it; default: in this process's memory")
 	debugAddr := addDebugFlag(fs)
 	tf := addTLSFlags(fs)
 	if err := fs.Parse(args); err != nil {

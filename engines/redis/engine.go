@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	neturl "net/url"
 	"time"
 
 	goredis "github.com/redis/go-redis/v9"
@@ -39,27 +40,48 @@ type Engine struct {
 // compile-time check that *Engine implements hub.Engine.
 var _ hub.Engine = (*Engine)(nil)
 
-// Connect connects to the Redis server at url (redis://HOST:PORT, with a
-// password, database number and options as goredis.ParseURL takes them,
-// or rediss:// for TLS) and returns an engine on it, after a PING. The
-// client reconnects by itself while the engine is open; requests made
-// while the server is down fail with errors wrapping hub.ErrUnavailable,
-// and hub retries them. Close closes the client.
+// Connect connects to the Redis server at url and returns an engine on
+// it, after a PING. The url is redis://HOST:PORT, with a password, a
+// database number and options as goredis.ParseURL takes them, or
+// rediss:// for TLS; for a Redis Cluster, more seed nodes follow as addr
+// parameters (redis://HOST:PORT?addr=HOST2:PORT2&addr=HOST3:PORT3, as
+// goredis.ParseClusterURL takes them). The client reconnects by itself
+// while the engine is open; requests made while the server is down fail
+// with errors wrapping hub.ErrUnavailable, and hub retries them. Close
+// closes the client.
+//
+// The engine's requests end with their ctx (ContextTimeoutEnabled), are
+// never retried by the client itself (hub retries appends with their
+// idempotency key, which a blind retry of an append without one would not
+// have), and skip the client-name and maintenance handshakes that a plain
+// Redis 6 or 7 refuses.
 func Connect(url string, opts *Options) (*Engine, error) {
-	o, err := goredis.ParseURL(url)
+	u, err := neturl.Parse(url)
 	if err != nil {
 		return nil, fmt.Errorf("redis: %w", err)
 	}
-	// Deadlines of the caller's ctx reach the socket; the engine never
-	// retries a request by itself (hub retries appends with their
-	// idempotency key, which a blind retry of an append without one
-	// would not have); no client-name or maintenance handshakes that a
-	// plain Redis 6 or 7 refuses.
-	o.ContextTimeoutEnabled = true
-	o.MaxRetries = -1
-	o.DisableIdentity = true
-	o.MaintNotificationsConfig = &maintnotifications.Config{Mode: maintnotifications.ModeDisabled}
-	rdb := goredis.NewClient(o)
+	var rdb goredis.UniversalClient
+	if u.Query().Has("addr") {
+		o, err := goredis.ParseClusterURL(url)
+		if err != nil {
+			return nil, fmt.Errorf("redis: %w", err)
+		}
+		o.ContextTimeoutEnabled = true
+		o.MaxRetries = -1
+		o.DisableIdentity = true
+		o.MaintNotificationsConfig = &maintnotifications.Config{Mode: maintnotifications.ModeDisabled}
+		rdb = goredis.NewClusterClient(o)
+	} else {
+		o, err := goredis.ParseURL(url)
+		if err != nil {
+			return nil, fmt.Errorf("redis: %w", err)
+		}
+		o.ContextTimeoutEnabled = true
+		o.MaxRetries = -1
+		o.DisableIdentity = true
+		o.MaintNotificationsConfig = &maintnotifications.Config{Mode: maintnotifications.ModeDisabled}
+		rdb = goredis.NewClient(o)
+	}
 	e, err := New(rdb, opts)
 	if err != nil {
 		rdb.Close()
@@ -70,7 +92,7 @@ func Connect(url string, opts *Options) (*Engine, error) {
 	defer cancel()
 	if err := rdb.Ping(ctx).Err(); err != nil {
 		e.Close()
-		return nil, fmt.Errorf("%w: connecting to %s: %v", hub.ErrUnavailable, o.Addr, err)
+		return nil, fmt.Errorf("%w: connecting to %s: %v", hub.ErrUnavailable, u.Host, err)
 	}
 	return e, nil
 }

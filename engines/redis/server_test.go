@@ -26,7 +26,8 @@ type redisServer struct {
 	bin   string
 	dir   string
 	port  int
-	fsync string // appendfsync: "always" unless said otherwise
+	fsync string   // appendfsync: "always" unless said otherwise
+	extra []string // more arguments
 
 	mu  sync.Mutex
 	cmd *exec.Cmd
@@ -43,11 +44,17 @@ func startRedis(t testing.TB) *redisServer {
 // which a killed server survives and a crashed machine may not.
 func startRedisFsync(t testing.TB, fsync string) *redisServer {
 	t.Helper()
+	return startRedisArgs(t, fsync)
+}
+
+// startRedisArgs is startRedisFsync with more arguments for redis-server.
+func startRedisArgs(t testing.TB, fsync string, extra ...string) *redisServer {
+	t.Helper()
 	bin, err := exec.LookPath("redis-server")
 	if err != nil {
 		t.Skip("redis-server not installed (apt-get install redis-server; .ci/run does)")
 	}
-	s := &redisServer{t: t, bin: bin, dir: t.TempDir(), port: freePort(t), fsync: fsync}
+	s := &redisServer{t: t, bin: bin, dir: t.TempDir(), port: freePort(t), fsync: fsync, extra: extra}
 	s.start()
 	t.Cleanup(s.kill)
 	return s
@@ -78,13 +85,14 @@ func (s *redisServer) start() {
 
 // startErr is start, for a goroutine other than the test's.
 func (s *redisServer) startErr() error {
-	cmd := exec.Command(s.bin,
+	args := append([]string{
 		"--port", strconv.Itoa(s.port), "--bind", "127.0.0.1",
 		"--dir", s.dir, "--logfile", filepath.Join(s.dir, "redis.log"),
 		"--appendonly", "yes", "--appendfsync", s.fsync,
 		"--auto-aof-rewrite-percentage", "0", // no rewrite child to outlive a kill
 		"--save", "",
-		"--daemonize", "no")
+		"--daemonize", "no"}, s.extra...)
+	cmd := exec.Command(s.bin, args...)
 	if err := cmd.Start(); err != nil {
 		return err
 	}

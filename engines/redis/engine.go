@@ -51,10 +51,13 @@ var _ hub.Engine = (*Engine)(nil)
 // closes the client.
 //
 // The engine's requests end with their ctx (ContextTimeoutEnabled), are
-// never retried by the client itself (hub retries appends with their
-// idempotency key, which a blind retry of an append without one would not
-// have), and skip the client-name and maintenance handshakes that a plain
-// Redis 6 or 7 refuses.
+// never retried by the client itself, nor are its dials (hub retries
+// appends with their idempotency key, which a blind retry of an append
+// without one would not have, and its tails retry reads with a back-off),
+// and skip the client-name and maintenance handshakes that a plain Redis
+// 6 or 7 refuses. go-redis reports failed dials through its own logger,
+// to stderr unless the program sets another with goredis.SetLogger; the
+// engine leaves that global alone.
 func Connect(url string, opts *Options) (*Engine, error) {
 	u, err := neturl.Parse(url)
 	if err != nil {
@@ -68,6 +71,7 @@ func Connect(url string, opts *Options) (*Engine, error) {
 		}
 		o.ContextTimeoutEnabled = true
 		o.MaxRetries = -1
+		o.DialerRetries = 1
 		o.DisableIdentity = true
 		o.MaintNotificationsConfig = &maintnotifications.Config{Mode: maintnotifications.ModeDisabled}
 		rdb = goredis.NewClusterClient(o)
@@ -78,6 +82,7 @@ func Connect(url string, opts *Options) (*Engine, error) {
 		}
 		o.ContextTimeoutEnabled = true
 		o.MaxRetries = -1
+		o.DialerRetries = 1
 		o.DisableIdentity = true
 		o.MaintNotificationsConfig = &maintnotifications.Config{Mode: maintnotifications.ModeDisabled}
 		rdb = goredis.NewClient(o)

@@ -67,6 +67,10 @@ func (l *log) fail(ctx context.Context, err error) error {
 	if ctx.Err() != nil {
 		return ctx.Err()
 	}
+	if dl, ok := ctx.Deadline(); ok && !time.Now().Before(dl) {
+		// The socket's deadline, which is ctx's, came before ctx's timer.
+		return context.DeadlineExceeded
+	}
 	return unavailable(err)
 }
 
@@ -261,6 +265,9 @@ func (l *log) Wait(ctx context.Context, after hub.Seq) (hub.Bounds, error) {
 	rd := readScript.EvalSha(ctx, pipe, l.keys, l.args(0, 0)...)
 	pipe.Exec(ctx)
 	if err := xr.Err(); err != nil && !errors.Is(err, goredis.Nil) {
+		// A new waiter for the next Wait, on the node that holds the
+		// slot now, in a cluster that moved it.
+		l.dropWaiter(w)
 		return hub.Bounds{}, l.fail(ctx, err)
 	}
 	v, err := rd.Result()
@@ -268,6 +275,7 @@ func (l *log) Wait(ctx context.Context, after hub.Seq) (hub.Bounds, error) {
 		return l.Bounds(ctx) // a restarted server: load the script
 	}
 	if err != nil {
+		l.dropWaiter(w)
 		return hub.Bounds{}, l.fail(ctx, err)
 	}
 	_, b, err := l.decode(v, 0, nil)

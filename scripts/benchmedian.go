@@ -36,7 +36,8 @@ func main() {
 		for sc.Scan() {
 			line := sc.Text()
 			if l, ok := strings.CutPrefix(line, "load:"); ok {
-				loads = append(loads, strings.TrimSpace(l))
+				base := path[strings.LastIndexByte(path, '/')+1:]
+				loads = append(loads, strings.TrimSuffix(base, ".txt")+" "+strings.TrimSpace(l))
 				continue
 			}
 			fields := strings.Fields(line)

@@ -24,8 +24,8 @@ type log struct {
 	cancel  context.CancelFunc
 	unwatch func() bool // stops the AfterFunc that closes the waiter with the engine
 
-	mu   sync.Mutex
-	seen view // the newest bounds a reply gave
+	mu    sync.Mutex
+	seenX string // the epochs-stream entry of the newest epoch a reply gave
 
 	// Wait blocks on a connection of its own, the waiter, made on first
 	// use and closed to interrupt a blocked read; wsem lets one Wait at a
@@ -36,14 +36,8 @@ type log struct {
 	wdone  bool // the log is closed: no new waiter
 }
 
-// view is what a reply of the read script said about the log.
-type view struct {
-	b hub.Bounds
-	x string // the ID of the entry of the epochs stream for b.Epoch
-}
-
 func newLog(e *Engine, topic string, limits hub.Limits) *log {
-	l := &log{e: e, keys: topicKeys(topic), limits: limits, wsem: make(chan struct{}, 1), seen: view{x: "0-0"}}
+	l := &log{e: e, keys: topicKeys(topic), limits: limits, wsem: make(chan struct{}, 1), seenX: "0-0"}
 	l.ctx, l.cancel = context.WithCancel(e.ctx)
 	// The engine's Close ends the log too: interrupt its blocked read.
 	l.unwatch = context.AfterFunc(e.ctx, l.closeWaiter)
@@ -152,7 +146,7 @@ func (l *log) decode(v any, after hub.Seq, buf []hub.Entry) (int, hub.Bounds, er
 	if !b.Epoch.Valid() {
 		return 0, hub.Bounds{}, fmt.Errorf("redis: %s holds epoch %q: not a pushwire log", l.keys[keyMeta], ep)
 	}
-	l.note(b, x)
+	l.note(x)
 	var entries []any
 	if len(a) > 4 {
 		entries, _ = a[4].([]any)
@@ -210,10 +204,11 @@ func entry(raw any) (hub.Entry, error) {
 	return e, nil
 }
 
-// note records the bounds of a reply, for Wait.
-func (l *log) note(b hub.Bounds, x string) {
+// note records the epochs-stream entry of a reply's epoch, after which
+// Wait waits for the next.
+func (l *log) note(x string) {
 	l.mu.Lock()
-	l.seen = view{b, x}
+	l.seenX = x
 	l.mu.Unlock()
 }
 
@@ -254,7 +249,7 @@ func (l *log) Wait(ctx context.Context, after hub.Seq) (hub.Bounds, error) {
 	defer stop()
 
 	l.mu.Lock()
-	x := l.seen.x
+	x := l.seenX
 	l.mu.Unlock()
 	pipe := w.Pipeline()
 	xr := pipe.XRead(ctx, &goredis.XReadArgs{

@@ -259,6 +259,9 @@ func (l *log) Wait(ctx context.Context, after hub.Seq) (hub.Bounds, error) {
 	})
 	rd := readScript.EvalSha(ctx, pipe, l.keys, l.args(0, 0)...)
 	pipe.Exec(ctx)
+	if err := l.check(); err != nil {
+		return hub.Bounds{}, err
+	}
 	if err := xr.Err(); err != nil && !errors.Is(err, goredis.Nil) {
 		// A new waiter for the next Wait, on the node that holds the
 		// slot now, in a cluster that moved it.

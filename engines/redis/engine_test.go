@@ -7,9 +7,9 @@ import (
 	"github.com/pushwire/pushwire/hub/enginetest"
 )
 
-// TestEngine runs hub's engine suite on a redis-server with an
-// append-only file synced at every write: durable across a kill; the wipe
-// is FLUSHALL.
+// TestEngine runs hub's engine suite, at full scale, on a redis-server
+// with an append-only file synced at every write: durable across a kill
+// (the restart is SIGKILL and a start on the file); the wipe is FLUSHALL.
 func TestEngine(t *testing.T) {
 	s := startRedis(t)
 	enginetest.Run(t, enginetest.Harness{
@@ -17,6 +17,5 @@ func TestEngine(t *testing.T) {
 		Restart: func(t *testing.T) { s.restart(t) },
 		Durable: true,
 		Wipe:    func(t *testing.T) { s.flushAll(t) },
-		Scale:   0.5,
 	})
 }

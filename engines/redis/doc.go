@@ -61,6 +61,11 @@
 // went further: readers whose cursors are past its end get a reset, but
 // sequence numbers after its end are given again to new entries. The
 // same holds for a failover to a replica that missed the last writes.
+// Keep maxmemory-policy at noeviction (Redis's default) or a volatile-*
+// policy: the keys never expire, and an evicted meta hash starts a new
+// epoch, an evicted stream reads as entries lost, and evicted
+// idempotency keys let a retried append in twice. A log stays until its
+// four keys are deleted.
 //
 // # Concurrency
 //

@@ -276,7 +276,9 @@ func (d *Decoder) AppendMessage(dst, payload []byte, limit int64) ([]byte, error
 				// probes for it itself.
 				grow = int(min(int64(grow), max(limit-d.out, 1)))
 			}
-			dst = append(dst, make([]byte, grow)...)[:len(dst)]
+			nb := make([]byte, len(dst), len(dst)+grow)
+			copy(nb, dst)
+			dst = nb
 		}
 		n, err := d.Read(dst[len(dst):cap(dst)])
 		dst = dst[:len(dst)+n]

@@ -169,4 +169,3 @@ func canonicalCodes(codes []uint32, lens []uint8) {
 		codes[i] = uint32(bits.Reverse16(c)>>(16-l)) | uint32(l)<<24
 	}
 }
-

@@ -5,41 +5,13 @@ import (
 	"slices"
 )
 
-// writeBlock appends blk, whose LZ77 steps are in e.s.seqs, as one
+// writeBlock appends blk, whose LZ77 steps and symbol frequencies lz77
+// left in e.s, as one
 // DEFLATE block (BFINAL 0) of whichever type is shortest: stored, fixed
 // Huffman codes or dynamic Huffman codes (RFC 1951 §3.2.3).
 func (e *Encoder) writeBlock(dst, blk []byte) []byte {
 	s := e.s
-	seqs := s.seqs
-
-	// Symbol frequencies (RFC 1951 §3.2.5).
-	clear(s.litFreq[:])
-	clear(s.distFreq[:])
-	lf := &s.litFreq
-	p := 0
-	extraBits := 0
-	for _, q := range seqs {
-		for _, b := range blk[p : p+int(q.lit)] {
-			lf[b]++
-		}
-		p += int(q.lit)
-		m := int(q.mlen)
-		if m == 0 {
-			continue
-		}
-		p += m
-		dc := distCode(int(q.dist))
-		for m > 0 {
-			l := matchPiece(m)
-			lc := lengthCode[l-minMatch]
-			lf[257+int(lc)]++
-			s.distFreq[dc]++
-			extraBits += int(lengthExtra[lc]) + int(distExtra[dc])
-			m -= l
-		}
-	}
-	lf[endOfBlock] = 1
-
+	extraBits := s.extraBits
 	// The three sizes in bits, each with its 3-bit block header.
 	storedBits := 3 + int(-(e.nbits+3))&7 + 32 + 8*len(blk)
 	fixedBits := 3 + extraBits
@@ -68,8 +40,8 @@ func (e *Encoder) writeBlock(dst, blk []byte) []byte {
 		return e.writeCodes(dst, blk, 1, fixedLitLen[:numLitLen], fixedDist[:numDist], 0, 0)
 	}
 	dst = slices.Grow(dst, dynBits/8+16)
-	canonicalCodes(s.litCodes[:], s.litLens[:])
-	canonicalCodes(s.distCodes[:], s.distLens[:])
+	canonicalCodes(s.litCodes[:], s.litLens[:nlit])
+	canonicalCodes(s.distCodes[:], s.distLens[:ndist])
 	return e.writeCodes(dst, blk, 2, s.litCodes[:], s.distCodes[:], nlit, ndist)
 }
 
@@ -103,17 +75,13 @@ func (s *scratch) dynHeaderBits(nlit, ndist int) int {
 	n := 0
 	// RFC 1951 §3.2.7: "the code length repeat codes can cross from HLIT
 	// + 257 to the HDIST + 1 code lengths"; all lengths form one sequence.
-	at := func(i int) uint8 {
-		if i < nlit {
-			return s.litLens[i]
-		}
-		return s.distLens[i-nlit]
-	}
-	total := nlit + ndist
-	for i := 0; i < total; {
-		l := at(i)
+	all := s.allLens[:nlit+ndist]
+	copy(all, s.litLens[:nlit])
+	copy(all[nlit:], s.distLens[:ndist])
+	for i := 0; i < len(all); {
+		l := all[i]
 		run := 1
-		for i+run < total && at(i+run) == l {
+		for i+run < len(all) && all[i+run] == l {
 			run++
 		}
 		i += run
@@ -192,12 +160,18 @@ func (e *Encoder) writeCodes(dst, blk []byte, btype uint64, lit, dist []uint32, 
 			}
 		}
 	}
-	// Length codes with their extra bits, by length-3.
-	for l := range s.lenCodes {
-		lc := lengthCode[l]
-		c := lit[257+int(lc)]
-		k := c >> 24
-		s.lenCodes[l] = (c & 0xffff) | uint32(l+minMatch-int(lengthBase[lc]))<<k | (k+uint32(lengthExtra[lc]))<<24
+	// Length codes with their extra bits, by length-3, for blocks with
+	// enough matches to pay for the table.
+	lenTab := &s.lenCodes
+	if len(s.seqs) > 64 {
+		for l := range lenTab {
+			lc := lengthCode[l]
+			c := lit[257+int(lc)]
+			k := c >> 24
+			lenTab[l] = (c & 0xffff) | uint32(l+minMatch-int(lengthBase[lc]))<<k | (k+uint32(lengthExtra[lc]))<<24
+		}
+	} else {
+		lenTab = nil
 	}
 	w.flush()
 
@@ -206,7 +180,6 @@ func (e *Encoder) writeCodes(dst, blk []byte, btype uint64, lit, dist []uint32, 
 	// the last partial byte.
 	out, n, acc, nb := w.out, w.n, w.acc, w.nb
 	litTab := (*[numLitLen]uint32)(lit)
-	lenTab := &s.lenCodes
 	p := 0
 	for _, q := range s.seqs {
 		lits := blk[p : p+int(q.lit)]
@@ -251,7 +224,15 @@ func (e *Encoder) writeCodes(dst, blk []byte, btype uint64, lit, dist []uint32, 
 		dk += uint(distExtra[dc])
 		for m > 0 {
 			l := matchPiece(m)
-			c := lenTab[l-minMatch]
+			var c uint32
+			if lenTab != nil {
+				c = lenTab[l-minMatch]
+			} else {
+				lc := lengthCode[l-minMatch]
+				c = litTab[257+int(lc)]
+				k := c >> 24
+				c = (c & 0xffff) | uint32(l-int(lengthBase[lc]))<<k | (k+uint32(lengthExtra[lc]))<<24
+			}
 			acc |= uint64(c&0xffffff) << nb
 			nb += uint(c >> 24)
 			acc |= dv << nb

@@ -45,7 +45,11 @@ func checkWindowBits(bits int) error {
 // The zero value compresses with a 15-bit window and context takeover;
 // Reset chooses otherwise. An Encoder is not safe for concurrent use.
 type Encoder struct {
-	hist       []byte   // context takeover: the last window bytes sent
+	// With context takeover, hist holds the last hlen <= window bytes
+	// sent, as a ring ending before hpos; it is allocated at the end of
+	// the first message, with length window.
+	hist       []byte
+	hpos, hlen int
 	s          *scratch // while a message is open
 	bits       uint64   // output bits not yet in a whole byte
 	nbits      uint
@@ -80,10 +84,10 @@ func (e *Encoder) Reset(windowBits int, noContextTakeover bool) error {
 	e.Abort()
 	e.wbits = uint8(windowBits)
 	e.noTakeover = noContextTakeover
-	if e.hist != nil && (noContextTakeover || cap(e.hist) != 1<<windowBits) {
+	if noContextTakeover || len(e.hist) != 1<<windowBits {
 		e.hist = nil
 	}
-	e.hist = e.hist[:0]
+	e.hpos, e.hlen = 0, 0
 	return nil
 }
 
@@ -118,6 +122,7 @@ func (e *Encoder) Append(dst, p []byte) []byte {
 		}
 		k := copy(s.buf[s.end:min(bufSize, s.pend+maxBlock)], p)
 		s.end += k
+		s.n += k
 		p = p[k:]
 		if s.end-s.pend == maxBlock {
 			dst = e.block(dst)
@@ -160,19 +165,36 @@ func (e *Encoder) Finish(dst []byte) []byte {
 	}
 	dst = e.syncMarker(dst)
 	if !e.noTakeover {
-		w := e.window()
-		if e.hist == nil {
-			e.hist = make([]byte, 0, w)
-		}
-		e.hist = append(e.hist[:0], s.buf[max(0, s.end-w):s.end]...)
+		e.remember(s.buf[s.msg:s.end], s.n)
 	}
 	e.release()
 	return dst
 }
 
+// remember adds the end of a message to the history: tail holds the last
+// bytes of a message of n bytes (all of them, or at least a window's).
+func (e *Encoder) remember(tail []byte, n int) {
+	w := e.window()
+	if e.hist == nil {
+		e.hist = make([]byte, w)
+	}
+	if len(tail) >= w || n >= w {
+		e.hpos, e.hlen = 0, w
+		copy(e.hist, tail[len(tail)-w:])
+		return
+	}
+	k := copy(e.hist[e.hpos:], tail)
+	copy(e.hist, tail[k:])
+	e.hpos = (e.hpos + len(tail)) & (w - 1)
+	e.hlen = min(w, e.hlen+len(tail))
+}
+
 // AppendMessage compresses msg as one whole message and appends it to dst:
 // Append followed by Finish. A message left open by Append is continued.
 func (e *Encoder) AppendMessage(dst, msg []byte) []byte {
+	if e.s == nil {
+		e.begin()
+	}
 	return e.Finish(e.Append(dst, msg))
 }
 
@@ -189,8 +211,8 @@ func (e *Encoder) Abort() {
 func (e *Encoder) Idle() bool { return e.s == nil }
 
 // IdleSize returns the bytes an idle Encoder holds beyond the Encoder
-// struct itself: the capacity of its history (2^bits with context
-// takeover after the first message, 0 without).
+// struct itself: its history (2^bits with context takeover after the
+// first message, 0 without).
 func (e *Encoder) IdleSize() int { return cap(e.hist) }
 
 // release ends the message state and returns the scratch area.
@@ -216,13 +238,16 @@ func (e *Encoder) syncMarker(dst []byte) []byte {
 	return dst
 }
 
-// begin opens a message: a scratch area with the history in front.
+// begin opens a message. The message's input starts at msgStart in the
+// scratch buffer; the history goes in front of it when the first block
+// is compressed, as much of it as that block makes worth indexing.
 func (e *Encoder) begin() {
 	s, _ := scratchPool.Get().(*scratch)
 	if s == nil {
 		s = newScratch()
 	}
-	s.start(e.hist)
+	s.start()
+	s.fresh = e.hlen > 0
 	e.s = s
 	e.bits, e.nbits = 0, 0
 }
@@ -234,10 +259,22 @@ func (e *Encoder) block(dst []byte) []byte {
 	// Loads of 8 bytes may pass the end of the input: they read zeros.
 	clear(s.buf[s.end : s.end+8])
 	if s.fresh {
+		// The last k bytes of the history ring, oldest first, in front of
+		// the message (see histSpan).
 		s.fresh = false
-		s.indexHistory(s.pend, s.end-s.pend)
+		k := min(e.hlen, histSpan(s.end-s.pend, w))
+		h := len(e.hist)
+		from := (e.hpos - k) & (h - 1)
+		s.lo = s.msg - k
+		if from+k <= h {
+			copy(s.buf[s.lo:], e.hist[from:from+k])
+		} else {
+			n := copy(s.buf[s.lo:], e.hist[from:])
+			copy(s.buf[s.lo+n:], e.hist[:k-n])
+		}
+		s.indexHistory(s.lo, s.msg)
 	}
-	s.lz77(s.buf[:s.end+8], s.pend, s.end, w)
+	s.lz77(s.buf[:s.end+8], s.lo, s.pend, s.end, w)
 	dst = e.writeBlock(dst, s.buf[s.pend:s.end])
 	s.pend = s.end
 	return dst
@@ -249,8 +286,10 @@ const (
 	tableBits = 14
 	tableSize = 1 << tableBits
 
-	// bufSize holds a full window of history and one block of input.
-	bufSize = 1<<MaxWindowBits + maxBlock
+	// bufSize holds a full window of history and one block of input;
+	// a message's input starts at msgStart.
+	bufSize  = msgStart + maxBlock
+	msgStart = 1 << MaxWindowBits
 
 	// baseGap separates the table positions of successive messages on the
 	// same scratch: every position of an earlier message is further back
@@ -269,8 +308,11 @@ type seq struct {
 // scratch is the pooled work space of one message being compressed.
 type scratch struct {
 	buf   []byte // history, then the message's input
-	end   int    // bytes used in buf
+	lo    int    // start of the history in buf: bytes before it are not used
+	end   int    // end of the input in buf
 	pend  int    // start of the input not compressed yet
+	msg   int    // start of the message in buf, until it slides away
+	n     int    // bytes of input in the message
 	base  uint32 // table position of buf[0]
 	fresh bool   // history not yet indexed in table
 
@@ -289,9 +331,11 @@ type scratch struct {
 	litCodes  [numLitLen]uint32
 	distCodes [numDist]uint32
 	clCodes   [numCodeLen]uint32
-	lenCodes  [256]uint32                 // length-3 to its code with the extra bits
+	lenCodes  [256]uint32 // length-3 to its code with the extra bits
+	allLens   [numLitLen + numDist]uint8
 	rle       [numLitLen + numDist]uint16 // code length symbol | extra<<8
 	rleLen    int
+	extraBits int // extra bits of the block's lengths and distances
 	hclen     int // code length code lengths sent (HCLEN+4)
 	huff      huffBuilder
 }
@@ -306,8 +350,8 @@ func newScratch() *scratch {
 	}
 }
 
-// start prepares s for a message with history hist.
-func (s *scratch) start(hist []byte) {
+// start prepares s for a message.
+func (s *scratch) start() {
 	// Move base past every position the table may hold, so that they all
 	// lie outside any window. Near the end of the uint32 range, start
 	// over with an empty table instead.
@@ -317,9 +361,8 @@ func (s *scratch) start(hist []byte) {
 		next = baseGap
 	}
 	s.base = uint32(next)
-	s.end = copy(s.buf, hist)
-	s.pend = s.end
-	s.fresh = s.end > 0
+	s.lo, s.end, s.pend, s.msg, s.n = msgStart, msgStart, msgStart, msgStart, 0
+	s.fresh = false
 }
 
 // slide drops input that has left the window, keeping the last w bytes
@@ -330,6 +373,8 @@ func (s *scratch) slide(w int) {
 		return
 	}
 	copy(s.buf, s.buf[drop:s.end])
+	s.msg = max(0, s.msg-drop)
+	s.lo = max(0, s.lo-drop)
 	if uint64(s.base)+uint64(drop) > 1<<31 {
 		// A message of gigabytes: start the table over.
 		clear(s.table[:])

@@ -1,22 +1,22 @@
 package deflate
 
-import (
-	"math/bits"
-	"slices"
-)
+import "math/bits"
 
 // huffBuilder computes length-limited Huffman code lengths. Its buffers
 // are part of the pooled scratch space, so building a code allocates
 // nothing.
 type huffBuilder struct {
-	keys  [numLitLen]uint64 // frequency<<16 | symbol, of the used symbols
+	keys  [numLitLen]uint32 // frequency<<9 | symbol, of the used symbols
+	tmp   [numLitLen]uint32 // the other half of the radix sort
 	depth [numLitLen]uint32 // work array of the tree construction
 	count [maxCodeBits + 2]int32
+	radix [256]uint16
 }
 
 // lengths sets lens[i] to the code length of symbol i for the
-// frequencies freq, no code longer than maxBits, and returns the largest
-// symbol with a non-zero length plus one. Unused symbols get length 0.
+// frequencies freq (each below 2^17), no code longer than maxBits, and
+// returns the largest symbol with a non-zero length plus one. Unused
+// symbols get length 0.
 //
 // A code with fewer than two symbols is padded to two, each of length 1:
 // RFC 1951 §3.2.7 allows a single distance code of one bit, and some
@@ -24,26 +24,36 @@ type huffBuilder struct {
 // complete code (zlib does the same).
 func (b *huffBuilder) lengths(freq []uint32, lens []uint8, maxBits int) int {
 	n := 0
+	var all uint32
 	for i, f := range freq {
 		lens[i] = 0
 		if f != 0 {
-			b.keys[n] = uint64(f)<<16 | uint64(i)
+			// Frequencies are below 2^17 (a block has at most 65535
+			// bytes), so a key fits 26 bits.
+			b.keys[n] = f<<9 | uint32(i)
+			all |= f
 			n++
 		}
 	}
 	if n < 2 {
 		// Pad with the lowest unused symbols.
 		for i := 0; n < 2; i++ {
-			if freq[i] == 0 && (n == 0 || int(b.keys[0]&0xffff) != i) {
-				b.keys[n] = uint64(i)
+			if freq[i] == 0 {
+				b.keys[n] = uint32(i)
 				n++
 			}
 		}
-		lens[b.keys[0]&0xffff], lens[b.keys[1]&0xffff] = 1, 1
-		return max(int(b.keys[0]&0xffff), int(b.keys[1]&0xffff)) + 1
+		s0, s1 := int(b.keys[0]&0x1ff), int(b.keys[1]&0x1ff)
+		lens[s0], lens[s1] = 1, 1
+		return max(s0, s1) + 1
 	}
+	// Sort by frequency, stably, so that equal frequencies stay in
+	// symbol order: a radix sort by bytes of the frequency.
 	keys := b.keys[:n]
-	slices.Sort(keys)
+	for shift := uint(9); shift < 9+17 && all>>(shift-9) != 0; shift += 8 {
+		b.radixPass(keys, b.tmp[:n], shift)
+		copy(keys, b.tmp[:n])
+	}
 
 	// The in-place algorithm of Moffat and Katajainen ("In-place
 	// calculation of minimum-redundancy codes", 1995) on the weights in
@@ -53,7 +63,7 @@ func (b *huffBuilder) lengths(freq []uint32, lens []uint8, maxBits int) int {
 	// internal nodes, phase 3 hands out leaf depths, deepest first.
 	a := b.depth[:n]
 	for i, k := range keys {
-		a[i] = uint32(k >> 16)
+		a[i] = k >> 9
 	}
 	leaf, node := 0, 0
 	for t := 0; t < n-1; t++ {
@@ -137,16 +147,36 @@ func (b *huffBuilder) lengths(freq []uint32, lens []uint8, maxBits int) int {
 	}
 	top := 0
 	for i, k := range keys {
-		s := int(k & 0xffff)
+		s := int(k & 0x1ff)
 		lens[s] = uint8(a[i])
 		top = max(top, s+1)
 	}
 	return top
 }
 
+// radixPass sorts keys into out, stably, by the byte at shift.
+func (b *huffBuilder) radixPass(keys, out []uint32, shift uint) {
+	c := &b.radix
+	clear(c[:])
+	for _, k := range keys {
+		c[byte(k>>shift)]++
+	}
+	sum := uint16(0)
+	for i, v := range c {
+		c[i] = sum
+		sum += v
+	}
+	for _, k := range keys {
+		d := byte(k >> shift)
+		out[c[d]] = k
+		c[d]++
+	}
+}
+
 // canonicalCodes sets codes[i] to the canonical code of length lens[i]
 // (RFC 1951 §3.2.2), bit-reversed for the LSB-first bit stream and packed
-// as code | length<<24. Unused symbols get 0.
+// as code | length<<24. Unused symbols get 0; codes beyond len(lens) are
+// left alone.
 func canonicalCodes(codes []uint32, lens []uint8) {
 	var count [maxCodeBits + 1]uint16
 	for _, l := range lens {

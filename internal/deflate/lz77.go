@@ -44,74 +44,91 @@ func matchLen(a, b []byte) int {
 	return n + len(a)
 }
 
-// indexHistory enters positions of the history buf[:h] into the table
-// before the first block of a message, n bytes long, is compressed. It
-// spends work in proportion to the block rather than to the window, so
-// that a short message after a long history stays cheap: the most recent
-// history is indexed at every position, older history at a stride. A
-// match found at a strided position is extended backwards, so a match
-// longer than the stride plus 3 is found in full wherever it starts.
-func (s *scratch) indexHistory(h, n int) {
+// indexHistory enters the positions of the history buf[lo:h] into the
+// table before the first block of a message. Every second position is
+// indexed, ending with the last, and a match found there is extended
+// backwards, so every match of at least 6 bytes is found in full.
+func (s *scratch) indexHistory(lo, h int) {
 	src := s.buf[:s.end+8]
 	last := min(h, s.end-3) // positions whose 4 bytes are all present
-	if last <= 0 {
-		return
-	}
-	budget := histBudget(n)
-	first := 0
-	if last > budget {
-		dense := budget / 2
-		first = last - dense
-		stride := (first + dense - 1) / dense
-		for p := first % stride; p < first; p += stride {
-			s.table[hashAt(src, p)] = s.base + uint32(p)
-		}
-	}
-	for p := first; p < last; p++ {
+	for p := lo + (last-1-lo)&1; p < last; p += 2 {
 		s.table[hashAt(src, p)] = s.base + uint32(p)
 	}
 }
 
-// histBudget is how many history positions are indexed before a block of
-// n bytes.
-func histBudget(n int) int { return max(2*n, 2048) }
+// histSpan is how many bytes of history a block of n bytes, the first of
+// its message, is compressed against, up to the window w. Indexing costs
+// about a quarter of what compressing the same length does, so the span
+// follows the block: 4n, at least 4 KiB (the last few messages of a
+// stream of small ones), and at most 2^30/n, so that for blocks past
+// 32 KiB, whose own bytes give most of their matches, it shrinks again.
+func histSpan(n, w int) int { return min(w, max(4*n, 4096), max(1<<30/max(n, 1), 4096)) }
 
 // lz77 finds matches in src[start:end] against everything before it up
-// to window bytes back, greedily, and leaves the steps in s.seqs. src
-// has 8 bytes beyond end, zeros.
-func (s *scratch) lz77(src []byte, start, end, window int) {
+// to window bytes back but not before lo, greedily, and leaves the steps
+// in s.seqs. src has 8 bytes beyond end, zeros.
+//
+// It also counts the symbols the steps need (RFC 1951 §3.2.5) into
+// s.litFreq and s.distFreq, and the extra bits they take into
+// s.extraBits.
+func (s *scratch) lz77(src []byte, lo, start, end, window int) {
 	seqs := s.seqs[:0]
+	clear(s.litFreq[:])
+	clear(s.distFreq[:])
+	lf, df := &s.litFreq, &s.distFreq
+	extra := 0
 	lit, i := start, start
 	base := s.base
 	table := &s.table
 	maxDist := uint32(window)
-	for i <= end-4 {
-		cur := load32(src, i)
-		h := hashAt(src, i)
-		cand := table[h]
-		table[h] = base + uint32(i)
-		d := base + uint32(i) - cand
+	// Two positions are probed per step, i and i+1, so that their table
+	// loads overlap; both need 4 bytes of input.
+	for i <= end-5 {
+		cv := load64(src, i)
+		h0, h1 := hash5(cv), hash5(cv>>8)
+		c0, c1 := table[h0], table[h1]
+		table[h0], table[h1] = base+uint32(i), base+uint32(i+1)
 		// d-1 < maxDist: 1 <= d <= window; an entry of an earlier
 		// message or from before a slide is always further back.
-		if d-1 >= maxDist || load32(src, i-int(d)) != cur {
-			// Search faster the longer nothing matched.
-			i += 1 + (i-lit)>>5
-			continue
+		d := base + uint32(i) - c0
+		if d-1 >= maxDist || load32(src, i-int(d)) != uint32(cv) {
+			d = base + uint32(i+1) - c1
+			if d-1 >= maxDist || load32(src, i+1-int(d)) != uint32(cv>>8) {
+				// Search faster the longer nothing matched.
+				i += 2 + (i-lit)>>5
+				continue
+			}
+			i++
 		}
 		c := i - int(d)
-		for i > lit && c > 0 && src[i-1] == src[c-1] {
+		for i > lit && c > lo && src[i-1] == src[c-1] {
 			i--
 			c--
 		}
 		l := 4 + matchLen(src[i+4:end], src[c+4:])
 		seqs = append(seqs, seq{lit: uint32(i - lit), mlen: uint16(l), dist: uint16(d)})
+		for _, b := range src[lit:i] {
+			lf[b]++
+		}
+		dc := distCode(int(d))
+		for m := l; m > 0; {
+			p := matchPiece(m)
+			lc := lengthCode[p-minMatch]
+			lf[257+int(lc)]++
+			df[dc]++
+			extra += int(lengthExtra[lc]) + int(distExtra[dc])
+			m -= p
+		}
 		i += l
 		lit = i
 		// Index the end of the match, which the next match often
 		// follows.
-		if i <= end-4 {
-			table[hashAt(src, i-1)] = base + uint32(i-1)
-		}
+		table[hash5(load64(src, i-1))] = base + uint32(i-1)
 	}
+	for _, b := range src[lit:end] {
+		lf[b]++
+	}
+	lf[endOfBlock] = 1
 	s.seqs = append(seqs, seq{lit: uint32(end - lit)})
+	s.extraBits = extra
 }

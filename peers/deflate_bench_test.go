@@ -4,6 +4,7 @@ import (
 	"bytes"
 	stdflate "compress/flate"
 	"fmt"
+	"io"
 	"syscall"
 	"testing"
 
@@ -48,6 +49,90 @@ func BenchmarkDeflatePeers(b *testing.B) {
 			var kb bytes.Buffer
 			kw, _ := kflate.NewWriter(&kb, 1)
 			run("klauspost1", func(m []byte) int { kb.Reset(); kw.Write(m); kw.Flush(); return kb.Len() - 4 })
+			// gws's way: a pooled writer reset with the connection's last
+			// 32 KiB as the dictionary for every message.
+			var db bytes.Buffer
+			dw, _ := kflate.NewWriter(&db, 1)
+			var win []byte
+			run("klauspost1-dict", func(m []byte) int {
+				db.Reset()
+				dw.ResetDict(&db, win)
+				dw.Write(m)
+				dw.Flush()
+				win = append(win, m...)
+				win = win[max(0, len(win)-32768):]
+				return db.Len() - 4
+			})
+		}
+	}
+}
+
+// BenchmarkInflatePeers inflates the same stream of messages (pushwire's
+// encoder, context takeover) with pushwire's Decoder, compress/flate and
+// klauspost/compress, the last two reset with the 32 KiB window as the
+// dictionary for each message.
+func BenchmarkInflatePeers(b *testing.B) {
+	tail := []byte{0x00, 0x00, 0xff, 0xff, 0x01, 0x00, 0x00, 0xff, 0xff}
+	for _, kind := range []string{"text", "json", "binary"} {
+		for _, size := range []int{1 << 10, 64 << 10} {
+			msgs := make([][]byte, max(4, 2*32768/size+1))
+			payloads := make([][]byte, len(msgs))
+			dicts := make([][]byte, len(msgs))
+			var e deflate.Encoder
+			var hist []byte
+			for i := range msgs {
+				msgs[i] = corpus.Generate(kind, size, uint64(i))
+				payloads[i] = append(e.AppendMessage(nil, msgs[i]), tail...)
+				dicts[i] = hist
+				hist = append(append([]byte(nil), hist...), msgs[i]...)
+				hist = hist[max(0, len(hist)-32768):]
+			}
+			run := func(name string, f func(i int) int) {
+				b.Run(fmt.Sprintf("%s/%d/%s", kind, size, name), func(b *testing.B) {
+					b.SetBytes(int64(size))
+					b.ReportAllocs()
+					for i := range payloads {
+						f(i)
+					}
+					i := 0
+					c0 := cpuNow()
+					for b.Loop() {
+						if n := f(i % len(payloads)); n != size {
+							b.Fatalf("%d bytes, want %d", n, size)
+						}
+						i++
+					}
+					b.ReportMetric(float64(size)*float64(b.N)/(float64(cpuNow()-c0)/1e9)/1e6, "cpuMB/s")
+				})
+			}
+			var d deflate.Decoder
+			dst := make([]byte, 0, size)
+			run("pushwire", func(i int) int {
+				if i == 0 {
+					d.Reset(15, false)
+				}
+				out, err := d.AppendMessage(dst[:0], payloads[i][:len(payloads[i])-len(tail)], -1)
+				if err != nil {
+					b.Fatal(err)
+				}
+				return len(out)
+			})
+			buf := make([]byte, size+1)
+			var br bytes.Reader
+			sr := stdflate.NewReader(nil)
+			run("std", func(i int) int {
+				br.Reset(payloads[i])
+				sr.(stdflate.Resetter).Reset(&br, dicts[i])
+				n, _ := io.ReadFull(sr, buf)
+				return n
+			})
+			kr := kflate.NewReader(nil)
+			run("klauspost", func(i int) int {
+				br.Reset(payloads[i])
+				kr.(kflate.Resetter).Reset(&br, dicts[i])
+				n, _ := io.ReadFull(kr, buf)
+				return n
+			})
 		}
 	}
 }

@@ -1,7 +1,6 @@
 package deflate
 
 import (
-	"compress/flate"
 	"errors"
 	"fmt"
 	"io"
@@ -114,21 +113,16 @@ func (d *Decoder) open(limit int64) {
 	}
 	st, _ := inflatePool.Get().(*inflateState)
 	if st == nil {
-		st = &inflateState{ring: make([]byte, 1<<MaxWindowBits)}
+		st = new(inflateState)
 	}
 	st.src = source{}
-	st.rn, st.wp = 0, 0
 	// RFC 7692 §7.2.2: with context takeover the window of the earlier
 	// messages is the dictionary of this one.
 	var dict []byte
 	if !d.noTakeover {
 		dict = d.win
 	}
-	if st.fr == nil {
-		st.fr = flate.NewReaderDict(&st.src, dict)
-	} else {
-		st.fr.(flate.Resetter).Reset(&st.src, dict)
-	}
+	st.inf.reset(&st.src, dict)
 	d.st, d.out, d.limit, d.err = st, 0, limit, nil
 }
 
@@ -151,7 +145,7 @@ func (d *Decoder) Read(p []byte) (int, error) {
 		room := d.limit - d.out
 		if room <= 0 {
 			// At the limit: one more byte tells whether it is exceeded.
-			n, err := st.fr.Read(st.probe[:])
+			n, err := st.inf.Read(st.probe[:])
 			if n > 0 {
 				return 0, d.fail(fmt.Errorf("%w of %d bytes", ErrLimit, d.limit))
 			}
@@ -161,13 +155,8 @@ func (d *Decoder) Read(p []byte) (int, error) {
 			p = p[:room]
 		}
 	}
-	n, err := st.fr.Read(p)
-	if n > 0 {
-		d.out += int64(n)
-		if !d.noTakeover {
-			st.remember(p[:n], d.window())
-		}
-	}
+	n, err := st.inf.Read(p)
+	d.out += int64(n)
 	if err != nil {
 		return n, d.after(err)
 	}
@@ -204,21 +193,13 @@ func (d *Decoder) finish() error {
 }
 
 // merge makes the window the last window bytes of the old window and the
-// message just inflated.
+// message just inflated, which the inflater's history holds.
 func (d *Decoder) merge() {
-	st, w := d.st, d.window()
+	w := d.window()
 	if d.win == nil {
 		d.win = make([]byte, 0, w)
 	}
-	if st.rn >= int64(w) {
-		d.win = append(append(d.win[:0], st.ring[st.wp:w]...), st.ring[:st.wp]...)
-		return
-	}
-	m := int(st.rn)
-	if keep := w - m; len(d.win) > keep {
-		d.win = d.win[:copy(d.win, d.win[len(d.win)-keep:])]
-	}
-	d.win = append(d.win, st.ring[:m]...)
+	d.win = append(d.win[:0], d.st.inf.tail(w)...)
 }
 
 // Discard inflates the rest of the open message without returning it, as
@@ -237,20 +218,10 @@ func (d *Decoder) Discard() error {
 		if st == nil {
 			return ErrNoMessage
 		}
-		// Inflate straight into the ring, where remember would copy it.
-		w := d.window()
-		buf := st.ring[st.wp:w]
-		if d.limit >= 0 {
-			buf = buf[:min(int64(len(buf)), max(d.limit-d.out, 1))]
-		}
-		n, err := st.fr.Read(buf)
+		n, err := st.inf.skip()
 		d.out += int64(n)
 		if d.limit >= 0 && d.out > d.limit {
 			return d.fail(fmt.Errorf("%w of %d bytes", ErrLimit, d.limit))
-		}
-		st.rn += int64(n)
-		if st.wp += n; st.wp == w {
-			st.wp = 0
 		}
 		if err != nil {
 			if err := d.after(err); err != io.EOF {
@@ -269,12 +240,12 @@ func (d *Decoder) AppendMessage(dst, payload []byte, limit int64) ([]byte, error
 	d.open(limit)
 	d.st.src.avail = payload
 	for {
-		if len(dst) == cap(dst) {
+		// At the limit Read probes for one more byte itself: dst never
+		// needs room past the limit.
+		if len(dst) == cap(dst) && (limit < 0 || d.out < limit) {
 			grow := max(cap(dst), 4<<10)
 			if limit >= 0 {
-				// Room for one byte past the limit is never needed: Read
-				// probes for it itself.
-				grow = int(min(int64(grow), max(limit-d.out, 1)))
+				grow = int(min(int64(grow), limit-d.out))
 			}
 			nb := make([]byte, len(dst), len(dst)+grow)
 			copy(nb, dst)
@@ -323,41 +294,22 @@ func (d *Decoder) release() {
 		return
 	}
 	d.st.src = source{}
+	d.st.inf.in = nil // the caller's payload
 	inflatePool.Put(d.st)
 	d.st = nil
 }
 
 // inflateState is the pooled part of a Decoder while a message is open.
 type inflateState struct {
-	fr    io.ReadCloser // compress/flate's inflater, reading src
+	inf   inflater
 	src   source
-	ring  []byte // the message's last window bytes, as a ring
-	wp    int    // next write position in ring
-	rn    int64  // bytes written to ring in all
 	probe [1]byte
 }
 
 var inflatePool sync.Pool
 
-// remember keeps p among the message's last w bytes.
-func (st *inflateState) remember(p []byte, w int) {
-	st.rn += int64(len(p))
-	if len(p) >= w {
-		copy(st.ring, p[len(p)-w:])
-		st.wp = 0
-		return
-	}
-	k := copy(st.ring[st.wp:w], p)
-	if k < len(p) {
-		st.wp = copy(st.ring, p[k:])
-	} else if st.wp += k; st.wp == w {
-		st.wp = 0
-	}
-}
-
-// source hands the inflater the compressed payload, then inflateTail. It
-// is a flate.Reader (it has ReadByte), so the inflater reads from it
-// directly and never past it.
+// source hands the inflater the compressed payload in pieces, then
+// inflateTail.
 type source struct {
 	r     io.Reader // the payload still to read; nil once at its end
 	avail []byte    // payload bytes read but not handed out
@@ -392,34 +344,6 @@ func (s *source) fill() bool {
 	s.avail = inflateTail[s.tail:]
 	s.tail = len(inflateTail)
 	return true
-}
-
-func (s *source) endErr() error {
-	if s.err != nil {
-		return s.err
-	}
-	return io.EOF
-}
-
-func (s *source) ReadByte() (byte, error) {
-	if len(s.avail) == 0 && !s.fill() {
-		return 0, s.endErr()
-	}
-	b := s.avail[0]
-	s.avail = s.avail[1:]
-	return b, nil
-}
-
-func (s *source) Read(p []byte) (int, error) {
-	if len(p) == 0 {
-		return 0, nil
-	}
-	if len(s.avail) == 0 && !s.fill() {
-		return 0, s.endErr()
-	}
-	n := copy(p, s.avail)
-	s.avail = s.avail[n:]
-	return n, nil
 }
 
 // drain reads what remains of the payload and drops it.

@@ -229,16 +229,22 @@ func TestDecodeBomb(t *testing.T) {
 	}
 	const limit = 100_000
 	var d Decoder
-	d.AppendMessage(nil, payload[:100], limit) // warm the pool
-	var before, after runtime.MemStats
-	runtime.ReadMemStats(&before)
-	got, err := d.AppendMessage(nil, payload, limit)
-	runtime.ReadMemStats(&after)
-	if !errors.Is(err, ErrLimit) || len(got) != limit {
-		t.Fatalf("AppendMessage: %d bytes, %v; want %d bytes and ErrLimit", len(got), err, limit)
+	// The least of a few runs: a run may also allocate the pooled
+	// inflater (when the pool is empty on this P).
+	least := uint64(1 << 62)
+	for range 5 {
+		var before, after runtime.MemStats
+		runtime.ReadMemStats(&before)
+		got, err := d.AppendMessage(nil, payload, limit)
+		runtime.ReadMemStats(&after)
+		if !errors.Is(err, ErrLimit) || len(got) != limit {
+			t.Fatalf("AppendMessage: %d bytes, %v; want %d bytes and ErrLimit", len(got), err, limit)
+		}
+		least = min(least, after.TotalAlloc-before.TotalAlloc)
 	}
-	if alloc := after.TotalAlloc - before.TotalAlloc; alloc > 3*limit {
-		t.Errorf("AppendMessage allocated %d bytes for a limit of %d", alloc, limit)
+	// dst grows by doubling up to the limit: at most about 2.5 times it.
+	if least > 3*limit {
+		t.Errorf("AppendMessage allocated %d bytes for a limit of %d", least, limit)
 	}
 }
 

@@ -122,6 +122,8 @@ func init() {
 	}
 	fixedDistBits = dl
 	canonicalCodes(fixedDist[:], dl[:])
+
+	initInflateTables()
 }
 
 // distCode returns the distance code of distance d, 1 <= d <= 32768.

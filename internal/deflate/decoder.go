@@ -9,8 +9,8 @@ import (
 
 var (
 	// ErrCorrupt reports compressed data that does not inflate (RFC 7692
-	// §7.2.2); the errors returned wrap it together with compress/flate's
-	// description.
+	// §7.2.2: the receiver inflates the payload as a DEFLATE stream, RFC
+	// 1951); the errors returned wrap it with what was wrong.
 	ErrCorrupt = errors.New("deflate: compressed data does not inflate")
 
 	// ErrLimit reports a message that inflates to more bytes than the
@@ -34,9 +34,9 @@ var inflateTail = [...]byte{0x00, 0x00, 0xff, 0xff, 0x01, 0x00, 0x00, 0xff, 0xff
 // With context takeover (the default) an idle Decoder keeps the last
 // bytes it inflated, as many as the peer's window (2^bits; 512 for 8
 // bits, see Reset), for the next message to refer to. Without it, an idle
-// Decoder holds nothing. While a message is read the Decoder holds a
-// compress/flate inflater and an input buffer from a pool shared by all
-// Decoders, reset with the window as its dictionary.
+// Decoder holds nothing. While a message is read the Decoder holds an
+// inflater (history, output buffer, decoding tables, input buffer) from a
+// pool shared by all Decoders, started with the window as its history.
 //
 // The zero value inflates a 15-bit window with context takeover; Reset
 // chooses otherwise. A Decoder is not safe for concurrent use.
@@ -67,10 +67,11 @@ func NewDecoder(windowBits int, noContextTakeover bool) (*Decoder, error) {
 // message. With an invalid windowBits it returns an error wrapping
 // ErrWindowBits and leaves d as it was.
 //
-// A window of 8 bits keeps 512 bytes: zlib, on which many peers build,
-// cannot compress with a 256-byte window and uses 512 bytes when asked
-// for 8 bits (its deflateInit2 turns 8 into 9), so such a peer's
-// back-references reach up to 512 bytes.
+// A window of 8 bits keeps 512 bytes. zlib, on which many peers build,
+// cannot compress with a 256-byte window: versions up to 1.2.8 silently
+// use 512 bytes when asked for 8 bits, later ones turn 8 into 9 or refuse
+// it for raw DEFLATE, and wrappers pass 9 instead. A peer that agreed to
+// 8 bits may so refer up to 512 bytes back, and this end inflates that.
 func (d *Decoder) Reset(windowBits int, noContextTakeover bool) error {
 	if err := checkWindowBits(windowBits); err != nil {
 		return err

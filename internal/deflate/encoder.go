@@ -74,9 +74,11 @@ func NewEncoder(windowBits int, noContextTakeover bool) (*Encoder, error) {
 // windowBits it returns an error wrapping ErrWindowBits and leaves e as it
 // was.
 //
-// A window of 8 bits is honoured as it is: no back-reference is longer
-// than 256 bytes, although zlib, which cannot compress with a 256-byte
-// window, uses 9 bits when asked for 8.
+// A window of 8 bits is honoured as it is: no back-reference reaches
+// further than 256 bytes, which every decoder inflates (zlib, which
+// cannot compress with a 256-byte window and uses 512 bytes instead,
+// inflates one). The Decoder is lenient the other way; see
+// Decoder.Reset.
 func (e *Encoder) Reset(windowBits int, noContextTakeover bool) error {
 	if err := checkWindowBits(windowBits); err != nil {
 		return err
@@ -384,4 +386,25 @@ func (s *scratch) slide(w int) {
 	}
 	s.end -= drop
 	s.pend -= drop
+}
+
+// MaxEncodedLen returns the most bytes AppendMessage, or Append and
+// Finish without Flush, append for a message of n bytes: what stored
+// blocks take (RFC 1951 §3.2.4: 5 bytes per 65535, padding included) and
+// the message's ending.
+func MaxEncodedLen(n int) int {
+	return n + 6*((n+maxBlock-1)/maxBlock) + 2
+}
+
+// TrimSyncTail removes the 4 octets 00 00 ff ff that end a sync flush
+// from the end of b, as RFC 7692 §7.2.1 has the sender do ("Remove 4
+// octets (that are 0x00 0x00 0xff 0xff) from the tail end"), and reports
+// whether they were there. It serves output of other DEFLATE compressors;
+// Finish never writes them.
+func TrimSyncTail(b []byte) ([]byte, bool) {
+	n := len(b)
+	if n < 4 || b[n-4] != 0x00 || b[n-3] != 0x00 || b[n-2] != 0xff || b[n-1] != 0xff {
+		return b, false
+	}
+	return b[:n-4], true
 }

@@ -85,6 +85,9 @@ func TestEncodeRoundTrip(t *testing.T) {
 				for i, m := range msgs {
 					dst = e.AppendMessage(dst[:0], m)
 					p.check(t, dst, m)
+					if len(dst) > MaxEncodedLen(len(m)) {
+						t.Fatalf("message %d: %d bytes compress to %d, MaxEncodedLen %d", i, len(m), len(dst), MaxEncodedLen(len(m)))
+					}
 					if !e.Idle() {
 						t.Fatalf("message %d: Encoder not idle after AppendMessage", i)
 					}
@@ -226,6 +229,26 @@ func TestEncodeStored(t *testing.T) {
 			t.Errorf("%d random bytes: first block header %03b, want a stored block", n, out[0]&7)
 		}
 		newPeer(15, true).check(t, out, m)
+	}
+}
+
+// TestTrimSyncTail checks the helper on payloads with and without the
+// tail.
+func TestTrimSyncTail(t *testing.T) {
+	for _, tc := range []struct {
+		in, want []byte
+		ok       bool
+	}{
+		{[]byte{0xf2, 0x48, 0x00, 0x00, 0x00, 0xff, 0xff}, []byte{0xf2, 0x48, 0x00}, true},
+		{[]byte{0x00, 0x00, 0xff, 0xff}, []byte{}, true},
+		{[]byte{0x00, 0xff, 0xff}, []byte{0x00, 0xff, 0xff}, false},
+		{[]byte{0x01, 0x00, 0xff, 0xff}, []byte{0x01, 0x00, 0xff, 0xff}, false},
+		{nil, nil, false},
+	} {
+		got, ok := TrimSyncTail(tc.in)
+		if ok != tc.ok || !bytes.Equal(got, tc.want) {
+			t.Errorf("TrimSyncTail(% x) = % x, %v; want % x, %v", tc.in, got, ok, tc.want, tc.ok)
+		}
 	}
 }
 

@@ -2,6 +2,7 @@ package deflate
 
 import (
 	"bytes"
+	"compress/flate"
 	"errors"
 	"io"
 	"testing"
@@ -80,6 +81,9 @@ func (s fuzzScript) run(t *testing.T) {
 			}
 		}
 		out = e.Finish(out)
+		if checks == 0 && len(out) > MaxEncodedLen(len(m)) {
+			t.Fatalf("%d bytes compress to %d, MaxEncodedLen %d", len(m), len(out), MaxEncodedLen(len(m)))
+		}
 		got, err := d.AppendMessage(nil, out, int64(len(m)))
 		if err != nil || !bytes.Equal(got, m) {
 			t.Fatalf("Decoder: %d bytes, %v; want %d bytes", len(got), err, len(m))
@@ -123,6 +127,11 @@ func FuzzDecode(f *testing.F) {
 	var e Encoder
 	f.Add(e.AppendMessage(nil, corpus.JSON(2000, 1)), []byte(nil), uint16(3000))
 	f.Add(e.AppendMessage(nil, corpus.JSON(2000, 2)), corpus.JSON(2000, 1), uint16(3000))
+	// compress/flate's blocks, whose codes differ from ours.
+	for _, level := range []int{flate.HuffmanOnly, flate.BestSpeed, flate.DefaultCompression, flate.BestCompression} {
+		f.Add(stdDeflate(level, nil, corpus.Text(3000, 3)), []byte(nil), uint16(3000))
+		f.Add(stdDeflate(level, corpus.Binary(1000, 4), corpus.Binary(1500, 5)), corpus.Binary(1000, 4), uint16(1500))
+	}
 	f.Fuzz(func(t *testing.T, payload, hist []byte, limit uint16) {
 		if len(hist) > 1<<MaxWindowBits {
 			hist = hist[len(hist)-1<<MaxWindowBits:]
@@ -163,6 +172,17 @@ func FuzzDecode(f *testing.F) {
 			}
 		}
 	})
+}
+
+// stdDeflate is m compressed by compress/flate at level after the
+// dictionary dict, as a permessage-deflate payload.
+func stdDeflate(level int, dict, m []byte) []byte {
+	var buf bytes.Buffer
+	fw, _ := flate.NewWriterDict(&buf, level, dict)
+	fw.Write(m)
+	fw.Flush()
+	p, _ := TrimSyncTail(buf.Bytes())
+	return p
 }
 
 // storedMessage is m as one permessage-deflate payload of stored blocks.

@@ -16,6 +16,7 @@ import (
 
 	"github.com/pushwire/pushwire/handshake"
 	"github.com/pushwire/pushwire/wsproto"
+	"github.com/pushwire/pushwire/wsproto/frame"
 )
 
 // rawEcho is a small echo server written in the test on wsproto's codec,
@@ -43,16 +44,16 @@ func (e rawEcho) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 func (e rawEcho) serve(conn net.Conn, br *bufio.Reader) {
 	defer conn.Close()
 	var (
-		scratch [wsproto.MaxHeaderSize]byte
-		v       wsproto.UTF8Validator
-		msgOp   wsproto.Opcode
+		scratch [frame.MaxHeaderSize]byte
+		v       frame.UTF8Validator
+		msgOp   frame.Opcode
 		msg     []byte
 	)
-	write := func(op wsproto.Opcode, p []byte) {
-		conn.Write(append(wsproto.AppendHeader(nil, wsproto.Header{Fin: true, Opcode: op, Length: int64(len(p))}), p...))
+	write := func(op frame.Opcode, p []byte) {
+		conn.Write(append(frame.AppendHeader(nil, frame.Header{Fin: true, Opcode: op, Length: int64(len(p))}), p...))
 	}
 	fail := func(code int) {
-		write(wsproto.OpClose, closeCode(code, ""))
+		write(frame.OpClose, closeCode(code, ""))
 		// Fail the connection (RFC 6455 §7.1.7): close frame, then close
 		// TCP; the write side first, so that unread input causes no reset.
 		conn.(*net.TCPConn).CloseWrite()
@@ -60,14 +61,14 @@ func (e rawEcho) serve(conn net.Conn, br *bufio.Reader) {
 		io.Copy(io.Discard, br)
 	}
 	for {
-		h, err := wsproto.ReadHeader(br, &scratch)
+		h, err := frame.ReadHeader(br, &scratch)
 		if err != nil {
 			return
 		}
 		if e.noRSV {
 			h.Rsv = 0
 		}
-		if err := wsproto.CheckHeader(h, 0, true); err != nil {
+		if err := frame.CheckHeader(h, 0, frame.FromClient); err != nil {
 			fail(1002)
 			return
 		}
@@ -79,13 +80,13 @@ func (e rawEcho) serve(conn net.Conn, br *bufio.Reader) {
 		if _, err := io.ReadFull(br, p); err != nil {
 			return
 		}
-		wsproto.Mask(h.Mask, 0, p)
+		frame.Mask(h.Mask, 0, p)
 		switch h.Opcode {
-		case wsproto.OpPing:
-			write(wsproto.OpPong, p)
-		case wsproto.OpPong:
-		case wsproto.OpClose:
-			ce, err := wsproto.ParseClosePayload(p)
+		case frame.OpPing:
+			write(frame.OpPong, p)
+		case frame.OpPong:
+		case frame.OpClose:
+			ce, err := frame.ParseClosePayload(p)
 			if errors.Is(err, wsproto.ErrInvalidUTF8) {
 				fail(1007)
 				return
@@ -98,13 +99,13 @@ func (e rawEcho) serve(conn net.Conn, br *bufio.Reader) {
 				continue
 			}
 			var reply []byte
-			if ce.Code != wsproto.CloseNoStatus {
+			if ce.Code != frame.CloseNoStatus {
 				reply = closeCode(int(ce.Code), "")
 			}
-			write(wsproto.OpClose, reply)
+			write(frame.OpClose, reply)
 			return
 		default:
-			if h.Opcode == wsproto.OpContinuation {
+			if h.Opcode == frame.OpContinuation {
 				if msgOp == 0 {
 					fail(1002)
 					return
@@ -118,7 +119,7 @@ func (e rawEcho) serve(conn net.Conn, br *bufio.Reader) {
 				v.Reset()
 			}
 			msg = append(msg, p...)
-			if msgOp == wsproto.OpText && !e.noUTF8 && (!v.Write(p) || h.Fin && !v.Done()) {
+			if msgOp == frame.OpText && !e.noUTF8 && (!v.Write(p) || h.Fin && !v.Done()) {
 				fail(1007)
 				return
 			}

@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/pushwire/pushwire/wsproto"
+	"github.com/pushwire/pushwire/wsproto/frame"
 )
 
 func init() {
@@ -68,10 +68,10 @@ var sizes1 = []int{0, 125, 126, 127, 128, 65535, 65536}
 func framingCases(b *builder) {
 	for k, kind := range []struct {
 		name string
-		op   wsproto.Opcode
+		op   frame.Opcode
 		gen  func(int) []byte
 		msg  func([]byte) obs
-	}{{"text", wsproto.OpText, textPayload, msgText}, {"binary", wsproto.OpBinary, binaryPayload, msgBinary}} {
+	}{{"text", frame.OpText, textPayload, msgText}, {"binary", frame.OpBinary, binaryPayload, msgBinary}} {
 		for i, n := range sizes1 {
 			p := kind.gen(n)
 			b.add(&wsCase{
@@ -163,13 +163,13 @@ func rsvCases(b *builder) {
 		frames []wsFrame
 		want   []obs
 	}{
-		{"Send a text message with RSV1 set, no extension negotiated.", chopSpec{}, []wsFrame{withRsv(text([]byte("rsv1")), wsproto.Rsv1)}, nil},
-		{"Send a valid text message, then one with RSV2 set, then a ping.", chopSpec{}, []wsFrame{good, withRsv(text([]byte("rsv2")), wsproto.Rsv2), ping([]byte("after"))}, before},
-		{"Send a valid text message, then one with RSV3 set, then a ping, one octet per TCP write.", octetWise, []wsFrame{good, withRsv(text([]byte("rsv3")), wsproto.Rsv3), ping([]byte("after"))}, before},
-		{"Send a valid text message, then one with RSV1 and RSV3 set, then a ping, one octet per write with 1 ms between.", slowChop, []wsFrame{good, withRsv(text([]byte("rsv13")), wsproto.Rsv1|wsproto.Rsv3), ping([]byte("after"))}, before},
-		{"Send a binary message with RSV1 and RSV2 set.", chopSpec{}, []wsFrame{withRsv(binary(binaryPayload(8)), wsproto.Rsv1|wsproto.Rsv2)}, nil},
-		{"Send a ping with RSV2 and RSV3 set.", chopSpec{}, []wsFrame{withRsv(ping([]byte("rsv ping")), wsproto.Rsv2|wsproto.Rsv3)}, nil},
-		{"Send a close frame with all three reserved bits set.", chopSpec{}, []wsFrame{withRsv(closeFrame(closeCode(1000, "")), wsproto.Rsv1|wsproto.Rsv2|wsproto.Rsv3)}, nil},
+		{"Send a text message with RSV1 set, no extension negotiated.", chopSpec{}, []wsFrame{withRsv(text([]byte("rsv1")), frame.Rsv1)}, nil},
+		{"Send a valid text message, then one with RSV2 set, then a ping.", chopSpec{}, []wsFrame{good, withRsv(text([]byte("rsv2")), frame.Rsv2), ping([]byte("after"))}, before},
+		{"Send a valid text message, then one with RSV3 set, then a ping, one octet per TCP write.", octetWise, []wsFrame{good, withRsv(text([]byte("rsv3")), frame.Rsv3), ping([]byte("after"))}, before},
+		{"Send a valid text message, then one with RSV1 and RSV3 set, then a ping, one octet per write with 1 ms between.", slowChop, []wsFrame{good, withRsv(text([]byte("rsv13")), frame.Rsv1|frame.Rsv3), ping([]byte("after"))}, before},
+		{"Send a binary message with RSV1 and RSV2 set.", chopSpec{}, []wsFrame{withRsv(binary(binaryPayload(8)), frame.Rsv1|frame.Rsv2)}, nil},
+		{"Send a ping with RSV2 and RSV3 set.", chopSpec{}, []wsFrame{withRsv(ping([]byte("rsv ping")), frame.Rsv2|frame.Rsv3)}, nil},
+		{"Send a close frame with all three reserved bits set.", chopSpec{}, []wsFrame{withRsv(closeFrame(closeCode(1000, "")), frame.Rsv1|frame.Rsv2|frame.Rsv3)}, nil},
 	}
 	for i, c := range cases {
 		b.add(&wsCase{id: fmt.Sprintf("3.%d", i+1), desc: c.desc + " (RFC 6455 §5.2: a nonzero value no extension defines MUST fail the connection.)",
@@ -180,7 +180,7 @@ func rsvCases(b *builder) {
 
 func opcodeCases(b *builder) {
 	hello := []byte("Hello, opcodes")
-	for g, ops := range [][]wsproto.Opcode{{3, 4, 5, 6, 7}, {11, 12, 13, 14, 15}} {
+	for g, ops := range [][]frame.Opcode{{3, 4, 5, 6, 7}, {11, 12, 13, 14, 15}} {
 		for i, op := range ops {
 			bad := wsFrame{Fin: true, Opcode: op}
 			var frames []wsFrame
@@ -217,16 +217,16 @@ func opcodeCases(b *builder) {
 func fragmentCases(b *builder) {
 	f1, f2 := []byte("fragment one, "), []byte("fragment two")
 	whole := append(bytes.Clone(f1), f2...)
-	tf := func(p []byte, fin bool) wsFrame { return wsFrame{Fin: fin, Opcode: wsproto.OpText, Payload: p} }
-	cf := func(p []byte, fin bool) wsFrame { return wsFrame{Fin: fin, Opcode: wsproto.OpContinuation, Payload: p} }
+	tf := func(p []byte, fin bool) wsFrame { return wsFrame{Fin: fin, Opcode: frame.OpText, Payload: p} }
+	cf := func(p []byte, fin bool) wsFrame { return wsFrame{Fin: fin, Opcode: frame.OpContinuation, Payload: p} }
 	pp := []byte("ping in between")
 	add := func(id, desc, expect string, run func(*session)) {
 		b.add(&wsCase{id: id, desc: desc, expect: expect, run: run})
 	}
 	add("5.1", "Send a ping fragmented into two frames (RFC 6455 §5.5: control frames MUST NOT be fragmented).", "The peer fails the connection with 1002.",
-		failRun(chopSpec{}, []wsFrame{{Opcode: wsproto.OpPing, Payload: f1}, cf(f2, true)}, nil, 1002))
+		failRun(chopSpec{}, []wsFrame{{Opcode: frame.OpPing, Payload: f1}, cf(f2, true)}, nil, 1002))
 	add("5.2", "Send a pong fragmented into two frames.", "The peer fails the connection with 1002.",
-		failRun(chopSpec{}, []wsFrame{{Opcode: wsproto.OpPong, Payload: f1}, cf(f2, true)}, nil, 1002))
+		failRun(chopSpec{}, []wsFrame{{Opcode: frame.OpPong, Payload: f1}, cf(f2, true)}, nil, 1002))
 	ways := []struct {
 		how  string
 		send func(s *session, fs ...wsFrame)
@@ -329,7 +329,7 @@ func closeCases(b *builder) {
 		expect: "The peer answers the close with 1000 and echoes nothing.",
 		run: func(s *session) {
 			s.expClose = &closeExpect{byMe: true, codes: []int{1000}}
-			s.send(wsFrame{Opcode: wsproto.OpText, Payload: []byte("first ")}, closeFrame(closeCode(1000, "")), wsFrame{Fin: true, Opcode: wsproto.OpContinuation, Payload: []byte("last")})
+			s.send(wsFrame{Opcode: frame.OpText, Payload: []byte("first ")}, closeFrame(closeCode(1000, "")), wsFrame{Fin: true, Opcode: frame.OpContinuation, Payload: []byte("last")})
 			s.wait(s.timeout, s.closedByPeer)
 			s.gradeNothing()
 		}})

@@ -7,7 +7,7 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/pushwire/pushwire/wsproto"
+	"github.com/pushwire/pushwire/wsproto/frame"
 )
 
 func init() { builders = append(builders, compressionCases, bombCases) }
@@ -19,7 +19,7 @@ func randFor(seed uint64) *rand.Rand { return rand.New(rand.NewPCG(seed, 0x7692)
 // from a seed.
 type payloadKind struct {
 	name string
-	op   wsproto.Opcode
+	op   frame.Opcode
 	gen  func(r *rand.Rand, n int) []byte
 }
 
@@ -30,7 +30,7 @@ like my now over such our man me even most made after also did many off before m
 message frame server client window stream event socket push wire bytes every`)
 
 var payloadKinds = []payloadKind{
-	{"JSON", wsproto.OpText, func(r *rand.Rand, n int) []byte {
+	{"JSON", frame.OpText, func(r *rand.Rand, n int) []byte {
 		var b bytes.Buffer
 		b.WriteByte('[')
 		for i := 0; b.Len() < n; i++ {
@@ -44,7 +44,7 @@ var payloadKinds = []payloadKind{
 		}
 		return b.Bytes()[:n]
 	}},
-	{"English-like text", wsproto.OpText, func(r *rand.Rand, n int) []byte {
+	{"English-like text", frame.OpText, func(r *rand.Rand, n int) []byte {
 		var b bytes.Buffer
 		for b.Len() < n {
 			w := englishWords[r.IntN(len(englishWords))]
@@ -58,7 +58,7 @@ var payloadKinds = []payloadKind{
 		}
 		return b.Bytes()[:n]
 	}},
-	{"bitmap-like binary", wsproto.OpBinary, func(r *rand.Rand, n int) []byte {
+	{"bitmap-like binary", frame.OpBinary, func(r *rand.Rand, n int) []byte {
 		b := make([]byte, n)
 		px := byte(r.IntN(256))
 		for i := 0; i < n; {
@@ -73,7 +73,7 @@ var payloadKinds = []payloadKind{
 		}
 		return b
 	}},
-	{"random binary", wsproto.OpBinary, func(r *rand.Rand, n int) []byte {
+	{"random binary", frame.OpBinary, func(r *rand.Rand, n int) []byte {
 		b := make([]byte, n)
 		for i := range b {
 			b[i] = byte(r.Uint32())
@@ -87,13 +87,13 @@ var pmdSizes = []int{16, 64, 256, 1 << 10, 4 << 10, 16 << 10, 64 << 10, 128 << 1
 // compressedFrames compresses msg and splits it into frames of up to
 // frag bytes (0: one frame); RSV1 marks the first frame only (RFC 7692
 // §6.1).
-func (s *session) compressedFrames(op wsproto.Opcode, msg []byte, frag int) []wsFrame {
+func (s *session) compressedFrames(op frame.Opcode, msg []byte, frag int) []wsFrame {
 	z := s.pmd.deflate(msg)
 	if frag <= 0 {
 		frag = len(z) + 1
 	}
 	fs := fragments(op, z, frag)
-	fs[0].Rsv = wsproto.Rsv1
+	fs[0].Rsv = frame.Rsv1
 	return fs
 }
 
@@ -104,7 +104,7 @@ func pmdRun(k payloadKind, n int, fragmented bool, seed uint64) func(*session) {
 		r := rand.New(rand.NewPCG(seed, uint64(n)))
 		const total, batch = 1000, 10
 		msgObs := func(p []byte) obs {
-			if k.op == wsproto.OpText {
+			if k.op == frame.OpText {
 				return msgText(p)
 			}
 			return msgBinary(p)
@@ -226,8 +226,8 @@ func bombCases(b *builder) {
 			}
 			z := s.pmd.deflateZeros(n)
 			s.note("sending %d zero bytes compressed to %d bytes", n, len(z))
-			fs := fragments(wsproto.OpBinary, z, len(z)+1)
-			fs[0].Rsv = wsproto.Rsv1
+			fs := fragments(frame.OpBinary, z, len(z)+1)
+			fs[0].Rsv = frame.Rsv1
 			s.send(fs...)
 			s.expectFail(nil, 1009)
 		}})

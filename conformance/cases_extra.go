@@ -11,7 +11,7 @@ import (
 	"time"
 
 	"github.com/pushwire/pushwire/handshake"
-	"github.com/pushwire/pushwire/wsproto"
+	"github.com/pushwire/pushwire/wsproto/frame"
 )
 
 func init() { builders = append(builders, handshakeCases, extraFrameCases) }
@@ -198,14 +198,14 @@ func extraFrameCases(b *builder) {
 	hello := []byte("Hello, unmasked")
 	b.add(&wsCase{id: "15.2.1", roles: roleServer, desc: "Send an unmasked text frame to the server (RFC 6455 §5.1: the server MUST close the connection upon an unmasked frame).",
 		expect: "The server fails the connection with 1002 and echoes nothing.",
-		run:    failRun(chopSpec{}, []wsFrame{{Fin: true, Opcode: wsproto.OpText, Payload: hello, Mask: maskOff}}, nil, 1002)})
+		run:    failRun(chopSpec{}, []wsFrame{{Fin: true, Opcode: frame.OpText, Payload: hello, Mask: maskOff}}, nil, 1002)})
 	b.add(&wsCase{id: "15.2.2", roles: roleClient, desc: "Send a masked text frame to the client (RFC 6455 §5.1: the client MUST close the connection upon a masked frame).",
 		expect: "The client fails the connection with 1002 and echoes nothing.",
-		run:    failRun(chopSpec{}, []wsFrame{{Fin: true, Opcode: wsproto.OpText, Payload: hello, Mask: maskOn}}, nil, 1002)})
+		run:    failRun(chopSpec{}, []wsFrame{{Fin: true, Opcode: frame.OpText, Payload: hello, Mask: maskOn}}, nil, 1002)})
 	b.add(&wsCase{id: "15.2.3", desc: "Send a binary frame whose 64-bit length has its most significant bit set (RFC 6455 §5.2: \"the most significant bit MUST be 0\"), followed by 16 bytes.",
 		expect: "The peer fails the connection with 1002 (or 1009).",
 		run: func(s *session) {
-			b := s.frameBytes(wsFrame{Fin: true, Opcode: wsproto.OpBinary, Length: -1 << 62, Payload: binaryPayload(16)})
+			b := s.frameBytes(wsFrame{Fin: true, Opcode: frame.OpBinary, Length: -1 << 62, Payload: binaryPayload(16)})
 			s.sendBytes(b, chopSpec{})
 			s.expectFail(nil, 1002, 1009)
 		}})
@@ -221,7 +221,7 @@ func extraFrameCases(b *builder) {
 			if s.peerLimit > 0 {
 				n = s.peerLimit + 1
 			}
-			b := s.frameBytes(wsFrame{Fin: true, Opcode: wsproto.OpBinary, Length: n, Payload: binaryPayload(1024)})
+			b := s.frameBytes(wsFrame{Fin: true, Opcode: frame.OpBinary, Length: n, Payload: binaryPayload(1024)})
 			s.note("announcing a %d-byte message", n)
 			s.sendBytes(b, chopSpec{})
 			s.expectFail(nil, 1009)
@@ -236,7 +236,7 @@ func extraFrameCases(b *builder) {
 				return
 			}
 			p := binaryPayload(int(s.peerLimit + 1))
-			s.send(fragments(wsproto.OpBinary, p, len(p)/4+1)...)
+			s.send(fragments(frame.OpBinary, p, len(p)/4+1)...)
 			s.expectFail(nil, 1009)
 		}})
 }

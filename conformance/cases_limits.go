@@ -4,7 +4,7 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/pushwire/pushwire/wsproto"
+	"github.com/pushwire/pushwire/wsproto/frame"
 )
 
 func init() { builders = append(builders, limitCases, autoFragmentCases) }
@@ -12,10 +12,10 @@ func init() { builders = append(builders, limitCases, autoFragmentCases) }
 // kinds are the two data message types with their payload generators.
 var kinds = []struct {
 	name string
-	op   wsproto.Opcode
+	op   frame.Opcode
 	gen  func(int) []byte
 	msg  func([]byte) obs
-}{{"text", wsproto.OpText, textPayload, msgText}, {"binary", wsproto.OpBinary, binaryPayload, msgBinary}}
+}{{"text", frame.OpText, textPayload, msgText}, {"binary", frame.OpBinary, binaryPayload, msgBinary}}
 
 func size(n int) string {
 	switch {

@@ -4,7 +4,7 @@ import (
 	"bytes"
 	"fmt"
 
-	"github.com/pushwire/pushwire/wsproto"
+	"github.com/pushwire/pushwire/wsproto/frame"
 )
 
 func init() { builders = append(builders, utf8Cases) }
@@ -173,8 +173,8 @@ func utf8Stress() [][]utf8Sample {
 var sampleText = []byte("pushwire: κόσμε, ✓ 中文, 𝄞 clef, ÿ€")
 
 func utf8Cases(b *builder) {
-	tf := func(p []byte, fin bool) wsFrame { return wsFrame{Fin: fin, Opcode: wsproto.OpText, Payload: p} }
-	cf := func(p []byte, fin bool) wsFrame { return wsFrame{Fin: fin, Opcode: wsproto.OpContinuation, Payload: p} }
+	tf := func(p []byte, fin bool) wsFrame { return wsFrame{Fin: fin, Opcode: frame.OpText, Payload: p} }
+	cf := func(p []byte, fin bool) wsFrame { return wsFrame{Fin: fin, Opcode: frame.OpContinuation, Payload: p} }
 	add := func(id, desc, expect string, run func(*session)) {
 		b.add(&wsCase{id: id, desc: desc, expect: expect, run: run})
 	}
@@ -189,9 +189,9 @@ func utf8Cases(b *builder) {
 		n := len(string(r))
 		perChar = append(perChar, cf(sampleText[i:i+n], false))
 	}
-	perChar[0].Opcode = wsproto.OpText
+	perChar[0].Opcode = frame.OpText
 	perChar[len(perChar)-1].Fin = true
-	perByte = fragments(wsproto.OpText, sampleText, 1)
+	perByte = fragments(frame.OpText, sampleText, 1)
 	clef := bytes.Index(sampleText, []byte("𝄞"))
 	add("6.2.1", "Send valid UTF-8 text with characters of 1 to 4 bytes in one frame.", "The peer echoes it.",
 		echoRun(chopSpec{}, []wsFrame{text(sampleText)}, msgText(sampleText)))
@@ -208,7 +208,7 @@ func utf8Cases(b *builder) {
 	add("6.3.1", "Send a text message holding a surrogate (ED A0 80) in one frame (RFC 6455 §8.1: invalid UTF-8 MUST fail the connection).",
 		"The peer fails the connection with 1007.", failRun(chopSpec{}, []wsFrame{text(bad)}, nil, 1007))
 	add("6.3.2", "Send the same message with one byte per frame.", "The peer fails the connection with 1007.",
-		failRun(chopSpec{}, fragments(wsproto.OpText, bad, 1), nil, 1007))
+		failRun(chopSpec{}, fragments(frame.OpText, bad, 1), nil, 1007))
 
 	// Fail-fast: the invalid byte arrives while the message is incomplete;
 	// the peer should fail before the rest is sent.

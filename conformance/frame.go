@@ -4,16 +4,16 @@ import (
 	"math/rand/v2"
 	"time"
 
-	"github.com/pushwire/pushwire/wsproto"
+	"github.com/pushwire/pushwire/wsproto/frame"
 )
 
 // wsFrame is one WebSocket frame as the harness writes it: legal or not.
-// The harness encodes the header with wsproto.AppendHeader, which writes
+// The harness encodes the header with frame.AppendHeader, which writes
 // reserved bits, reserved opcodes and oversized control frames as asked.
 type wsFrame struct {
 	Fin     bool
-	Rsv     byte // RSV bits in wire position (wsproto.Rsv1...)
-	Opcode  wsproto.Opcode
+	Rsv     byte // RSV bits in wire position (frame.Rsv1...)
+	Opcode  frame.Opcode
 	Payload []byte
 	// Mask overrides the role's masking: maskDefault follows the role
 	// (a client masks, a server does not), maskOn and maskOff force it.
@@ -44,7 +44,7 @@ type chopSpec struct {
 func encodeFrames(frames []wsFrame, masked bool, rng *rand.Rand) []byte {
 	var out []byte
 	for _, f := range frames {
-		h := wsproto.Header{Fin: f.Fin, Rsv: f.Rsv, Opcode: f.Opcode, Length: int64(len(f.Payload))}
+		h := frame.Header{Fin: f.Fin, Rsv: f.Rsv, Opcode: f.Opcode, Length: int64(len(f.Payload))}
 		if f.Length != 0 {
 			h.Length = f.Length
 		}
@@ -59,24 +59,24 @@ func encodeFrames(frames []wsFrame, masked bool, rng *rand.Rand) []byte {
 			k := rng.Uint32()
 			h.Mask = [4]byte{byte(k), byte(k >> 8), byte(k >> 16), byte(k >> 24)}
 		}
-		out = wsproto.AppendHeader(out, h)
+		out = frame.AppendHeader(out, h)
 		start := len(out)
 		out = append(out, f.Payload...)
 		if h.Masked {
-			wsproto.Mask(h.Mask, 0, out[start:])
+			frame.Mask(h.Mask, 0, out[start:])
 		}
 	}
 	return out
 }
 
 // text and binary build single-frame data messages.
-func text(p []byte) wsFrame   { return wsFrame{Fin: true, Opcode: wsproto.OpText, Payload: p} }
-func binary(p []byte) wsFrame { return wsFrame{Fin: true, Opcode: wsproto.OpBinary, Payload: p} }
-func ping(p []byte) wsFrame   { return wsFrame{Fin: true, Opcode: wsproto.OpPing, Payload: p} }
-func pong(p []byte) wsFrame   { return wsFrame{Fin: true, Opcode: wsproto.OpPong, Payload: p} }
+func text(p []byte) wsFrame   { return wsFrame{Fin: true, Opcode: frame.OpText, Payload: p} }
+func binary(p []byte) wsFrame { return wsFrame{Fin: true, Opcode: frame.OpBinary, Payload: p} }
+func ping(p []byte) wsFrame   { return wsFrame{Fin: true, Opcode: frame.OpPing, Payload: p} }
+func pong(p []byte) wsFrame   { return wsFrame{Fin: true, Opcode: frame.OpPong, Payload: p} }
 
 // closeFrame builds a close frame with the raw payload p.
-func closeFrame(p []byte) wsFrame { return wsFrame{Fin: true, Opcode: wsproto.OpClose, Payload: p} }
+func closeFrame(p []byte) wsFrame { return wsFrame{Fin: true, Opcode: frame.OpClose, Payload: p} }
 
 // closeCode builds a close payload with code and reason, without checking
 // either, so that invalid codes can be sent.
@@ -86,11 +86,11 @@ func closeCode(code int, reason string) []byte {
 
 // fragments splits a message of type op into frames of the given sizes;
 // the last frame takes the rest.
-func fragments(op wsproto.Opcode, p []byte, size int) []wsFrame {
+func fragments(op frame.Opcode, p []byte, size int) []wsFrame {
 	var fs []wsFrame
 	for first := true; first || len(p) > 0; first = false {
 		n := min(size, len(p))
-		f := wsFrame{Opcode: wsproto.OpContinuation, Payload: p[:n]}
+		f := wsFrame{Opcode: frame.OpContinuation, Payload: p[:n]}
 		if first {
 			f.Opcode = op
 		}

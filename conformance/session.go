@@ -12,7 +12,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/pushwire/pushwire/wsproto"
+	"github.com/pushwire/pushwire/wsproto/frame"
 )
 
 // maxEvents bounds the events kept per case; later ones are counted only.
@@ -141,7 +141,7 @@ func (s *session) sendChopped(chop chopSpec, frames ...wsFrame) {
 		e := Event{Dir: "sent", Kind: "frame", Opcode: f.Opcode.String(), Fin: f.Fin, Rsv: int(f.Rsv >> 4), Len: int64(len(f.Payload)), Data: preview(f.Payload)}
 		// A close frame with reserved bits is no close frame but a
 		// protocol violation the peer must fail on.
-		if f.Opcode == wsproto.OpClose && f.Rsv == 0 {
+		if f.Opcode == frame.OpClose && f.Rsv == 0 {
 			if len(f.Payload) >= 2 {
 				e.Code = int(f.Payload[0])<<8 | int(f.Payload[1])
 			}
@@ -191,14 +191,14 @@ func (s *session) frameBytes(frames ...wsFrame) []byte { return encodeFrames(fra
 func (s *session) recorder() {
 	defer close(s.done)
 	var (
-		scratch  [wsproto.MaxHeaderSize]byte
-		msgOp    wsproto.Opcode // opcode of the message in progress, 0 if none
+		scratch  [frame.MaxHeaderSize]byte
+		msgOp    frame.Opcode // opcode of the message in progress, 0 if none
 		msgComp  bool
 		msg      []byte
 		closeGot bool
 	)
 	for {
-		h, err := wsproto.ReadHeader(s.br, &scratch)
+		h, err := frame.ReadHeader(s.br, &scratch)
 		if err != nil {
 			s.mu.Lock()
 			s.eof = true
@@ -232,7 +232,7 @@ func (s *session) recorder() {
 			continue // the header read reports the end
 		}
 		if h.Masked {
-			wsproto.Mask(h.Mask, 0, payload)
+			frame.Mask(h.Mask, 0, payload)
 		}
 		e.Data = preview(payload)
 		s.log(e)
@@ -241,8 +241,8 @@ func (s *session) recorder() {
 			continue
 		}
 		rsvOK := byte(0)
-		if s.pmd != nil && (h.Opcode == wsproto.OpText || h.Opcode == wsproto.OpBinary) {
-			rsvOK = wsproto.Rsv1
+		if s.pmd != nil && (h.Opcode == frame.OpText || h.Opcode == frame.OpBinary) {
+			rsvOK = frame.Rsv1
 		}
 		if h.Rsv&^rsvOK != 0 {
 			s.violation("frame with reserved bits %#x that no extension defines (RFC 6455 §5.2)", h.Rsv)
@@ -255,7 +255,7 @@ func (s *session) recorder() {
 			s.violation("control frame fragmented or longer than 125 bytes (RFC 6455 §5.5)")
 		}
 		switch h.Opcode {
-		case wsproto.OpPing:
+		case frame.OpPing:
 			s.log(Event{Dir: "recv", Kind: "ping", Len: h.Length, Data: preview(payload)})
 			s.mu.Lock()
 			closing := s.sentClose
@@ -263,20 +263,20 @@ func (s *session) recorder() {
 			if !closing {
 				s.send(pong(payload))
 			}
-		case wsproto.OpPong:
+		case frame.OpPong:
 			s.mu.Lock()
 			s.received = append(s.received, obsPong(payload))
 			s.logLocked(Event{Dir: "recv", Kind: "pong", Len: h.Length, Data: preview(payload)})
 			s.mu.Unlock()
 			s.signal()
-		case wsproto.OpClose:
+		case frame.OpClose:
 			closeGot = true
 			code, why := 1005, ""
 			if len(payload) >= 2 {
 				code = int(payload[0])<<8 | int(payload[1])
 				why = string(payload[2:])
 			}
-			if _, err := wsproto.ParseClosePayload(payload); err != nil {
+			if _, err := frame.ParseClosePayload(payload); err != nil {
 				s.violation("invalid close payload from the peer: %v", err)
 			}
 			s.mu.Lock()
@@ -289,7 +289,7 @@ func (s *session) recorder() {
 				// RFC 6455 §5.5.1: "the endpoint MUST send a Close frame in
 				// response"; the harness echoes the code when it may.
 				var p []byte
-				if code != 1005 && wsproto.CloseCode(code).Sendable() {
+				if code != 1005 && frame.CloseCode(code).Sendable() {
 					p = closeCode(code, "")
 				}
 				s.send(closeFrame(p))
@@ -303,17 +303,17 @@ func (s *session) recorder() {
 				s.mu.Unlock()
 				s.conn.Close()
 			}
-		case wsproto.OpText, wsproto.OpBinary:
+		case frame.OpText, frame.OpBinary:
 			if msgOp != 0 {
 				s.violation("new data frame inside a fragmented message (RFC 6455 §5.4)")
 			}
 			msgOp, msg = h.Opcode, append(msg[:0:0], payload...)
-			msgComp = h.Rsv&wsproto.Rsv1 != 0
+			msgComp = h.Rsv&frame.Rsv1 != 0
 			if h.Fin {
 				s.deliver(msgOp, msgComp, msg)
 				msgOp = 0
 			}
-		case wsproto.OpContinuation:
+		case frame.OpContinuation:
 			if msgOp == 0 {
 				s.violation("continuation frame with no message to continue (RFC 6455 §5.4)")
 				continue
@@ -333,7 +333,7 @@ func (s *session) recorder() {
 }
 
 // deliver records a complete data message.
-func (s *session) deliver(op wsproto.Opcode, compressed bool, p []byte) {
+func (s *session) deliver(op frame.Opcode, compressed bool, p []byte) {
 	if compressed {
 		out, err := s.pmd.inflate(p)
 		if err != nil {
@@ -343,7 +343,7 @@ func (s *session) deliver(op wsproto.Opcode, compressed bool, p []byte) {
 		p = out
 	}
 	kind := "text"
-	if op == wsproto.OpBinary {
+	if op == frame.OpBinary {
 		kind = "binary"
 	}
 	s.mu.Lock()

@@ -136,3 +136,105 @@ func BenchmarkInflatePeers(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkEchoCodecPeers is the codec work of one compressed echo, as
+// peers/cmd/results measures it end to end: inflate a message the client
+// compressed on its own (compress/flate BestSpeed, as the load generator
+// sends it) on a connection with context takeover, then compress it back
+// with context takeover. pushwire: Decoder and Encoder, 32 KiB windows
+// kept per connection. gws: what gws does per message (klauspost/compress
+// inflater reset with the read window as dictionary, writer reset with
+// the write window by ResetDict, both windows kept per connection).
+// flate: pushwire before this package (compress/flate reader reset with
+// the window, a compress/flate writer kept per connection).
+func BenchmarkEchoCodecPeers(b *testing.B) {
+	tail := []byte{0x00, 0x00, 0xff, 0xff, 0x01, 0x00, 0x00, 0xff, 0xff}
+	for _, size := range []int{1 << 10, 64 << 10} {
+		msgs := make([][]byte, max(4, 2*32768/size+1))
+		payloads := make([][]byte, len(msgs))
+		for i := range msgs {
+			msgs[i] = corpus.JSON(size, uint64(i))
+			var buf bytes.Buffer
+			fw, _ := stdflate.NewWriter(&buf, stdflate.BestSpeed)
+			fw.Write(msgs[i])
+			fw.Flush()
+			payloads[i], _ = deflate.TrimSyncTail(buf.Bytes())
+		}
+		run := func(name string, echo func(p []byte) int) {
+			b.Run(fmt.Sprintf("json/%d/%s", size, name), func(b *testing.B) {
+				b.SetBytes(int64(size))
+				b.ReportAllocs()
+				for _, p := range payloads {
+					echo(p)
+				}
+				i, out := 0, 0
+				c0 := cpuNow()
+				for b.Loop() {
+					out += echo(payloads[i%len(payloads)])
+					i++
+				}
+				b.ReportMetric(float64(size)*float64(b.N)/(float64(cpuNow()-c0)/1e9)/1e6, "cpuMB/s")
+				b.ReportMetric(float64(out)/float64(size*b.N), "ratio")
+			})
+		}
+
+		var dec deflate.Decoder
+		var enc deflate.Encoder
+		msg := make([]byte, 0, size)
+		reply := make([]byte, 0, deflate.MaxEncodedLen(size))
+		run("pushwire", func(p []byte) int {
+			var err error
+			if msg, err = dec.AppendMessage(msg[:0], p, -1); err != nil {
+				b.Fatal(err)
+			}
+			reply = enc.AppendMessage(reply[:0], msg)
+			return len(reply)
+		})
+
+		slide := func(w, m []byte) []byte {
+			w = append(w, m...)
+			return w[:copy(w, w[max(0, len(w)-32768):])]
+		}
+		var in bytes.Buffer
+		var kin bytes.Buffer
+		kr := kflate.NewReader(nil)
+		var kout bytes.Buffer
+		kw, _ := kflate.NewWriter(&kout, 1)
+		rwin, wwin := make([]byte, 0, 32768+size), make([]byte, 0, 32768+size)
+		run("gws", func(p []byte) int {
+			in.Reset()
+			in.Write(p)
+			in.Write(tail)
+			kr.(kflate.Resetter).Reset(&in, rwin)
+			kin.Reset()
+			kin.ReadFrom(kr)
+			m := kin.Bytes()
+			rwin = slide(rwin, m)
+			kout.Reset()
+			kw.ResetDict(&kout, wwin)
+			kw.Write(m)
+			kw.Flush()
+			wwin = slide(wwin, m)
+			return kout.Len() - 4
+		})
+
+		sr := stdflate.NewReader(nil)
+		var sin, sout bytes.Buffer
+		sw, _ := stdflate.NewWriter(&sout, stdflate.BestSpeed)
+		swin := make([]byte, 0, 32768+size)
+		run("flate", func(p []byte) int {
+			in.Reset()
+			in.Write(p)
+			in.Write(tail)
+			sr.(stdflate.Resetter).Reset(&in, swin)
+			sin.Reset()
+			sin.ReadFrom(sr)
+			m := sin.Bytes()
+			swin = slide(swin, m)
+			sout.Reset()
+			sw.Write(m)
+			sw.Flush()
+			return sout.Len() - 4
+		})
+	}
+}

@@ -240,6 +240,18 @@ func (d *Decoder) Discard() error {
 func (d *Decoder) AppendMessage(dst, payload []byte, limit int64) ([]byte, error) {
 	d.open(limit)
 	d.st.src.avail = payload
+	return d.appendAll(dst, limit)
+}
+
+// AppendFrom is AppendMessage for a payload that src yields, as for
+// Begin: the frames of a message as they arrive.
+func (d *Decoder) AppendFrom(dst []byte, src io.Reader, limit int64) ([]byte, error) {
+	d.Begin(src, limit)
+	return d.appendAll(dst, limit)
+}
+
+// appendAll reads the open message to its end into dst.
+func (d *Decoder) appendAll(dst []byte, limit int64) ([]byte, error) {
 	for {
 		// At the limit Read probes for one more byte itself: dst never
 		// needs room past the limit.

@@ -97,6 +97,10 @@ func TestDecodeRFC7692(t *testing.T) {
 				if err != nil || !bytes.Equal(got, hello) {
 					t.Fatalf("AppendMessage: %q, %v; want %q", got, err, hello)
 				}
+				got, err = d.AppendFrom(nil, rk.wrap(payload), 1000)
+				if err != nil || !bytes.Equal(got, hello) {
+					t.Fatalf("AppendFrom: %q, %v; want %q", got, err, hello)
+				}
 			})
 		}
 	}
@@ -199,6 +203,10 @@ func TestDecodeLimit(t *testing.T) {
 			}
 			if !bytes.Equal(got, want) {
 				t.Fatalf("AppendMessage: %d bytes, want %d", len(got), len(want))
+			}
+			got, err = d.AppendFrom(nil, iotest.HalfReader(bytes.NewReader(payload)), tc.limit)
+			if tc.ok != (err == nil) || !tc.ok && !errors.Is(err, ErrLimit) || !bytes.Equal(got, want) {
+				t.Fatalf("AppendFrom: %d bytes, %v; want %d bytes, ok=%v", len(got), err, len(want), tc.ok)
 			}
 			got, err = readMessage(&d, bytes.NewReader(payload), tc.limit)
 			if tc.ok != (err == nil) || !tc.ok && !errors.Is(err, ErrLimit) || !bytes.Equal(got, want) {

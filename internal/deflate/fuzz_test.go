@@ -67,7 +67,7 @@ func (s fuzzScript) run(t *testing.T) {
 			if next()%7 == 0 {
 				out = e.Flush(out)
 				flushed = len(m) - len(rest)
-				if checks++; checks > 3 {
+				if checks++; checks > 2 {
 					continue
 				}
 				// Everything before the Flush inflates now.

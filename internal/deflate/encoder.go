@@ -112,7 +112,9 @@ func (e *Encoder) WindowBits() int {
 // Append compresses p as the next part of the current message, starting
 // one if none is open, and appends to dst the compressed bytes that are
 // complete. The Encoder buffers up to 64 KiB of input and a few bits of
-// output: Flush or Finish emits them.
+// output: Flush or Finish emits them. Input is compressed in blocks of
+// 65535 bytes whatever the pieces it arrives in, so the output does not
+// depend on how a message is cut into Append calls.
 func (e *Encoder) Append(dst, p []byte) []byte {
 	if e.s == nil {
 		e.begin()
@@ -193,10 +195,9 @@ func (e *Encoder) remember(tail []byte, n int) {
 
 // AppendMessage compresses msg as one whole message and appends it to dst:
 // Append followed by Finish. A message left open by Append is continued.
+// The bytes appended are at most MaxEncodedLen(len(msg)) for a message
+// that was not open.
 func (e *Encoder) AppendMessage(dst, msg []byte) []byte {
-	if e.s == nil {
-		e.begin()
-	}
 	return e.Finish(e.Append(dst, msg))
 }
 

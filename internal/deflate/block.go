@@ -6,9 +6,9 @@ import (
 )
 
 // writeBlock appends blk, whose LZ77 steps and symbol frequencies lz77
-// left in e.s, as one
-// DEFLATE block (BFINAL 0) of whichever type is shortest: stored, fixed
-// Huffman codes or dynamic Huffman codes (RFC 1951 §3.2.3).
+// left in e.s, as one DEFLATE block (BFINAL 0) of whichever type is
+// shortest: stored, fixed Huffman codes or dynamic Huffman codes (RFC 1951
+// §3.2.3).
 func (e *Encoder) writeBlock(dst, blk []byte) []byte {
 	s := e.s
 	extraBits := s.extraBits

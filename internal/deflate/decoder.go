@@ -68,10 +68,10 @@ func NewDecoder(windowBits int, noContextTakeover bool) (*Decoder, error) {
 // ErrWindowBits and leaves d as it was.
 //
 // A window of 8 bits keeps 512 bytes. zlib, on which many peers build,
-// cannot compress with a 256-byte window: versions up to 1.2.8 silently
-// use 512 bytes when asked for 8 bits, later ones turn 8 into 9 or refuse
-// it for raw DEFLATE, and wrappers pass 9 instead. A peer that agreed to
-// 8 bits may so refer up to 512 bytes back, and this end inflates that.
+// cannot compress with a 256-byte window; its manual: "a windowBits value
+// of 8 (a window size of 256 bytes) is not supported. As a result, a
+// request for 8 will result in 9 (a 512-byte window)". A peer that agreed
+// to 8 bits may so refer up to 512 bytes back, and this end inflates that.
 func (d *Decoder) Reset(windowBits int, noContextTakeover bool) error {
 	if err := checkWindowBits(windowBits); err != nil {
 		return err

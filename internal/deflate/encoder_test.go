@@ -149,6 +149,35 @@ func TestEncodeBaseWrap(t *testing.T) {
 	}
 }
 
+// TestEncodePooledIsolation checks that what other Encoders left in the
+// pooled scratch space never shows in a connection's output: the same
+// messages compress to the same bytes whatever ran before.
+func TestEncodePooledIsolation(t *testing.T) {
+	msgs := [][]byte{corpus.JSON(3000, 1), corpus.JSON(500, 2), corpus.Text(70_000, 3), corpus.JSON(3000, 1)}
+	run := func() [][]byte {
+		var e Encoder
+		var outs [][]byte
+		for _, m := range msgs {
+			outs = append(outs, e.AppendMessage(nil, m))
+		}
+		return outs
+	}
+	want := run()
+	for i := range 3 {
+		// Other connections' messages, some sharing text with ours.
+		var other Encoder
+		other.AppendMessage(nil, corpus.Random(100_000, uint64(i)))
+		other.AppendMessage(nil, bytes.Repeat(msgs[i%2], 3))
+		other.Append(nil, corpus.Text(5000, 3))
+		other.Abort()
+		for j, got := range run() {
+			if !bytes.Equal(got, want[j]) {
+				t.Fatalf("round %d, message %d: output differs after other Encoders used the pool", i, j)
+			}
+		}
+	}
+}
+
 // TestEncodeStreaming feeds messages in random pieces: the output is the
 // same as for the whole message, since blocks end at fixed input offsets.
 func TestEncodeStreaming(t *testing.T) {

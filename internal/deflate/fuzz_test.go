@@ -31,10 +31,12 @@ func parseScript(data []byte) fuzzScript {
 	// A message may be repeated, amplified to cross block boundaries.
 	amplify := 1 + int(data[1]%4)*int(data[1]%4)*500
 	s.splits = data[:2]
+	budget := 100_000 // bytes of amplified messages in all, to keep a run short
 	for _, m := range bytes.Split(data[2:], []byte{0xff}) {
-		if len(m) > 1 && m[0] == 0xfe {
+		if len(m) > 1 && m[0] == 0xfe && budget > 0 {
 			// A message longer than a block, but not much.
-			m = bytes.Repeat(m[1:], min(amplify, 70_000/(len(m)-1)))
+			m = bytes.Repeat(m[1:], max(1, min(amplify, 70_000/(len(m)-1), budget/(len(m)-1))))
+			budget -= len(m)
 		}
 		s.msgs = append(s.msgs, m)
 	}

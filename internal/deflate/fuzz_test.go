@@ -61,12 +61,13 @@ func (s fuzzScript) run(t *testing.T) {
 	for _, m := range s.msgs {
 		var out []byte
 		rest := m
-		flushed, checks := 0, 0 // message bytes before the last Flush; checks of it
+		flushed, checks, flushes := 0, 0, 0 // message bytes before the last Flush; checks of it; Flush calls
 		for len(rest) > 0 {
 			n := min(len(rest), next()*next()%1000+1)
 			out = e.Append(out, rest[:n])
 			rest = rest[n:]
-			if next()%7 == 0 {
+			if next()%7 == 0 && flushes < 8 {
+				flushes++
 				out = e.Flush(out)
 				flushed = len(m) - len(rest)
 				if checks++; checks > 2 {

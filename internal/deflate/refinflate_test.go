@@ -3,6 +3,7 @@ package deflate
 import (
 	"errors"
 	"fmt"
+	"sync"
 )
 
 // refInflate is a plain transcription of RFC 1951 §3.2 for the tests,
@@ -46,23 +47,7 @@ func refInflate(hist, payload []byte, window int) (out []byte, maxDist int, err 
 			all = append(all, r.in[r.pos:r.pos+n]...)
 			r.pos += n
 		case 1: // §3.2.6: fixed codes
-			var lens [288 + 32]int
-			for i := range 288 {
-				switch {
-				case i < 144:
-					lens[i] = 8
-				case i < 256:
-					lens[i] = 9
-				case i < 280:
-					lens[i] = 7
-				default:
-					lens[i] = 8
-				}
-			}
-			for i := range 32 {
-				lens[288+i] = 5
-			}
-			lit, dist := refCode(lens[:288]), refCode(lens[288:])
+			lit, dist := refFixed()
 			if all, maxDist, err = r.codes(all, start, lit, dist, window, maxDist); err != nil {
 				return nil, 0, err
 			}
@@ -126,6 +111,27 @@ var (
 	// §3.2.7: the order of the code length code lengths.
 	refCodeLenOrder = [19]int{16, 17, 18, 0, 8, 7, 9, 6, 10, 5, 11, 4, 12, 3, 13, 2, 14, 1, 15}
 )
+
+// refFixed returns the fixed codes of RFC 1951 §3.2.6.
+var refFixed = sync.OnceValues(func() (*refHuff, *refHuff) {
+	var lens [288 + 32]int
+	for i := range 288 {
+		switch {
+		case i < 144:
+			lens[i] = 8
+		case i < 256:
+			lens[i] = 9
+		case i < 280:
+			lens[i] = 7
+		default:
+			lens[i] = 8
+		}
+	}
+	for i := range 32 {
+		lens[288+i] = 5
+	}
+	return refCode(lens[:288]), refCode(lens[288:])
+})
 
 // refBits reads bits LSB first (RFC 1951 §3.1.1).
 type refBits struct {

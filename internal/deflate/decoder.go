@@ -254,15 +254,27 @@ func (d *Decoder) AppendFrom(dst []byte, src io.Reader, limit int64) ([]byte, er
 func (d *Decoder) appendAll(dst []byte, limit int64) ([]byte, error) {
 	for {
 		// At the limit Read probes for one more byte itself: dst never
-		// needs room past the limit.
+		// needs room past the limit. Short of it, a full dst grows only
+		// once a byte shows that the message goes on.
 		if len(dst) == cap(dst) && (limit < 0 || d.out < limit) {
+			var one [1]byte
+			n, err := d.Read(one[:])
+			if n == 0 {
+				if err == io.EOF {
+					return dst, nil
+				}
+				if err != nil {
+					return dst, err
+				}
+				continue
+			}
 			grow := max(cap(dst), 4<<10)
 			if limit >= 0 {
-				grow = int(min(int64(grow), limit-d.out))
+				grow = int(min(int64(grow), limit-d.out+1))
 			}
 			nb := make([]byte, len(dst), len(dst)+grow)
 			copy(nb, dst)
-			dst = nb
+			dst = append(nb, one[0])
 		}
 		n, err := d.Read(dst[len(dst):cap(dst)])
 		dst = dst[:len(dst)+n]

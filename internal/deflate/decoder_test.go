@@ -391,6 +391,18 @@ func TestDecodeAllocs(t *testing.T) {
 	}); n != 0 {
 		t.Errorf("AppendMessage allocates %.1f times per message", n)
 	}
+	// A destination exactly as long as the message does not grow.
+	m := corpus.JSON(3000, 9)
+	exact := make([]byte, 0, len(m))
+	if n := testing.AllocsPerRun(100, func() {
+		var e Encoder
+		got, err := d.AppendMessage(exact, e.AppendMessage(dst[:0], m), -1)
+		if err != nil || cap(got) != len(m) {
+			t.Fatalf("AppendMessage into an exact destination: %d bytes of %d, %v", len(got), cap(got), err)
+		}
+	}); n > 1 { // the Encoder's history
+		t.Errorf("AppendMessage into an exact destination allocates %.1f times", n)
+	}
 	if n := testing.AllocsPerRun(100, func() {
 		src.Reset(payloads[i%len(payloads)])
 		d.Begin(src, 1<<20)

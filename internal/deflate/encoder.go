@@ -319,10 +319,11 @@ type scratch struct {
 	base  uint32 // table position of buf[0]
 	fresh bool   // history not yet indexed in table
 
-	// table maps a hash of 4 bytes to the position (base + index in buf)
-	// where they were last seen. Entries left by earlier messages are
-	// never used: base moves past them (see start).
-	table [tableSize]uint32
+	// table maps a hash of 5 bytes to the position (base + index in buf)
+	// where they were last seen, in its low 32 bits, and the first 4 of
+	// those bytes, in its high 32 bits. Entries left by earlier messages
+	// are never used: base moves past them (see start).
+	table [tableSize]uint64
 	seqs  []seq
 
 	litFreq   [numLitLen]uint32

@@ -8,23 +8,12 @@ import (
 func load32(b []byte, i int) uint32 { return binary.LittleEndian.Uint32(b[i:]) }
 func load64(b []byte, i int) uint64 { return binary.LittleEndian.Uint64(b[i:]) }
 
-// hash4 maps 4 bytes to a table index (multiplicative hashing by an odd
-// constant near 2^32/phi, top bits kept).
-func hash4(u uint32) uint32 { return (u * 0x9e3779b1) >> (32 - tableBits) }
-
 // hash5 maps the low 5 bytes of u to a table index.
 func hash5(u uint64) uint32 { return uint32(((u << 24) * 0x9e3779b97f4a7c15) >> (64 - tableBits)) }
 
-// hashAt is the table index of the bytes at src[i:]; src has 8 readable
-// bytes there.
-func hashAt(src []byte, i int) uint32 {
-	if useHash5 {
-		return hash5(load64(src, i))
-	}
-	return hash4(load32(src, i))
-}
-
-const useHash5 = true
+// entry is a table entry: position pos, whose first 4 bytes are those of
+// cv.
+func entry(pos uint32, cv uint64) uint64 { return uint64(pos) | cv<<32 }
 
 // matchLen returns how many leading bytes a and b share; b is at least as
 // long as a.
@@ -52,7 +41,8 @@ func (s *scratch) indexHistory(lo, h int) {
 	src := s.buf[:s.end+8]
 	last := min(h, s.end-3) // positions whose 4 bytes are all present
 	for p := lo + (last-1-lo)&1; p < last; p += 2 {
-		s.table[hashAt(src, p)] = s.base + uint32(p)
+		cv := load64(src, p)
+		s.table[hash5(cv)] = entry(s.base+uint32(p), cv)
 	}
 }
 
@@ -87,13 +77,15 @@ func (s *scratch) lz77(src []byte, lo, start, end, window int) {
 		cv := load64(src, i)
 		h0, h1 := hash5(cv), hash5(cv>>8)
 		c0, c1 := table[h0], table[h1]
-		table[h0], table[h1] = base+uint32(i), base+uint32(i+1)
+		table[h0], table[h1] = entry(base+uint32(i), cv), entry(base+uint32(i+1), cv>>8)
 		// d-1 < maxDist: 1 <= d <= window; an entry of an earlier
-		// message or from before a slide is always further back.
-		d := base + uint32(i) - c0
-		if d-1 >= maxDist || load32(src, i-int(d)) != uint32(cv) {
-			d = base + uint32(i+1) - c1
-			if d-1 >= maxDist || load32(src, i+1-int(d)) != uint32(cv>>8) {
+		// message or from before a slide is always further back. The
+		// entry's copy of the 4 bytes saves a load from far back in the
+		// input for most candidates that do not match.
+		d := base + uint32(i) - uint32(c0)
+		if d-1 >= maxDist || uint32(c0>>32) != uint32(cv) {
+			d = base + uint32(i+1) - uint32(c1)
+			if d-1 >= maxDist || uint32(c1>>32) != uint32(cv>>8) {
 				// Search faster the longer nothing matched.
 				i += 2 + (i-lit)>>5
 				continue
@@ -122,8 +114,11 @@ func (s *scratch) lz77(src []byte, lo, start, end, window int) {
 		i += l
 		lit = i
 		// Index the end of the match, which the next match often
-		// follows.
-		table[hash5(load64(src, i-1))] = base + uint32(i-1)
+		// follows; an entry holds 4 bytes of input, never padding.
+		if i <= end-3 {
+			cv := load64(src, i-1)
+			table[hash5(cv)] = entry(base+uint32(i-1), cv)
+		}
 	}
 	for _, b := range src[lit:end] {
 		lf[b]++

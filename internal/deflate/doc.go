@@ -38,7 +38,7 @@
 // the end of the first message.
 //
 // While a message is being compressed, the Encoder holds a scratch area of
-// about 300 KiB (the history in front of the input, a hash table of 16384
+// about 360 KiB (the history in front of the input, a hash table of 16384
 // entries, the LZ77 steps of a block, Huffman work space), and while one
 // is being inflated the Decoder holds about 125 KiB (32 KiB of history and
 // 64 KiB of output, decoding tables, an input buffer). Both come from

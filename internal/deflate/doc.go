@@ -25,17 +25,18 @@
 // With context takeover (RFC 7692 §7.1.1), an idle Encoder keeps the last
 // 2^bits bytes it compressed and an idle Decoder the last 2^bits bytes it
 // inflated (512 for 8 bits, see Decoder.Reset); without it they keep
-// nothing. Each struct is 72 bytes. Measured by TestEncoderIdleMemory and
-// TestDecoderIdleMemory, after one message:
+// nothing. Each struct is 72 bytes (an 80-byte heap slot). Heap held per
+// idle Encoder or Decoder after one message, as TestEncoderIdleMemory and
+// TestDecoderIdleMemory measure it:
 //
-//	window bits     Encoder, takeover    Decoder, takeover    no takeover
-//	8               72 + 256             72 + 512             72 each
-//	9 .. 15         72 + 2^bits          72 + 2^bits          72 each
-//	15              72 + 32768           72 + 32768           72 each
+//	window bits   Encoder, takeover   Decoder, takeover   no takeover
+//	8                           340                 592            80
+//	9 .. 15             80 + 2^bits         80 + 2^bits            80
+//	15                       32,848              32,849            80
 //
 // so a connection that compresses both ways with context takeover and
-// 15-bit windows holds 65,680 bytes for it. The history is allocated at
-// the end of the first message.
+// 15-bit windows holds about 65,700 bytes for it. The history is
+// allocated at the end of the first message.
 //
 // While a message is being compressed, the Encoder holds a scratch area of
 // about 360 KiB (the history in front of the input, a hash table of 16384

@@ -15,7 +15,7 @@ import (
 // A long-poll client sends the cursor of each answer with its next poll;
 // timeout=0 makes it a short poll.
 func Example_poll() {
-	tp := hub.NewTopic(nil)
+	tp := hub.NewTopic(&hub.TopicOptions{Epoch: "e1"})
 	h := httpstream.NewHandler(tp, nil)
 	srv := httptest.NewServer(h)
 	defer srv.Close()
@@ -34,15 +34,15 @@ func Example_poll() {
 		fmt.Print(string(body))
 	}
 	// Output:
-	// {"cursor":"2","entries":[{"seq":1,"type":"chat","data":"hello"},{"seq":2,"type":"chat","data":"\u003c/script\u003e"}]}
-	// {"cursor":"2","entries":[{"seq":2,"type":"chat","data":"\u003c/script\u003e"}]}
-	// {"cursor":"2","entries":[]}
+	// {"cursor":"e1:2","entries":[{"seq":1,"type":"chat","data":"hello"},{"seq":2,"type":"chat","data":"\u003c/script\u003e"}]}
+	// {"cursor":"e1:2","entries":[{"seq":2,"type":"chat","data":"\u003c/script\u003e"}]}
+	// {"cursor":"e1:2","entries":[]}
 }
 
 // OnPublish lets clients publish with POST (and WebSocket messages); the
 // application decides what goes into the log.
 func ExampleOptions_onPublish() {
-	tp := hub.NewTopic(nil)
+	tp := hub.NewTopic(&hub.TopicOptions{Epoch: "e1"})
 	h := httpstream.NewHandler(tp, &httpstream.Options{
 		OnPublish: func(r *http.Request, data []byte) error {
 			if len(data) == 0 {

@@ -1,4 +1,4 @@
-package main
+package cli
 
 import (
 	"context"
@@ -346,5 +346,81 @@ func (p *page) checkMessages(t *testing.T, ctx context.Context, transport string
 	}
 	if d := p.eval(t, ctx, `demo.client.duplicates`); d != "0" {
 		t.Errorf("%s: the client dropped %s duplicate entries, want 0", transport, d)
+	}
+}
+
+// TestBrowserRestart: the demo restarted with the in-memory default has a
+// new chat log. Each open page, on websocket, sse and poll, gets one
+// reset, tells the user the server restarted, and receives a message sent
+// after the restart; nothing loops on an error.
+func TestBrowserRestart(t *testing.T) {
+	if _, err := os.Stat(chromiumPath); err != nil {
+		t.Skipf("no %s (install it with scripts/install-chromium.sh)", chromiumPath)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Second) // safety net
+	defer cancel()
+
+	srv := startDemo(t, newChatTopic(), "127.0.0.1:0")
+	addr := srv.addr
+	defer func() { srv.stop() }()
+	b := launchChromium(t, ctx)
+	transports := []string{"websocket", "sse", "poll"}
+	pages := map[string]*page{}
+	for _, transport := range transports {
+		p := b.newPage(t, ctx, "http://"+addr+"/?transport="+transport)
+		p.waitTrue(t, ctx, `demo.client.state === "open" && demo.client.transport === "`+transport+`"`)
+		pages[transport] = p
+	}
+	// Grow the first log past what the new one will hold, so that a
+	// client that took its old cursor at face value would skip entries.
+	for i := range 5 {
+		pages["websocket"].eval(t, ctx, `demo.send(`+quote(fmt.Sprintf("before %d", i))+`).then(() => true)`)
+	}
+	for _, p := range pages {
+		p.waitMessages(t, ctx, []string{"before 4"})
+	}
+
+	// Kill the server and start a new process's worth: a new in-memory
+	// topic on the same address.
+	srv.stop()
+	srv = startDemo(t, newChatTopic(), addr)
+	for _, transport := range transports {
+		p := pages[transport]
+		p.waitTrue(t, ctx, `demo.resets === 1 && demo.client.state === "open"`)
+		p.eval(t, ctx, `demo.send(`+quote("after "+transport)+`).then(() => true)`)
+	}
+	for _, transport := range transports {
+		p := pages[transport]
+		var want []string
+		for _, tr := range transports {
+			want = append(want, "after "+tr)
+		}
+		p.waitMessages(t, ctx, want)
+		if got := p.eval(t, ctx, `demo.resets`); got != "1" {
+			t.Errorf("%s page: %s resets, want 1", transport, got)
+		}
+		if got := p.eval(t, ctx, `document.getElementById("restarted").hidden`); got != "false" {
+			t.Errorf("%s page: the restart notice is hidden = %s, want it shown", transport, got)
+		}
+		// The new log's entries arrived once each, in order, after the
+		// old ones.
+		var msgs []struct {
+			Seq  uint64
+			Data string
+		}
+		json.Unmarshal([]byte(p.eval(t, ctx, `demo.messages`)), &msgs)
+		var after []string
+		for _, m := range msgs {
+			if strings.HasPrefix(m.Data, "after ") {
+				after = append(after, m.Data)
+			}
+		}
+		if len(after) != len(transports) || len(msgs) != 5+len(transports) {
+			t.Errorf("%s page: messages %+v, want 5 before and %d after the restart, once each", transport, msgs, len(transports))
+		}
+		if d := p.eval(t, ctx, `demo.client.duplicates`); d != "0" {
+			t.Errorf("%s page: the client dropped %s duplicates, want 0", transport, d)
+		}
+		t.Logf("%s page: reset once, %d messages, cursor %s", transport, len(msgs), p.eval(t, ctx, `demo.client.cursor`))
 	}
 }

@@ -8,6 +8,10 @@
 //	pushwire sse   [-json] [-n N] URL       an EventSource client that prints events
 //	pushwire conform server -url URL        test a WebSocket server's conformance
 //
+// serve and echo take -debug-addr 127.0.0.1:PORT to serve runtime figures
+// for measurements (expvar at /debug/vars with memstats and goroutines,
+// pprof at /debug/pprof/); it is off by default.
+//
 // The command itself is github.com/pushwire/pushwire/internal/cli, in the
 // main module. This package is a module of its own only so that it can
 // link the engines, which have dependencies the main module must not have:

@@ -10,6 +10,10 @@
 //	pushwire echo  [-addr 127.0.0.1:9001]   a WebSocket echo server on every path
 //	pushwire sse   [-json] [-n N] URL       an EventSource client that prints events
 //	pushwire conform server -url URL        test a WebSocket server's conformance
+//
+// serve and echo take -debug-addr 127.0.0.1:PORT to serve runtime figures
+// for measurements (expvar at /debug/vars with memstats and goroutines,
+// pprof at /debug/pprof/); it is off by default.
 package cli
 
 import (

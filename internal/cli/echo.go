@@ -21,6 +21,7 @@ func runEcho(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	addr := fs.String("addr", "127.0.0.1:9001", "address to listen on")
 	limit := fs.Int64("limit", 64<<20, "read limit in bytes (largest message)")
 	compress := fs.Bool("compress", true, "accept permessage-deflate (RFC 7692) when the client offers it")
+	debugAddr := addDebugFlag(fs)
 	tf := addTLSFlags(fs)
 	if err := fs.Parse(args); err != nil {
 		return 2
@@ -36,6 +37,13 @@ func runEcho(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	fmt.Fprintf(stdout, "pushwire echo: listening on %s://%s/\n", scheme(tlsCfg, "ws"), ln.Addr())
+	stopDebug, err := startDebug("echo", *debugAddr, stdout)
+	if err != nil {
+		ln.Close()
+		fmt.Fprintf(stderr, "pushwire echo: %v\n", err)
+		return 1
+	}
+	defer stopDebug()
 	return serveHTTP(ctx, ln, echoHandler(*limit, *compress), tlsCfg, nil, stderr)
 }
 

@@ -31,6 +31,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer, cfg 
 	fs.SetOutput(stderr)
 	addr := fs.String("addr", "127.0.0.1:8080", "address to listen on")
 	engineURL := fs.String("engine", "", "keep the chat log in a shared engine, such as nats://HOST:PORT (NATS JetStream), so that several serve nodes share it; default: in this process's memory")
+	debugAddr := addDebugFlag(fs)
 	tf := addTLSFlags(fs)
 	if err := fs.Parse(args); err != nil {
 		return 2
@@ -55,6 +56,13 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer, cfg 
 	if *engineURL != "" {
 		fmt.Fprintf(stdout, "pushwire serve: chat log on %s, epoch %s\n", *engineURL, chat.Epoch())
 	}
+	stopDebug, err := startDebug("serve", *debugAddr, stdout)
+	if err != nil {
+		ln.Close()
+		fmt.Fprintf(stderr, "pushwire serve: %v\n", err)
+		return 1
+	}
+	defer stopDebug()
 	d := newDemo(chat)
 	// End the chat streams first (WebSocket close 1001, the others end), so
 	// that Shutdown does not wait for them; clients reconnect with their

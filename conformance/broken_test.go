@@ -135,7 +135,7 @@ func runAgainst(t *testing.T, h http.Handler) *Report {
 	t.Helper()
 	srv := httptest.NewServer(h)
 	defer srv.Close()
-	rep, err := RunServer(context.Background(), Options{
+	rep, err := RunServer(context.Background(), &Options{
 		URL:      "ws" + strings.TrimPrefix(srv.URL, "http") + "/",
 		Exclude:  ciExclude,
 		Parallel: 32,

@@ -9,6 +9,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/pushwire/pushwire/internal/wsecho"
 	"github.com/pushwire/pushwire/wsproto"
 )
 
@@ -42,17 +43,7 @@ func echoClient(ctx context.Context, base, agent string, parallel int) error {
 				return
 			}
 			defer c.CloseNow()
-			var buf []byte
-			for {
-				typ, msg, err := c.Read(ctx, buf)
-				if err != nil {
-					return
-				}
-				if err := c.Write(ctx, typ, msg); err != nil {
-					return
-				}
-				buf = msg
-			}
+			wsecho.Loop(ctx, c)
 		}()
 	}
 	wg.Wait()
@@ -66,7 +57,7 @@ func echoClient(ctx context.Context, base, agent string, parallel int) error {
 }
 
 func TestPushwireClient(t *testing.T) {
-	fs, err := NewFuzzingServer(Options{Exclude: ciExclude})
+	fs, err := NewFuzzingServer(&Options{Exclude: ciExclude})
 	if err != nil {
 		t.Fatal(err)
 	}

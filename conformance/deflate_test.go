@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
@@ -107,9 +108,9 @@ func TestPushwireCompression(t *testing.T) {
 	t.Run("server", func(t *testing.T) {
 		const limit = 4 << 20
 		opts := &wsproto.AcceptOptions{ReadLimit: limit, InsecureSkipOriginCheck: true, Compression: &wsproto.CompressionOptions{}}
-		srv := httptest.NewServer(wsproto.Handler(opts, echoConn))
+		srv := httptest.NewServer(wsproto.Handler(opts, func(c *wsproto.Conn, _ *http.Request) { echoConn(c) }))
 		defer srv.Close()
-		rep, err := RunServer(context.Background(), Options{URL: "ws" + strings.TrimPrefix(srv.URL, "http") + "/", Cases: short, Parallel: 4, ReadLimit: limit})
+		rep, err := RunServer(context.Background(), &Options{URL: "ws" + strings.TrimPrefix(srv.URL, "http") + "/", Cases: short, Parallel: 4, ReadLimit: limit})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -119,7 +120,7 @@ func TestPushwireCompression(t *testing.T) {
 		}
 	})
 	t.Run("client", func(t *testing.T) {
-		fs, err := NewFuzzingServer(Options{Cases: short, ReadLimit: 64 << 20})
+		fs, err := NewFuzzingServer(&Options{Cases: short, ReadLimit: 64 << 20})
 		if err != nil {
 			t.Fatal(err)
 		}

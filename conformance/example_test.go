@@ -3,6 +3,7 @@ package conformance_test
 import (
 	"context"
 	"fmt"
+	"net/http"
 	"net/http/httptest"
 	"strings"
 
@@ -24,7 +25,7 @@ func ExampleCases() {
 // RunServer tests a WebSocket server: here pushwire's own echo server,
 // on the UTF-8 cases.
 func ExampleRunServer() {
-	srv := httptest.NewServer(wsproto.Handler(&wsproto.AcceptOptions{InsecureSkipOriginCheck: true}, func(c *wsproto.Conn) {
+	srv := httptest.NewServer(wsproto.Handler(&wsproto.AcceptOptions{InsecureSkipOriginCheck: true}, func(c *wsproto.Conn, _ *http.Request) {
 		ctx := context.Background()
 		for {
 			typ, msg, err := c.Read(ctx, nil)
@@ -34,7 +35,7 @@ func ExampleRunServer() {
 		}
 	}))
 	defer srv.Close()
-	rep, err := conformance.RunServer(context.Background(), conformance.Options{
+	rep, err := conformance.RunServer(context.Background(), &conformance.Options{
 		URL:      "ws" + strings.TrimPrefix(srv.URL, "http") + "/",
 		Cases:    []string{"6.*"},
 		Parallel: 4,

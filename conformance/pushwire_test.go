@@ -2,34 +2,25 @@ package conformance
 
 import (
 	"context"
+	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
 
+	"github.com/pushwire/pushwire/internal/wsecho"
 	"github.com/pushwire/pushwire/wsproto"
 )
 
 // pushwireEcho is pushwire's echo server, as `pushwire echo` runs it.
 func pushwireEcho(limit int64) *httptest.Server {
 	opts := &wsproto.AcceptOptions{ReadLimit: limit, InsecureSkipOriginCheck: true}
-	return httptest.NewServer(wsproto.Handler(opts, echoConn))
+	return httptest.NewServer(wsproto.Handler(opts, func(c *wsproto.Conn, _ *http.Request) { echoConn(c) }))
 }
 
 // echoConn echoes every message until the connection ends.
 func echoConn(c *wsproto.Conn) {
 	defer c.CloseNow()
-	ctx := context.Background()
-	var buf []byte
-	for {
-		typ, msg, err := c.Read(ctx, buf)
-		if err != nil {
-			return
-		}
-		if err := c.Write(ctx, typ, msg); err != nil {
-			return
-		}
-		buf = msg
-	}
+	wsecho.Loop(context.Background(), c)
 }
 
 // ciExclude leaves out the long categories.
@@ -49,7 +40,7 @@ func TestPushwireServer(t *testing.T) {
 	const limit = 16 << 20
 	srv := pushwireEcho(limit)
 	defer srv.Close()
-	rep, err := RunServer(context.Background(), Options{
+	rep, err := RunServer(context.Background(), &Options{
 		URL:       "ws" + strings.TrimPrefix(srv.URL, "http") + "/",
 		Agent:     "pushwire",
 		Exclude:   ciExclude,

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"net/http"
 	"strconv"
+
+	"github.com/pushwire/pushwire/internal/oneline"
 )
 
 // Request is a client's opening handshake that passed CheckRequest: the
@@ -208,10 +210,11 @@ func checkKey(h http.Header) (string, error) {
 // malformedReason returns the rejection reason for an error from
 // ParseProtocols or ParseExtensions.
 func malformedReason(err error) string {
-	if me, ok := errors.AsType[*malformedError](err); ok {
+	var me *malformedError
+	if errors.As(err, &me) {
 		return me.reason()
 	}
-	return oneLine(err.Error())
+	return oneline.Of(err.Error())
 }
 
 func badRequest(reason string) *RejectError {

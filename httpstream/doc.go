@@ -11,6 +11,11 @@
 //	mux.Handle("GET /pushwire.js", h)
 //	defer h.Close() // before http.Server.Shutdown: ends the streams
 //
+// Client is the same client for Go programs: it reads the log over
+// WebSocket, SSE or long polling with the same fallback, reconnection and
+// resumption from its cursor, and reports gaps (and resets) as pushwire.js
+// does.
+//
 // # Choosing the transport
 //
 // A GET request names its transport in the transport query parameter:

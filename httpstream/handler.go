@@ -9,7 +9,9 @@ import (
 	"sync"
 	"time"
 
+	"github.com/pushwire/pushwire/handshake"
 	"github.com/pushwire/pushwire/hub"
+	"github.com/pushwire/pushwire/internal/oneline"
 	"github.com/pushwire/pushwire/wsproto"
 )
 
@@ -273,7 +275,7 @@ func chooseTransport(r *http.Request, param string) string {
 	default:
 		return ""
 	}
-	if headerHasToken(r.Header, "Upgrade", "websocket") ||
+	if handshake.HeaderHasToken(r.Header, "Upgrade", "websocket") ||
 		r.Method == http.MethodConnect && r.Header.Get(":protocol") == "websocket" { // RFC 8441 §4
 		return transportWebSocket
 	}
@@ -285,19 +287,6 @@ func chooseTransport(r *http.Request, param string) string {
 		return transportStream
 	}
 	return transportPoll
-}
-
-// headerHasToken reports whether a comma-separated header holds token,
-// compared without regard to case.
-func headerHasToken(h http.Header, name, token string) bool {
-	for _, v := range h.Values(name) {
-		for t := range strings.SplitSeq(v, ",") {
-			if strings.EqualFold(strings.TrimSpace(t), token) {
-				return true
-			}
-		}
-	}
-	return false
 }
 
 // servePublish hands a POST body to OnPublish.
@@ -324,7 +313,7 @@ func (h *Handler) servePublish(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if err := h.opts.OnPublish(r, body); err != nil {
-		httpError(w, oneLine(err.Error()), http.StatusBadRequest)
+		httpError(w, oneline.Of(err.Error()), http.StatusBadRequest)
 		return
 	}
 	w.WriteHeader(http.StatusNoContent)
@@ -334,12 +323,4 @@ func (h *Handler) servePublish(w http.ResponseWriter, r *http.Request) {
 func httpError(w http.ResponseWriter, msg string, code int) {
 	w.Header().Set("Cache-Control", "no-store")
 	http.Error(w, msg, code)
-}
-
-// oneLine cuts s at its first line break.
-func oneLine(s string) string {
-	if i := strings.IndexAny(s, "\r\n"); i >= 0 {
-		return s[:i]
-	}
-	return s
 }

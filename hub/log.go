@@ -64,13 +64,14 @@ type Log interface {
 // streaming transport (WebSocket, SSE, chunked streaming) loops over.
 type Subscription interface {
 	// Next returns the next entry, waiting for it to be published if need
-	// be. It returns ctx.Err() when ctx is done first, a GapError when
-	// entries were lost (the subscription then continues from the oldest
-	// entry held), a ResetError when its cursor is not in the log's
-	// current history (it then continues from the start of that
-	// history), ErrSlowConsumer when dropped by the Drop policy, and
-	// ErrClosed once the log is closed and every entry published before
-	// the close was returned, or once the subscription is closed.
+	// be. It returns ctx.Err() when ctx is done first (the subscription
+	// stays usable), a GapError when entries were lost (the subscription
+	// then continues from the oldest entry held), a ResetError when its
+	// cursor is not in the log's current history (it then continues from
+	// the start of that history), ErrSlowConsumer when dropped by the Drop
+	// policy, and ErrClosed once the log is closed and every entry
+	// published before the close was returned, or once the subscription is
+	// closed.
 	Next(ctx context.Context) (Entry, error)
 
 	// Close ends the subscription and wakes a Next blocked on it, which

@@ -1,12 +1,14 @@
 package wsproto
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net/http"
 	"time"
 
 	"github.com/pushwire/pushwire/handshake"
+	"github.com/pushwire/pushwire/internal/oneline"
 )
 
 // AcceptOptions configures Accept. The zero value, and nil, are safe
@@ -48,11 +50,12 @@ type AcceptOptions struct {
 	ResponseHeader http.Header
 
 	// ReadLimit is the largest message accepted, in bytes; negative means no
-	// limit. Default (0): DefaultReadLimit, 1 MiB.
+	// limit. Default (0): 1 MiB. A longer message fails the connection with
+	// close code 1009 (RFC 6455 §7.4.1) before any of it is buffered.
 	ReadLimit int64
 
-	// CloseTimeout bounds the closing handshake. Default (0):
-	// DefaultCloseTimeout, 5 s.
+	// CloseTimeout bounds the closing handshake: how long Close waits for
+	// the client's close frame. Default (0): 5 s.
 	CloseTimeout time.Duration
 
 	// OnPing is called with the payload of every ping received, before the
@@ -61,12 +64,31 @@ type AcceptOptions struct {
 	// Default: nil.
 	OnPing, OnPong func(payload []byte)
 
+	// PingInterval, when positive, turns on heartbeats: a ping is sent
+	// after each PingInterval (RFC 6455 §5.5.2), and a connection whose
+	// peer sends no pong within PongTimeout of a ping is closed, without a
+	// close frame: reads and writes then return an error matching a
+	// CloseError with code 1006 and os.ErrDeadlineExceeded. Pongs are
+	// received by reads, so a goroutine must be reading, as for Ping. The
+	// pings are sent from a runtime timer; no goroutine waits for them.
+	// Default (0): no heartbeat; an idle dead peer then goes unnoticed
+	// until a write fails.
+	PingInterval time.Duration
+
+	// PongTimeout is how long the pong may take. Default (0): PingInterval.
+	PongTimeout time.Duration
+
 	// Compression, when set, accepts permessage-deflate (RFC 7692) if the
 	// client offers it: the first offer the server can honour is taken,
 	// and an offer it cannot honour is declined (see CompressionOptions).
 	// An invalid Level makes Accept answer 500. Default: nil, no
 	// compression.
 	Compression *CompressionOptions
+
+	// Group, when set, is the group the connection joins once it is
+	// accepted; it leaves when it is closed. After Group.Close, Accept
+	// refuses the requests with 503 Service Unavailable. Default: nil.
+	Group *Group
 }
 
 // Accept completes a WebSocket opening handshake (RFC 6455 §4.2) on the
@@ -97,12 +119,7 @@ func Accept(w http.ResponseWriter, r *http.Request, opts *AcceptOptions) (*Conn,
 	if opts != nil {
 		o = *opts
 	}
-	req, err := handshake.CheckRequest(r)
-	if err != nil {
-		handshake.Reject(w, err)
-		return nil, err
-	}
-	protocol, extensions, deflate, err := agree(w, r, &o, req)
+	a, err := agree(w, r, &o, handshake.CheckRequest)
 	if err != nil {
 		return nil, err
 	}
@@ -121,30 +138,63 @@ func Accept(w http.ResponseWriter, r *http.Request, opts *AcceptOptions) (*Conn,
 		// handshake; net/http read them already.
 		buffered, _ = brw.Reader.Peek(n)
 	}
-	resp := handshake.AppendResponse(make([]byte, 0, 256), req.Key, protocol, extensions, o.ResponseHeader)
+	resp := handshake.AppendResponse(make([]byte, 0, 256), a.key, a.protocol, a.extensions, o.ResponseHeader)
 	if _, err := nc.Write(resp); err != nil {
 		nc.Close()
 		return nil, fmt.Errorf("wsproto: writing handshake response: %w", err)
 	}
-	return newConn(nc, connConfig{
-		subprotocol:  protocol,
-		extensions:   extensions,
-		deflate:      deflate,
+	cfg := o.connConfig(a)
+	cfg.buffered = buffered
+	return o.joined(newConn(nc, cfg)), nil
+}
+
+// connConfig is the configuration of a Conn that Accept agreed on with
+// these options.
+func (o *AcceptOptions) connConfig(a agreement) connConfig {
+	return connConfig{
+		subprotocol:  a.protocol,
+		extensions:   a.extensions,
+		deflate:      a.deflate,
 		readLimit:    o.ReadLimit,
 		closeTimeout: o.CloseTimeout,
 		onPing:       o.OnPing,
 		onPong:       o.OnPong,
-		buffered:     buffered,
-	}), nil
+		pingInterval: o.PingInterval,
+		pongTimeout:  o.PongTimeout,
+	}
 }
 
-// agree makes the checks and choices that are the same for a handshake
-// over HTTP/1.1 and over HTTP/2: the origin policy, Verify, compression and
-// the subprotocol. When it fails it has answered the request.
-func agree(w http.ResponseWriter, r *http.Request, o *AcceptOptions, req *handshake.Request) (protocol, extensions string, deflate *deflateParams, err error) {
-	reject := func(err error) (string, string, *deflateParams, error) {
+// joined adds c to the options' group, if any, and returns it.
+func (o *AcceptOptions) joined(c *Conn) *Conn {
+	if o.Group != nil {
+		o.Group.join(c)
+	}
+	return c
+}
+
+// agreement is what a server agreed on in an opening handshake.
+type agreement struct {
+	key        string // the client's Sec-WebSocket-Key; "" over HTTP/2
+	protocol   string
+	extensions string
+	deflate    *deflateParams // permessage-deflate, or nil
+}
+
+// agree checks r with check (handshake.CheckRequest over HTTP/1.1,
+// CheckConnect over HTTP/2) and makes the checks and choices that are the
+// same for both: the origin policy, Verify, compression and the
+// subprotocol. When it fails it has answered the request.
+func agree(w http.ResponseWriter, r *http.Request, o *AcceptOptions, check func(*http.Request) (*handshake.Request, error)) (agreement, error) {
+	reject := func(err error) (agreement, error) {
 		handshake.Reject(w, err)
-		return "", "", nil, err
+		return agreement{}, err
+	}
+	req, err := check(r)
+	if err != nil {
+		return reject(err)
+	}
+	if o.Group != nil && o.Group.refuses() {
+		return reject(&handshake.RejectError{Status: http.StatusServiceUnavailable, Reason: "the server is closing its connections"})
 	}
 	if !o.InsecureSkipOriginCheck {
 		if err := handshake.CheckOrigin(r, o.OriginPatterns); err != nil {
@@ -155,46 +205,54 @@ func agree(w http.ResponseWriter, r *http.Request, o *AcceptOptions, req *handsh
 		if err := o.Verify(r); err != nil {
 			var re *handshake.RejectError
 			if !errors.As(err, &re) {
-				err = &handshake.RejectError{Status: http.StatusForbidden, Reason: oneLine(err.Error())}
+				err = &handshake.RejectError{Status: http.StatusForbidden, Reason: oneline.Of(err.Error())}
 			}
 			return reject(err)
 		}
 	}
+	a := agreement{key: req.Key}
 	if o.Compression != nil {
 		level, err := checkLevel(o.Compression.Level)
 		if err != nil {
 			return reject(&handshake.RejectError{Status: http.StatusInternalServerError, Reason: err.Error()})
 		}
 		if resp, p, ok := acceptDeflate(req.Extensions, o.Compression, level); ok {
-			deflate = &p
-			extensions = resp.String()
+			a.deflate = &p
+			a.extensions = resp.String()
 		}
 	}
-	protocol = handshake.SelectProtocol(req.Protocols, o.Subprotocols)
+	a.protocol = handshake.SelectProtocol(req.Protocols, o.Subprotocols)
 	if o.SelectSubprotocol != nil {
-		protocol = o.SelectSubprotocol(r, req.Protocols)
-		if protocol != "" && !contains(req.Protocols, protocol) {
-			return reject(&handshake.RejectError{Status: http.StatusInternalServerError, Reason: fmt.Sprintf("server selected subprotocol %q that the client did not offer", protocol)})
+		a.protocol = o.SelectSubprotocol(r, req.Protocols)
+		if a.protocol != "" && !contains(req.Protocols, a.protocol) {
+			return reject(&handshake.RejectError{Status: http.StatusInternalServerError, Reason: fmt.Sprintf("server selected subprotocol %q that the client did not offer", a.protocol)})
 		}
 	}
-	return protocol, extensions, deflate, nil
+	return a, nil
 }
 
 // Handler returns an http.Handler that accepts WebSocket connections with
 // opts and runs serve for each on a fresh goroutine, so that the HTTP
-// handler returns at once and its stack is freed. serve owns the
-// connection; when it returns, the connection is closed (without a closing
-// handshake if serve did not do one).
-func Handler(opts *AcceptOptions, serve func(*Conn)) http.Handler {
+// handler returns at once and its stack is freed, over HTTP/1.1 and
+// HTTP/2 alike. serve owns the connection; when it returns, the connection
+// is closed (without a closing handshake if serve did not do one).
+//
+// serve also gets the handshake request, for what the application needs
+// from it: the query, the headers, the cookies, and the values that
+// middleware before the Handler put in its context (the authenticated user,
+// say). The request's context keeps those values but not the handler's
+// deadline or cancellation: it is done once the connection is closed, so
+// that work started for the connection can stop with it.
+func Handler(opts *AcceptOptions, serve func(c *Conn, r *http.Request)) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		c, err := Accept(w, r, opts)
 		if err != nil {
 			return
 		}
-		go func() {
+		go func(r *http.Request) {
 			defer c.CloseNow()
-			serve(c)
-		}()
+			serve(c, r)
+		}(r.WithContext(connContext{c: c, values: r.Context()}))
 		// Over HTTP/2 the stream ends when the handler returns.
 		c.waitH2()
 	})
@@ -209,12 +267,31 @@ func contains(list []string, s string) bool {
 	return false
 }
 
-// oneLine cuts s at its first line break.
-func oneLine(s string) string {
-	for i := 0; i < len(s); i++ {
-		if s[i] == '\r' || s[i] == '\n' {
-			return s[:i]
-		}
+// connContext is the context of the request that Handler hands serve: the
+// request's values, and done once the connection is closed. It costs the
+// connection nothing until it is used: contexts derived from it register
+// on the connection's close (AfterFunc) instead of a goroutine each.
+type connContext struct {
+	c      *Conn
+	values context.Context
+}
+
+func (x connContext) Deadline() (time.Time, bool) { return time.Time{}, false }
+func (x connContext) Done() <-chan struct{}       { return x.c.closed }
+func (x connContext) Value(key any) any           { return x.values.Value(key) }
+
+func (x connContext) Err() error {
+	if x.c.isClosed() {
+		return context.Canceled
 	}
-	return s
+	return nil
+}
+
+// AfterFunc runs f on a goroutine of its own once the connection is closed.
+// The context package uses it for the contexts derived from this one, and
+// context.AfterFunc as well.
+func (x connContext) AfterFunc(f func()) (stop func() bool) {
+	h := &closeHook{f: func() { go f() }}
+	x.c.addCloseHook(h)
+	return func() bool { return x.c.removeCloseHook(h) }
 }

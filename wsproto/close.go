@@ -4,10 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/pushwire/pushwire/wsproto/frame"
 	"io"
-	"net"
 	"time"
+
+	"github.com/pushwire/pushwire/wsproto/frame"
 )
 
 // handleControl acts on a ping, pong or close frame. payload is valid until
@@ -33,6 +33,9 @@ func (c *Conn) handleControl(op frame.Opcode, payload []byte) error {
 	case frame.OpPong:
 		if c.onPong != nil {
 			c.onPong(payload)
+		}
+		if c.hb != nil {
+			c.hb.pong()
 		}
 		c.notifyPong(payload)
 	case frame.OpClose:
@@ -328,6 +331,3 @@ func (c *Conn) notifyPong(payload []byte) {
 	}
 	delete(c.pingWaiters, string(payload))
 }
-
-// isNetClosed reports whether err says the connection was closed locally.
-func isNetClosed(err error) bool { return errors.Is(err, net.ErrClosed) }

@@ -64,7 +64,7 @@ func deflatePair(t testing.TB, aopts *AcceptOptions, offer handshake.Extension, 
 	}
 	u := &url.URL{Scheme: "ws", Host: srv.Listener.Addr().String(), Path: "/"}
 	br := bufio.NewReader(nc)
-	res, err := handshake.ClientHandshake(nc, br, u, handshake.ClientOptions{Extensions: []handshake.Extension{offer}})
+	res, err := handshake.ClientHandshake(nc, br, u, &handshake.ClientOptions{Extensions: []handshake.Extension{offer}})
 	if err != nil {
 		nc.Close()
 		t.Fatalf("ClientHandshake: %v", err)
@@ -671,19 +671,6 @@ var compressionModes = []struct {
 // both with compression opts.
 func compressedEchoPair(tb testing.TB, opts *CompressionOptions) *Conn {
 	server, client := pair(tb, &AcceptOptions{ReadLimit: 1 << 20, Compression: opts}, &DialOptions{ReadLimit: 1 << 20, Compression: opts})
-	go func() {
-		ctx := context.Background()
-		var buf []byte
-		for {
-			typ, msg, err := server.Read(ctx, buf)
-			if err != nil {
-				return
-			}
-			if err := server.Write(ctx, typ, msg); err != nil {
-				return
-			}
-			buf = msg
-		}
-	}()
+	go echoLoop(server)
 	return client
 }

@@ -533,7 +533,7 @@ func TestH2DialErrors(t *testing.T) {
 		{"ws scheme", "ws://example.com/", nil, nil, "needs a wss:// URL"},
 		{"no host", "wss:///x", nil, nil, "no host"},
 		{"foreign transport", "wss://example.com/", &http.Client{Transport: roundTripFunc(nil)}, nil, "want an *http.Transport"},
-		{"bad subprotocol", "wss://example.com/", nil, &DialOptions{Subprotocols: []string{"a b"}}, "not distinct tokens"},
+		{"bad subprotocol", "wss://example.com/", nil, &DialOptions{Subprotocols: []string{"a b"}}, `subprotocol "a b" is not a token`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -6,6 +6,7 @@
 //	                                        the demo: chat over WebSocket, SSE clock at /events
 //	pushwire echo  [-addr 127.0.0.1:9001]   a WebSocket echo server on every path
 //	pushwire sse   [-json] [-n N] URL       an EventSource client that prints events
+//	pushwire ws    [-json] [-H h] URL       a WebSocket client: stdin lines out, messages in
 //	pushwire conform server -url URL        test a WebSocket server's conformance
 //
 // serve and echo take -debug-addr 127.0.0.1:PORT to serve runtime figures

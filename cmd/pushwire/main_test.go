@@ -91,7 +91,8 @@ func TestServeEngine(t *testing.T) {
 	a := serve(t, "-engine", engine)
 	b := serve(t, "-engine", engine)
 
-	req, _ := http.NewRequest("POST", a+"/chat", strings.NewReader("hello from a"))
+	// A chat message is {"nick","text"}; it is published with the time.
+	req, _ := http.NewRequest("POST", a+"/chat", strings.NewReader(`{"nick":"a","text":"hello from a"}`))
 	req.Header.Set("Content-Type", "text/plain")
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
@@ -129,7 +130,11 @@ func TestServeEngine(t *testing.T) {
 			break
 		}
 	}
-	if len(da) != 1 || len(db) != 1 || da[0] != "hello from a" || db[0] != da[0] || ca != cb || !strings.HasSuffix(ca, ":1") {
+	var msg struct{ Nick, Text string }
+	if len(da) == 1 {
+		json.Unmarshal([]byte(da[0]), &msg)
+	}
+	if len(da) != 1 || len(db) != 1 || msg.Text != "hello from a" || msg.Nick != "a" || db[0] != da[0] || ca != cb || !strings.HasSuffix(ca, ":1") {
 		t.Errorf("a has %q at %q, b has %q at %q; want the message once on both, at the same cursor EPOCH:1", da, ca, db, cb)
 	}
 }

@@ -9,6 +9,7 @@
 //	                                        the demo: chat over WebSocket, SSE clock at /events
 //	pushwire echo  [-addr 127.0.0.1:9001]   a WebSocket echo server on every path
 //	pushwire sse   [-json] [-n N] URL       an EventSource client that prints events
+//	pushwire ws    [-json] [-H h] URL       a WebSocket client: stdin lines out, messages in
 //	pushwire conform server -url URL        test a WebSocket server's conformance
 //
 // serve and echo take -debug-addr 127.0.0.1:PORT to serve runtime figures
@@ -20,6 +21,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"os"
 
 	"github.com/pushwire/pushwire/hub"
 )
@@ -27,9 +29,11 @@ import (
 const usage = `usage: pushwire <command> [flags]
 
 commands:
-  serve   run the demo server (chat over WebSocket at /ws, SSE at /events)
+  serve   run the demo server (chat at /chat over WebSocket, SSE, long
+          polling or iframe streaming; an SSE clock at /events)
   echo    run a WebSocket echo server (conformance target)
   sse     connect to an SSE stream and print its events
+  ws      connect to a WebSocket: send lines, print messages
   conform run the conformance harness (server, client, sse-server, sse-client)
 
 Run 'pushwire <command> -h' for a command's flags.
@@ -53,11 +57,11 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer, cfg *Con
 	if cfg == nil {
 		cfg = &Config{}
 	}
-	return run(ctx, args, stdout, stderr, cfg)
+	return run(ctx, args, os.Stdin, stdout, stderr, cfg)
 }
 
 // run dispatches to a subcommand and returns the process exit code.
-func run(ctx context.Context, args []string, stdout, stderr io.Writer, cfg *Config) int {
+func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer, cfg *Config) int {
 	if len(args) == 0 {
 		fmt.Fprint(stderr, usage)
 		return 2
@@ -69,6 +73,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, cfg *Conf
 		return runEcho(ctx, args[1:], stdout, stderr)
 	case "sse":
 		return runSSE(ctx, args[1:], stdout, stderr)
+	case "ws":
+		return runWS(ctx, args[1:], stdin, stdout, stderr, isTerminal(stdin))
 	case "conform":
 		return runConform(ctx, args[1:], stdout, stderr)
 	case "help", "-h", "-help", "--help":
@@ -78,4 +84,14 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, cfg *Conf
 		fmt.Fprintf(stderr, "pushwire: unknown command %q\n\n%s", args[0], usage)
 		return 2
 	}
+}
+
+// isTerminal reports whether r is a character device, such as a terminal.
+func isTerminal(r io.Reader) bool {
+	f, ok := r.(*os.File)
+	if !ok {
+		return false
+	}
+	fi, err := f.Stat()
+	return err == nil && fi.Mode()&os.ModeCharDevice != 0
 }

@@ -61,6 +61,7 @@ func browserH2(t *testing.T) {
 		sctx, scancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer scancel()
 		d.chat.Shutdown(sctx)
+		d.close()
 		srv.CloseClientConnections() // the page's clock stream stays open otherwise
 		srv.Close()
 	}()
@@ -81,6 +82,12 @@ func browserH2(t *testing.T) {
 	receiver.checkMessages(t, ctx, "websocket", want)
 	if got := sender.eval(t, ctx, `performance.getEntriesByType("navigation")[0].nextHopProtocol`); got != `"h2"` {
 		t.Errorf("the page loaded over %s, want h2", got)
+	}
+	// The demo shows it: each page's WebSocket, and who is online, over
+	// HTTP/2.
+	for _, p := range []*page{sender, receiver} {
+		p.waitTrue(t, ctx, `$("http").textContent === "HTTP/2.0" && $("page-http").textContent === "h2" &&
+			demo.online.length === 2 && demo.online.every((o) => o.transport === "websocket" && o.http === "HTTP/2.0")`)
 	}
 	mu.Lock()
 	defer mu.Unlock()

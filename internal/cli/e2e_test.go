@@ -118,6 +118,7 @@ func (s *demoServer) stop() {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	s.d.chat.Shutdown(ctx)
+	s.d.close()
 	s.srv.Close()
 	<-s.done
 }
@@ -239,6 +240,7 @@ func (b *browser) call(ctx context.Context, session, method string, params any, 
 type page struct {
 	b       *browser
 	session string
+	target  string
 }
 
 func (b *browser) newPage(t *testing.T, ctx context.Context, url string) *page {
@@ -256,7 +258,15 @@ func (b *browser) newPage(t *testing.T, ctx context.Context, url string) *page {
 		defer cancel()
 		b.call(cctx, "", "Target.closeTarget", map[string]any{"targetId": target.TargetID}, nil)
 	})
-	return &page{b: b, session: attached.SessionID}
+	return &page{b: b, session: attached.SessionID, target: target.TargetID}
+}
+
+// close closes the page, as a user closing the tab does.
+func (p *page) close(t *testing.T, ctx context.Context) {
+	t.Helper()
+	if err := p.b.call(ctx, "", "Target.closeTarget", map[string]any{"targetId": p.target}, nil); err != nil {
+		t.Fatal(err)
+	}
 }
 
 // eval evaluates a JavaScript expression (awaiting a promise) and returns

@@ -11,8 +11,19 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/pushwire/pushwire/internal/wsecho"
 	"github.com/pushwire/pushwire/wsproto"
 )
+
+const echoUsage = `usage: pushwire echo [flags]
+
+A WebSocket echo server on every path: each message comes back with its
+type, compressed with permessage-deflate when the client offers it. It is
+the target of the conformance harness (pushwire conform server) and of
+pushwire ws.
+
+flags:
+`
 
 // runEcho implements `pushwire echo`: a WebSocket echo server on every path.
 func runEcho(ctx context.Context, args []string, stdout, stderr io.Writer) int {
@@ -23,7 +34,14 @@ func runEcho(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	compress := fs.Bool("compress", true, "accept permessage-deflate (RFC 7692) when the client offers it")
 	debugAddr := addDebugFlag(fs)
 	tf := addTLSFlags(fs)
+	fs.Usage = func() {
+		fmt.Fprint(stderr, echoUsage)
+		fs.PrintDefaults()
+	}
 	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
 		return 2
 	}
 	tlsCfg, err := tf.config(stdout, stderr)
@@ -55,19 +73,8 @@ func echoHandler(limit int64, compress bool) http.Handler {
 	if compress {
 		opts.Compression = &wsproto.CompressionOptions{}
 	}
-	return wsproto.Handler(opts, func(c *wsproto.Conn) {
-		ctx := context.Background()
-		var buf []byte
-		for {
-			typ, msg, err := c.Read(ctx, buf)
-			if err != nil {
-				return
-			}
-			if err := c.Write(ctx, typ, msg); err != nil {
-				return
-			}
-			buf = msg
-		}
+	return wsproto.Handler(opts, func(c *wsproto.Conn, _ *http.Request) {
+		wsecho.Loop(context.Background(), c)
 	})
 }
 

@@ -234,7 +234,7 @@ func conform(t target, parallel int) (*conformance.Report, error) {
 	go srv.Serve(ln)
 	defer srv.Close()
 	lastPrint := time.Now()
-	return conformance.RunServer(context.Background(), conformance.Options{
+	return conformance.RunServer(context.Background(), &conformance.Options{
 		URL:       "ws://" + ln.Addr().String() + "/",
 		Agent:     t.name,
 		Parallel:  parallel,

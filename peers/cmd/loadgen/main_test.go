@@ -25,7 +25,7 @@ type echoServer struct {
 
 func newEchoServer(t *testing.T) *echoServer {
 	s := &echoServer{conns: make(chan *wsproto.Conn, 100)}
-	h := wsproto.Handler(&wsproto.AcceptOptions{InsecureSkipOriginCheck: true, ReadLimit: 1 << 20}, func(c *wsproto.Conn) {
+	h := wsproto.Handler(&wsproto.AcceptOptions{InsecureSkipOriginCheck: true, ReadLimit: 1 << 20}, func(c *wsproto.Conn, _ *http.Request) {
 		s.conns <- c
 		var buf []byte
 		for {

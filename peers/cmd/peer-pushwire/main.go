@@ -1,7 +1,8 @@
 // Command peer-pushwire is pushwire's benchmark program (see package
 // peers/internal/benchsrv): the echo server of wsproto's package
-// documentation run from wsproto.Handler, a broadcast group written with
-// PreparedMessage, and wsproto.Dial as the client.
+// documentation run from wsproto.Handler, a broadcast to a wsproto.Group
+// (Broadcast of one PreparedMessage, from the calling goroutine), and
+// wsproto.Dial as the client.
 //
 // The echo row of peers/RESULTS.md measures the shipped `pushwire echo`
 // instead; this program's echo, the in-process echo of the old method, is
@@ -10,6 +11,7 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 
 	"github.com/pushwire/pushwire/peers/internal/benchsrv"
@@ -22,7 +24,7 @@ func main() {
 
 func echo(limit int64) http.Handler {
 	opts := &wsproto.AcceptOptions{InsecureSkipOriginCheck: true, ReadLimit: limit}
-	return wsproto.Handler(opts, func(c *wsproto.Conn) {
+	return wsproto.Handler(opts, func(c *wsproto.Conn, _ *http.Request) {
 		ctx := context.Background()
 		var buf []byte
 		for {
@@ -39,10 +41,11 @@ func echo(limit int64) http.Handler {
 }
 
 func broadcast(limit int64) (http.Handler, func([]byte) error, func() int) {
-	var g benchsrv.Group[*wsproto.Conn]
-	h := wsproto.Handler(&wsproto.AcceptOptions{InsecureSkipOriginCheck: true, ReadLimit: limit}, func(c *wsproto.Conn) {
-		g.Add(c)
-		defer g.Remove(c)
+	// The Group does what the other programs do by hand: members join on
+	// accept and leave on close, and Broadcast writes one frame to all.
+	g := wsproto.NewGroup(nil)
+	opts := &wsproto.AcceptOptions{InsecureSkipOriginCheck: true, ReadLimit: limit, Group: g}
+	h := wsproto.Handler(opts, func(c *wsproto.Conn, _ *http.Request) {
 		var buf []byte
 		for {
 			_, msg, err := c.Read(context.Background(), buf)
@@ -57,9 +60,10 @@ func broadcast(limit int64) (http.Handler, func([]byte) error, func() int) {
 		if err != nil {
 			return err
 		}
-		return benchsrv.FanOut(g.List(), func(c *wsproto.Conn) error {
-			return c.WritePrepared(context.Background(), pm)
-		})
+		if n, want := g.Broadcast(pm, nil), g.Len(); n != want {
+			return fmt.Errorf("broadcast reached %d of %d connections", n, want)
+		}
+		return nil
 	}
 	return h, send, g.Len
 }

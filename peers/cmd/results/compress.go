@@ -69,7 +69,7 @@ func pwEchoNoContextTakeover() http.Handler {
 		ReadLimit:               peers.MaxMessage,
 		Compression:             &wsproto.CompressionOptions{ServerNoContextTakeover: true, ClientNoContextTakeover: true},
 	}
-	return wsproto.Handler(opts, func(c *wsproto.Conn) {
+	return wsproto.Handler(opts, func(c *wsproto.Conn, _ *http.Request) {
 		ctx := context.Background()
 		var buf []byte
 		for {

@@ -301,7 +301,7 @@ func (r *run) readOnce(lib, addr string, n int, cpuprofile string) (rate, cpu fl
 func (r *run) bcastRow(names []string, n int) (*workload, *workload) {
 	w := &workload{
 		file: "broadcast", title: fmt.Sprintf("Broadcast 1 KiB to %d conns", n), unit: "ms",
-		note: fmt.Sprintf("time from the broadcast request until every one of %d raw clients (spread over %d load generator processes) has read the message; each library's prepared message where it has one (coder: Write per connection), written from 8 goroutines; pushwire: peer-pushwire (PreparedMessage, WritePrepared), as the shipped echo has no broadcast", n, len(r.workers)),
+		note: fmt.Sprintf("time from the broadcast request until every one of %d raw clients (spread over %d load generator processes) has read the message; each library's prepared message where it has one (coder: Write per connection), written from 8 goroutines; pushwire: peer-pushwire, wsproto.Group.Broadcast of one PreparedMessage from the calling goroutine", n, len(r.workers)),
 	}
 	cpu := &workload{file: "broadcast-cpu", title: fmt.Sprintf("Broadcast 1 KiB to %d conns, server CPU", n), unit: "CPU ms",
 		note: "the same broadcasts: CPU time of the server process (/proc/PID/task/*/schedstat) from the request until every client has read the message; less sensitive to the other work on the machine than the wall time"}

@@ -59,7 +59,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer, cfg 
 	addr := fs.String("addr", "127.0.0.1:8080", "address to listen on")
 	rate := fs.Float64("publish-rate", 5, "chat messages per second one client (an IPv4 address or IPv6 /64) may publish on average; 0: no limit")
 	burst := fs.Int("publish-burst", 10, "chat messages one client may publish at once before -publish-rate applies")
-	engineURL := fs.String("engine", "", "keep the chat log in a shared engine, such as nats://HOST:PORT (NATS JetStream), so that several serve nodes share it; default: in this process's memory")
+	engineURL := fs.String("engine", "", "keep the chat log in a shared engine, such as nats://HOST:PORT (NATS JetStream) or redis://HOST:PORT (Redis Streams), so that several serve nodes share it; default: in this process's memory")
 	debugAddr := addDebugFlag(fs)
 	tf := addTLSFlags(fs)
 	fs.Usage = func() {

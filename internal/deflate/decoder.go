@@ -87,6 +87,15 @@ func (d *Decoder) Reset(windowBits int, noContextTakeover bool) error {
 	return nil
 }
 
+// WindowBits returns the window size the peer compresses with, as a power
+// of two.
+func (d *Decoder) WindowBits() int {
+	if d.wbits == 0 {
+		return MaxWindowBits
+	}
+	return int(d.wbits)
+}
+
 // window returns the bytes of history kept.
 func (d *Decoder) window() int {
 	switch d.wbits {
@@ -106,6 +115,15 @@ func (d *Decoder) window() int {
 func (d *Decoder) Begin(src io.Reader, limit int64) {
 	d.open(limit)
 	d.st.src.r = src
+}
+
+// BeginBytes is Begin for a payload already in memory: the payloads of
+// the message's frames joined, as for Begin. The Decoder reads payload in
+// place, without copying it, until the message ends or is dropped; it must
+// not change until then.
+func (d *Decoder) BeginBytes(payload []byte, limit int64) {
+	d.open(limit)
+	d.st.src.avail = payload
 }
 
 func (d *Decoder) open(limit int64) {
@@ -238,8 +256,7 @@ func (d *Decoder) Discard() error {
 // than limit bytes (limit >= 0) gives ErrLimit with dst holding the first
 // limit bytes.
 func (d *Decoder) AppendMessage(dst, payload []byte, limit int64) ([]byte, error) {
-	d.open(limit)
-	d.st.src.avail = payload
+	d.BeginBytes(payload, limit)
 	return d.appendAll(dst, limit)
 }
 

@@ -220,6 +220,21 @@ func TestDecodeLimit(t *testing.T) {
 			if _, again := d.Read(make([]byte, 10)); again != err && !(err == nil && again == io.EOF) {
 				t.Errorf("Read after the end: %v, want %v again", again, err)
 			}
+			d.BeginBytes(payload, tc.limit)
+			got = got[:0]
+			for buf := make([]byte, 333); ; {
+				n, rerr := d.Read(buf)
+				got = append(got, buf[:n]...)
+				if rerr != nil {
+					if rerr == io.EOF {
+						rerr = nil
+					}
+					if tc.ok != (rerr == nil) || !tc.ok && !errors.Is(rerr, ErrLimit) || !bytes.Equal(got, want) {
+						t.Fatalf("BeginBytes and Read: %d bytes, %v; want %d bytes, ok=%v", len(got), rerr, len(want), tc.ok)
+					}
+					break
+				}
+			}
 			d.Begin(bytes.NewReader(payload), tc.limit)
 			if err := d.Discard(); tc.ok != (err == nil) || !tc.ok && !errors.Is(err, ErrLimit) {
 				t.Fatalf("Discard: %v, want ok=%v or ErrLimit", err, tc.ok)
@@ -360,8 +375,11 @@ func TestDecoderReset(t *testing.T) {
 	}
 	d, _ := NewDecoder(10, false)
 	d.AppendMessage(nil, new(Encoder).AppendMessage(nil, corpus.Text(3000, 1)), -1)
-	if err := d.Reset(99, false); !errors.Is(err, ErrWindowBits) || d.IdleSize() != 1024 {
-		t.Errorf("Reset(99) = %v, idle size %d; want ErrWindowBits and no change", err, d.IdleSize())
+	if err := d.Reset(99, false); !errors.Is(err, ErrWindowBits) || d.IdleSize() != 1024 || d.WindowBits() != 10 {
+		t.Errorf("Reset(99) = %v, idle size %d, window bits %d; want ErrWindowBits and no change", err, d.IdleSize(), d.WindowBits())
+	}
+	if bits := new(Decoder).WindowBits(); bits != 15 {
+		t.Errorf("zero Decoder: window bits %d, want 15", bits)
 	}
 	if err := d.Reset(10, true); err != nil || d.IdleSize() != 0 {
 		t.Errorf("Reset(10, true) = %v, idle size %d; want no window", err, d.IdleSize())

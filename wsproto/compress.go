@@ -433,6 +433,22 @@ func (f *inflater) room() int64 {
 	return max(f.limit-f.out, 1)
 }
 
+// rest returns held, bytes read but not yet stored, plus the inflated
+// bytes left of the current message, when the decoder knows them (a
+// message that fits its output buffer, once a first piece was read), else
+// 0: a new chunk is then sized to fit the rest exactly, not by the chunks'
+// growth.
+func (f *inflater) rest(held int) int64 {
+	if !f.open {
+		return 0
+	}
+	n, end := f.dec.Pending()
+	if !end {
+		return 0
+	}
+	return int64(held + n)
+}
+
 // readInflated reads the rest of the current compressed message into mb.
 // Its chunks never reach past the read limit: a message that inflates past
 // it fails having allocated about the limit.
@@ -451,9 +467,9 @@ func (c *Conn) readInflated(mb *msgBuffer) error {
 				p = p[:r]
 			}
 			n, err = c.inflate(p)
-			mb.write(p[:n], f.room())
+			mb.write(p[:n], f.rest(n), f.room())
 		} else {
-			n, err = c.inflate(mb.room(0, f.room()))
+			n, err = c.inflate(mb.room(f.rest(0), f.room()))
 			mb.commit(n)
 		}
 		if err == io.EOF {

@@ -680,3 +680,19 @@ func compressedEchoPair(tb testing.TB, opts *CompressionOptions) *Conn {
 	go echoLoop(server)
 	return client
 }
+
+// TestCompressedReadExactBuffer: a short compressed message read without a
+// buffer comes back in one of its own size, as an uncompressed one does,
+// not in a chunk sized by the growth rule: an application that keeps it
+// for reuse (ReuseBuffer) keeps no more than the message.
+func TestCompressedReadExactBuffer(t *testing.T) {
+	for _, n := range []int{1, 700, 1000, 5000, 40000} {
+		msg := jsonLike(n, 3)
+		wire := rawFrame(true, frame.Rsv1, frame.OpText, false, compressRaw(t, msg, 1))
+		c, _ := clientConnOver(bytes.NewReader(wire), deflateParams{})
+		_, got, err := c.Read(context.Background(), nil)
+		if err != nil || !bytes.Equal(got, msg) || cap(got) != n {
+			t.Fatalf("Read of a compressed %d-byte message: %d bytes, cap %d, %v; want the message in a buffer of cap %d", n, len(got), cap(got), err, n)
+		}
+	}
+}

@@ -221,6 +221,18 @@ func (d *Decoder) merge() {
 	d.win = append(d.win[:0], d.st.inf.tail(w)...)
 }
 
+// Pending returns how many inflated bytes of the open message Read can
+// return without decoding more, and whether they are all that is left of
+// the message. A caller that has read a first piece can so size a buffer
+// for the rest of a short message exactly. Pending does no work.
+func (d *Decoder) Pending() (n int, end bool) {
+	if d.st == nil || d.err != nil {
+		return 0, false
+	}
+	f := &d.st.inf
+	return f.wpos - f.rpos, f.err == io.EOF
+}
+
 // Discard inflates the rest of the open message without returning it, as
 // a message nobody reads must still be inflated when later ones may refer
 // to it. It returns nil at the end of the message, or the error Read

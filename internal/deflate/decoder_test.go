@@ -248,6 +248,35 @@ func TestDecodeLimit(t *testing.T) {
 	}
 }
 
+// TestDecodePending: once a first Read has decoded a message that fits
+// the inflater's output buffer, Pending tells exactly how much is left and
+// that it is the end; for a longer message it does not claim the end.
+func TestDecodePending(t *testing.T) {
+	var e Encoder
+	var d Decoder
+	for _, n := range []int{1, 1000, 20_000, 200_000} {
+		m := corpus.JSON(n, uint64(n))
+		d.BeginBytes(e.AppendMessage(nil, m), -1)
+		if p, end := d.Pending(); p != 0 || end {
+			t.Fatalf("%d bytes: Pending before Read = %d, %v; want 0, false", n, p, end)
+		}
+		var one [1]byte
+		if k, err := d.Read(one[:]); k != 1 || err != nil {
+			t.Fatalf("%d bytes: Read = %d, %v", n, k, err)
+		}
+		p, end := d.Pending()
+		if short := n < 60_000; end != short || short && p != n-1 || !short && p >= n-1 {
+			t.Fatalf("%d bytes: Pending after reading one = %d, %v", n, p, end)
+		}
+		if err := d.Discard(); err != nil {
+			t.Fatal(err)
+		}
+		if p, end := d.Pending(); p != 0 || end {
+			t.Fatalf("%d bytes: Pending with no message = %d, %v; want 0, false", n, p, end)
+		}
+	}
+}
+
 // TestDecodeBomb inflates a message that expands a thousandfold with a
 // small limit: the memory allocated follows the limit, not the message.
 func TestDecodeBomb(t *testing.T) {

@@ -16,6 +16,7 @@ import (
 
 // frameServer serves an endless stream of size-byte binary frames to every
 // WebSocket client after a hand-made handshake, in writes of about 256 KiB.
+// It returns only when it cannot listen or accept, with that error.
 func frameServer(addr string, size int) error {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {

@@ -69,10 +69,9 @@ func main() {
 		size := fs.Int("size", 16, "payload bytes per frame")
 		addr := fs.String("addr", "127.0.0.1:0", "address to listen on")
 		fs.Parse(os.Args[2:])
-		if err := frameServer(*addr, *size); err != nil {
-			fmt.Fprintln(os.Stderr, "loadgen:", err)
-			os.Exit(1)
-		}
+		err := frameServer(*addr, *size) // returns only on an error
+		fmt.Fprintln(os.Stderr, "loadgen:", err)
+		os.Exit(1)
 	default:
 		fmt.Fprintf(os.Stderr, "loadgen: unknown command %q\n", os.Args[1])
 		os.Exit(2)

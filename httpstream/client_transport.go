@@ -11,9 +11,9 @@ import (
 	"strings"
 	"time"
 
+	"github.com/pushwire/pushwire/internal/goaway"
 	"github.com/pushwire/pushwire/sseproto"
 	"github.com/pushwire/pushwire/wsproto"
-	"github.com/pushwire/pushwire/wsproto/frame"
 )
 
 // How a Client reads each transport: a WebSocket connection, an event
@@ -47,16 +47,7 @@ func (s *session) websocket(ctx context.Context) error {
 	defer conn.CloseNow()
 	// A context that ends closes the connection properly (1001), which
 	// ends the reads below.
-	closed := make(chan struct{})
-	stop := context.AfterFunc(ctx, func() {
-		defer close(closed)
-		conn.Close(frame.CloseGoingAway, "")
-	})
-	defer func() {
-		if !stop() {
-			<-closed
-		}
-	}()
+	defer goaway.OnDone(ctx, conn)()
 	var buf []byte
 	for {
 		_, msg, err := conn.Read(context.Background(), buf)

@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -108,22 +109,12 @@ func progress(w io.Writer, quiet bool) func(done, total int, r *conformance.Resu
 	}
 }
 
-// agentReports returns the OnReport of the client roles: each agent's
-// report written to a directory of its own under dir, or nowhere when dir
-// is empty.
-func agentReports(dir string) func(*conformance.Report) error {
-	return func(rep *conformance.Report) error {
-		if dir == "" {
-			return nil
-		}
-		return rep.WriteDir(filepath.Join(dir, rep.Agent))
-	}
-}
-
-// parse is parseFlags for the conform roles, which take no arguments.
 func parse(fs *flag.FlagSet, args []string) (ok bool, code int) {
-	if ok, code := parseFlags(fs, args); !ok {
-		return false, code
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return false, 0
+		}
+		return false, 2
 	}
 	if fs.NArg() > 0 {
 		fmt.Fprintf(fs.Output(), "pushwire conform: unexpected argument %q\n", fs.Arg(0))
@@ -211,7 +202,12 @@ func conformClient(ctx context.Context, args []string, stdout, stderr io.Writer)
 		return 1
 	}
 	if !*self {
-		fz.OnReport = agentReports(c.report)
+		fz.OnReport = func(rep *conformance.Report) error {
+			if c.report == "" {
+				return nil
+			}
+			return rep.WriteDir(filepath.Join(c.report, rep.Agent))
+		}
 		fmt.Fprintf(stdout, "pushwire conform client: %d cases at ws://%s (/getCaseCount, /runCase?case=N&agent=NAME, /updateReports?agent=NAME)\n", fz.CaseCount(), ln.Addr())
 		return serveUntilDone(ctx, ln, fz, stderr)
 	}
@@ -317,7 +313,12 @@ func conformSSEClient(ctx context.Context, args []string, stdout, stderr io.Writ
 		fmt.Fprintf(stderr, "pushwire conform sse-client: %v\n", err)
 		return 2
 	}
-	sc.OnReport = agentReports(c.report)
+	sc.OnReport = func(rep *conformance.Report) error {
+		if c.report == "" {
+			return nil
+		}
+		return rep.WriteDir(filepath.Join(c.report, rep.Agent))
+	}
 	ln, err := net.Listen("tcp", *addr)
 	if err != nil {
 		fmt.Fprintf(stderr, "pushwire conform sse-client: %v\n", err)

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/gorilla/websocket"
+	"github.com/pushwire/pushwire/peers/internal/benchsrv"
 )
 
 // Gorilla is github.com/gorilla/websocket.
@@ -102,7 +103,7 @@ func Gorilla() *Impl {
 			return total, nil
 		},
 		Broadcast: func() (http.Handler, func([]byte) error, func() int) {
-			var g group[*gorillaBC]
+			var g benchsrv.Group[*gorillaBC]
 			up := websocket.Upgrader{CheckOrigin: func(*http.Request) bool { return true }, WriteBufferPool: &sync.Pool{}}
 			h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 				c, err := up.Upgrade(w, r, nil)
@@ -111,8 +112,8 @@ func Gorilla() *Impl {
 				}
 				defer c.Close()
 				b := &gorillaBC{c: c}
-				g.add(b)
-				defer g.remove(b)
+				g.Add(b)
+				defer g.Remove(b)
 				for {
 					if _, _, err := c.NextReader(); err != nil {
 						return
@@ -124,13 +125,13 @@ func Gorilla() *Impl {
 				if err != nil {
 					return err
 				}
-				return fanOut(g.list(), func(b *gorillaBC) error {
+				return benchsrv.FanOut(g.List(), func(b *gorillaBC) error {
 					b.mu.Lock()
 					defer b.mu.Unlock()
 					return b.c.WritePreparedMessage(pm)
 				})
 			}
-			return h, send, g.len
+			return h, send, g.Len
 		},
 	}
 }

@@ -246,12 +246,8 @@ func (c *Client) Run(ctx context.Context, fn func(hub.Entry) error) error {
 		if c.opts.OnDisconnect != nil {
 			c.opts.OnDisconnect(err, c.opts.Transports[index], wait)
 		}
-		t := time.NewTimer(wait)
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return ctx.Err()
-		case <-t.C:
+		if err := backoff.Sleep(ctx, wait); err != nil {
+			return err
 		}
 	}
 }

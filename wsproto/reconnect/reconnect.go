@@ -161,12 +161,8 @@ func (c *Client) Run(ctx context.Context, serve func(ctx context.Context, conn *
 		if c.opts.OnDisconnect != nil {
 			c.opts.OnDisconnect(err, wait)
 		}
-		t := time.NewTimer(wait)
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return ctx.Err()
-		case <-t.C:
+		if err := backoff.Sleep(ctx, wait); err != nil {
+			return err
 		}
 	}
 }

@@ -12,6 +12,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/pushwire/pushwire/peers/internal/dialn"
 	"github.com/pushwire/pushwire/wsproto/frame"
 )
 
@@ -101,39 +102,29 @@ func dialSet(addr, path string, n, ip0, nips int, mode string) (*set, error) {
 	default:
 		return nil, fmt.Errorf("unknown mode %q", mode)
 	}
-	s := &set{conns: make([]*rconn, n)}
-	bodies := make([]io.Reader, n)
-	sem := make(chan struct{}, 64)
-	var wg sync.WaitGroup
-	var first atomic.Value
-	for i := range n {
-		sem <- struct{}{}
-		wg.Go(func() {
-			defer func() { <-sem }()
-			ip := net.IPv4(127, 0, 0, byte(ip0+i%nips))
-			rc, body, err := dial(ip, addr, path, mode)
-			if err != nil {
-				first.CompareAndSwap(nil, fmt.Errorf("dial %d from %v: %w", i, ip, err))
-				return
-			}
-			s.conns[i], bodies[i] = rc, body
-		})
+	type opened struct {
+		rc   *rconn
+		body io.Reader
 	}
-	wg.Wait()
-	if err, _ := first.Load().(error); err != nil {
-		for _, rc := range s.conns {
-			if rc != nil {
-				rc.c.Close()
-			}
+	all, err := dialn.All(n, func(i int) (opened, error) {
+		ip := net.IPv4(127, 0, 0, byte(ip0+i%nips))
+		rc, body, err := dial(ip, addr, path, mode)
+		if err != nil {
+			return opened{}, fmt.Errorf("dial %d from %v: %w", i, ip, err)
 		}
+		return opened{rc, body}, nil
+	}, func(o opened) { o.rc.c.Close() })
+	if err != nil {
 		return nil, err
 	}
-	for i, rc := range s.conns {
+	s := &set{conns: make([]*rconn, n)}
+	for i, o := range all {
+		s.conns[i] = o.rc
 		switch mode {
 		case "ws-drain":
-			s.wg.Go(func() { rc.drainWS() })
+			s.wg.Go(func() { o.rc.drainWS() })
 		case "sse-drain":
-			s.wg.Go(func() { rc.drainSSE(bodies[i]) })
+			s.wg.Go(func() { o.rc.drainSSE(o.body) })
 		}
 	}
 	return s, nil

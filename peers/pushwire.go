@@ -7,6 +7,7 @@ import (
 
 	"net/http"
 
+	"github.com/pushwire/pushwire/internal/wsecho"
 	"github.com/pushwire/pushwire/wsproto"
 	"github.com/pushwire/pushwire/wsproto/frame"
 )
@@ -118,26 +119,15 @@ func (c *pwConn) Close(code int, reason string) error {
 
 func (c *pwConn) CloseNow() { c.c.CloseNow() }
 
-// pwEcho is the echo server of the package documentation, served from a
-// fresh goroutine as the architecture recommends.
+// pwEcho is the echo server of the package documentation (internal/wsecho's
+// loop), served from a fresh goroutine as the architecture recommends.
 func pwEcho(compress bool) http.Handler {
 	opts := &wsproto.AcceptOptions{InsecureSkipOriginCheck: true, ReadLimit: MaxMessage}
 	if compress {
 		opts.Compression = &wsproto.CompressionOptions{}
 	}
 	return wsproto.Handler(opts, func(c *wsproto.Conn, _ *http.Request) {
-		ctx := context.Background()
-		var buf []byte
-		for {
-			typ, msg, err := c.Read(ctx, buf)
-			if err != nil {
-				return
-			}
-			if err := c.Write(ctx, typ, msg); err != nil {
-				return
-			}
-			buf = wsproto.ReuseBuffer(msg)
-		}
+		wsecho.Loop(context.Background(), c)
 	})
 }
 

@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/pushwire/pushwire/internal/wsecho"
 	"github.com/pushwire/pushwire/peers"
 	"github.com/pushwire/pushwire/peers/internal/dialn"
 	"github.com/pushwire/pushwire/wsproto"
@@ -69,18 +70,7 @@ func pwEchoNoContextTakeover() http.Handler {
 		Compression:             &wsproto.CompressionOptions{ServerNoContextTakeover: true, ClientNoContextTakeover: true},
 	}
 	return wsproto.Handler(opts, func(c *wsproto.Conn, _ *http.Request) {
-		ctx := context.Background()
-		var buf []byte
-		for {
-			typ, msg, err := c.Read(ctx, buf)
-			if err != nil {
-				return
-			}
-			if err := c.Write(ctx, typ, msg); err != nil {
-				return
-			}
-			buf = wsproto.ReuseBuffer(msg)
-		}
+		wsecho.Loop(context.Background(), c)
 	})
 }
 

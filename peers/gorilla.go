@@ -44,22 +44,7 @@ func Gorilla() *Impl {
 		},
 		Echo: func(compress bool) http.Handler {
 			up := websocket.Upgrader{CheckOrigin: func(*http.Request) bool { return true }, EnableCompression: compress}
-			return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-				c, err := up.Upgrade(w, r, nil)
-				if err != nil {
-					return
-				}
-				defer c.Close()
-				for {
-					typ, msg, err := c.ReadMessage()
-					if err != nil {
-						return
-					}
-					if err := c.WriteMessage(typ, msg); err != nil {
-						return
-					}
-				}
-			})
+			return gorillaEcho(up)
 		},
 		Idle: func() http.Handler {
 			// gorilla's documented way to hold many idle connections:
@@ -69,22 +54,7 @@ func Gorilla() *Impl {
 				CheckOrigin:     func(*http.Request) bool { return true },
 				WriteBufferPool: &sync.Pool{},
 			}
-			return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-				c, err := up.Upgrade(w, r, nil)
-				if err != nil {
-					return
-				}
-				defer c.Close()
-				for {
-					typ, msg, err := c.ReadMessage()
-					if err != nil {
-						return
-					}
-					if err := c.WriteMessage(typ, msg); err != nil {
-						return
-					}
-				}
-			})
+			return gorillaEcho(up)
 		},
 		ReadClient: func(ctx context.Context, url string, n int) (int64, error) {
 			c, _, err := websocket.DefaultDialer.DialContext(ctx, url, nil)
@@ -217,3 +187,24 @@ func (c *gorillaConn) Close(code int, reason string) error {
 }
 
 func (c *gorillaConn) CloseNow() { c.c.Close() }
+
+// gorillaEcho is the echo loop of gorilla's examples on connections that
+// up upgrades.
+func gorillaEcho(up websocket.Upgrader) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		c, err := up.Upgrade(w, r, nil)
+		if err != nil {
+			return
+		}
+		defer c.Close()
+		for {
+			typ, msg, err := c.ReadMessage()
+			if err != nil {
+				return
+			}
+			if err := c.WriteMessage(typ, msg); err != nil {
+				return
+			}
+		}
+	})
+}

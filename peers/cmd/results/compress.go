@@ -11,11 +11,11 @@ import (
 	"net"
 	"net/http"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
-	"github.com/pushwire/pushwire/internal/wsecho"
 	"github.com/pushwire/pushwire/peers"
-	"github.com/pushwire/pushwire/peers/internal/dialn"
 	"github.com/pushwire/pushwire/wsproto"
 	"github.com/pushwire/pushwire/wsproto/frame"
 )
@@ -70,7 +70,18 @@ func pwEchoNoContextTakeover() http.Handler {
 		Compression:             &wsproto.CompressionOptions{ServerNoContextTakeover: true, ClientNoContextTakeover: true},
 	}
 	return wsproto.Handler(opts, func(c *wsproto.Conn, _ *http.Request) {
-		wsecho.Loop(context.Background(), c)
+		ctx := context.Background()
+		var buf []byte
+		for {
+			typ, msg, err := c.Read(ctx, buf)
+			if err != nil {
+				return
+			}
+			if err := c.Write(ctx, typ, msg); err != nil {
+				return
+			}
+			buf = wsproto.ReuseBuffer(msg)
+		}
 	})
 }
 
@@ -204,20 +215,42 @@ func compressedMemWorkload(r *oldRows, impls []*peers.Impl) {
 // dialCompressed opens n connections offering permessage-deflate, and on
 // each sends frame and reads the compressed reply.
 func dialCompressed(addr, path string, msgFrame []byte, n, spread int) ([]net.Conn, error) {
-	return dialn.All(n, func(int) (net.Conn, error) {
-		c, br, ext, err := rawDialExt(localAddr(spread), addr, path, deflateOffer)
-		if err == nil && !strings.HasPrefix(ext, "permessage-deflate") {
-			c.Close()
-			err = fmt.Errorf("permessage-deflate not accepted (Sec-WebSocket-Extensions: %q)", ext)
-		}
-		if err == nil {
-			err = exchangeCompressed(c, br, msgFrame)
+	conns := make([]net.Conn, n)
+	sem := make(chan struct{}, 64)
+	var wg sync.WaitGroup
+	var first atomic.Value
+	for i := range n {
+		sem <- struct{}{}
+		wg.Go(func() {
+			defer func() { <-sem }()
+			c, br, ext, err := rawDialExt(localAddr(spread), addr, path, deflateOffer)
+			if err == nil && !strings.HasPrefix(ext, "permessage-deflate") {
+				c.Close()
+				err = fmt.Errorf("permessage-deflate not accepted (Sec-WebSocket-Extensions: %q)", ext)
+			}
+			if err == nil {
+				err = exchangeCompressed(c, br, msgFrame)
+				if err != nil {
+					c.Close()
+				}
+			}
 			if err != nil {
+				first.CompareAndSwap(nil, err)
+				return
+			}
+			conns[i] = c
+		})
+	}
+	wg.Wait()
+	if err, _ := first.Load().(error); err != nil {
+		for _, c := range conns {
+			if c != nil {
 				c.Close()
 			}
 		}
-		return c, err
-	}, func(c net.Conn) { c.Close() })
+		return nil, err
+	}
+	return conns, nil
 }
 
 func exchangeCompressed(c net.Conn, br *bufio.Reader, msg []byte) error {

@@ -102,7 +102,7 @@ type AcceptOptions struct {
 // accepts such requests only when the process started with
 // GODEBUG=http2xconnect=1 (HTTP2ExtendedConnectEnabled tells); without it,
 // Accept answers 400 and returns an error wrapping
-// ErrExtendedConnectDisabled. The stream ends when the handler returns, so
+// ErrExtendedConnectUnsupported. The stream ends when the handler returns, so
 // over HTTP/2 the handler must not return before the Conn is closed;
 // Handler takes care of that.
 //

@@ -326,6 +326,28 @@ func (s *suite) exactlyOnce(t *testing.T) {
 			results <- result{name, got, nil}
 		}()
 	}
+	// A subscriber that reads without a goroutine waiting in Next, as
+	// httpstream's streams do: TryNext, and Notify when there is nothing.
+	{
+		sub, err := topics[len(topics)-1].Subscribe(ctx, hub.After(0))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer sub.Close()
+		readers++
+		go func() {
+			var got []hub.Entry
+			for len(got) < total {
+				e, err := notifyNext(ctx, sub)
+				if err != nil {
+					results <- result{"subscriber through Notify", got, err}
+					return
+				}
+				got = append(got, e)
+			}
+			results <- result{"subscriber through Notify", got, nil}
+		}()
+	}
 	poll("long poll on node 0", false)
 	poll("long poll hopping nodes", true)
 
@@ -653,6 +675,20 @@ func (s *suite) wipe(t *testing.T) {
 	if err != nil || e.Seq != reset.After+1 || !bytes.HasPrefix(e.Data, []byte("new ")) {
 		t.Fatalf("Next after the reset = %d %q, %v, want %d, a new entry", e.Seq, e.Data, err, reset.After+1)
 	}
+	// The same through TryNext and Notify, from the old history's last
+	// cursor.
+	nsub, err := tb.Subscribe(ctx, hub.AfterIn(old, 5))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nsub.Close()
+	var nreset hub.ResetError
+	if _, err := notifyNext(ctx, nsub); !errors.As(err, &nreset) || nreset.Epoch == old || !nreset.Epoch.Valid() {
+		t.Fatalf("read through Notify after the wipe = %v, want a ResetError to a new epoch", err)
+	}
+	if e, err := notifyNext(ctx, nsub); err != nil || e.Seq != nreset.After+1 || !bytes.HasPrefix(e.Data, []byte("new ")) {
+		t.Fatalf("read through Notify after the reset = %d %q, %v, want %d, a new entry", e.Seq, e.Data, err, nreset.After+1)
+	}
 	// An old cursor on a fresh node: reset, never the new entries as if
 	// they were the old ones.
 	c := s.node(t)
@@ -831,5 +867,40 @@ func (s *suite) noLeak(t *testing.T) {
 		buf := make([]byte, 1<<20)
 		k := runtime.Stack(buf, true)
 		t.Fatalf("%d goroutines after closing the node, %d before:\n%s", n, base, buf[:k])
+	}
+}
+
+// notifyNext is Subscription.Next done as a reader without a goroutine of
+// its own reads (hub.Notifier): TryNext, and Notify when there is nothing
+// yet; it blocks on a channel only because the suite needs to.
+func notifyNext(ctx context.Context, sub hub.Subscription) (hub.Entry, error) {
+	n, ok := sub.(hub.Notifier)
+	if !ok {
+		return hub.Entry{}, fmt.Errorf("the subscription (%T) is not a hub.Notifier", sub)
+	}
+	wake := make(chan struct{}, 1)
+	f := func() {
+		select {
+		case wake <- struct{}{}:
+		default:
+		}
+	}
+	for {
+		e, ok, err := n.TryNext(ctx)
+		if ok {
+			return e, err
+		}
+		waiting, err := n.Notify(ctx, f)
+		if err != nil {
+			return hub.Entry{}, err
+		}
+		if !waiting {
+			continue
+		}
+		select {
+		case <-wake:
+		case <-ctx.Done():
+			return hub.Entry{}, ctx.Err()
+		}
 	}
 }

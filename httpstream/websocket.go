@@ -168,3 +168,6 @@ func (h *Handler) serveConn(c *wsproto.Conn, r *http.Request, cur hub.Cursor) {
 	c.CloseNow()
 	<-readDone
 }
+
+// end leaves the connection to serveConn, which closes it.
+func (s *wsSink) end(endReason, error) {}

@@ -139,6 +139,7 @@ func runAgainst(t *testing.T, h http.Handler) *Report {
 		URL:      "ws" + strings.TrimPrefix(srv.URL, "http") + "/",
 		Exclude:  ciExclude,
 		Parallel: 32,
+		Timeout:  testTimeout,
 	})
 	if err != nil {
 		t.Fatal(err)

@@ -57,7 +57,7 @@ func echoClient(ctx context.Context, base, agent string, parallel int) error {
 }
 
 func TestPushwireClient(t *testing.T) {
-	fs, err := NewFuzzingServer(&Options{Exclude: ciExclude})
+	fs, err := NewFuzzingServer(&Options{Exclude: ciExclude, Timeout: testTimeout})
 	if err != nil {
 		t.Fatal(err)
 	}

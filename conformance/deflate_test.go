@@ -110,7 +110,7 @@ func TestPushwireCompression(t *testing.T) {
 		opts := &wsproto.AcceptOptions{ReadLimit: limit, InsecureSkipOriginCheck: true, Compression: &wsproto.CompressionOptions{}}
 		srv := httptest.NewServer(wsproto.Handler(opts, func(c *wsproto.Conn, _ *http.Request) { echoConn(c) }))
 		defer srv.Close()
-		rep, err := RunServer(context.Background(), &Options{URL: "ws" + strings.TrimPrefix(srv.URL, "http") + "/", Cases: short, Parallel: 4, ReadLimit: limit})
+		rep, err := RunServer(context.Background(), &Options{URL: "ws" + strings.TrimPrefix(srv.URL, "http") + "/", Cases: short, Parallel: 4, ReadLimit: limit, Timeout: testTimeout})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -120,7 +120,7 @@ func TestPushwireCompression(t *testing.T) {
 		}
 	})
 	t.Run("client", func(t *testing.T) {
-		fs, err := NewFuzzingServer(&Options{Cases: short, ReadLimit: 64 << 20})
+		fs, err := NewFuzzingServer(&Options{Cases: short, ReadLimit: 64 << 20, Timeout: testTimeout})
 		if err != nil {
 			t.Fatal(err)
 		}

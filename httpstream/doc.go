@@ -29,11 +29,15 @@
 // parameter: "EPOCH:N" for the entries after N in the log's history named
 // EPOCH, as every record carries it; a bare N from clients that keep only
 // a number; "" for from now; "oldest" for the oldest entry held. A
-// malformed cursor is answered with 400. A well-formed one is always
+// malformed cursor is answered with 409 Conflict, the only status that
+// refuses a cursor. A well-formed one is always
 // served: a cursor from another history (another epoch — the log of a
 // restarted process, a wiped stream — or ahead of the log) gets one reset
 // record saying where the client resumes, then the entries, never an
-// error it would retry forever.
+// error it would retry forever. "From now" is the moment the request
+// arrives, before the connection is reported open (before the 101 of a
+// WebSocket, the headers of a stream, the wait of a poll): an entry
+// published once the client saw the connection open always reaches it.
 //
 // # Wire formats
 //

@@ -300,12 +300,24 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	cur, err := requestCursor(r)
 	if err != nil {
-		httpError(w, "malformed cursor", http.StatusBadRequest)
+		// 409 Conflict is the one status that refuses a cursor, and only a
+		// malformed one: a well-formed cursor is always served.
+		httpError(w, "malformed cursor", http.StatusConflict)
 		return
 	}
 	// A well-formed cursor is always served: one from another history
 	// (another epoch, or ahead of the log) gets one reset record, then
 	// the entries.
+	//
+	// A "from now" cursor is resolved here, before the connection is
+	// reported open (the 101 of a WebSocket, the headers of a stream, the
+	// wait of a poll): whatever is published once a client saw the
+	// connection open comes after it, and reaches the client.
+	if cur == hub.FromNow() {
+		if _, resolved, err := h.log.ReadAfter(r.Context(), cur, nil); err == nil || errors.Is(err, hub.ErrClosed) {
+			cur = resolved
+		}
+	}
 	switch transport {
 	case transportWebSocket:
 		h.serveWebSocket(w, r, cur)

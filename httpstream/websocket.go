@@ -122,7 +122,7 @@ func (h *Handler) serveConn(c *wsproto.Conn, r *http.Request, cur hub.Cursor) {
 			if err != nil {
 				return
 			}
-			buf = msg
+			buf = wsproto.ReuseBuffer(msg)
 			if h.opts.OnPublish == nil {
 				// RFC 6455 §7.4.1: 1003 "indicates that an endpoint is
 				// terminating the connection because it has received a

@@ -128,6 +128,7 @@ type Conn struct {
 	rend      int
 	rpool     *[]byte // the pooled buffer rbuf points into, or nil for rsmall
 	rsmall    [smallReadSize]byte
+	flowing   bool    // the last read filled the space it was given
 	frameLeft int64   // unread payload bytes of the current data frame
 	frameMask [4]byte // masking key of the current data frame
 	maskPos   int

@@ -38,15 +38,26 @@ func TestConformUsage(t *testing.T) {
 	}
 }
 
+// conformTimeout is the per-case wait of these tests: the default, 2 s, is
+// for a peer on an idle machine; under the race detector on a loaded one a
+// correct peer can take longer to echo 2.5 MiB (7.1.6), to read its read
+// limit (15.4.2) or to inflate it (15.5.1). A case that passes stops
+// waiting as soon as the peer reacts.
+const conformTimeout = "10s"
+
 // TestConformServerEcho runs `pushwire conform server` against `pushwire
-// echo`, without the long categories.
+// echo`, without the long categories. The echo's read limit is 16 MiB
+// rather than the command's 64 MiB, so that the limit cases (15.4.2 reads
+// the limit, 15.5.1 inflates it) take a quarter of the time under the race
+// detector.
 func TestConformServerEcho(t *testing.T) {
-	srv := httptest.NewServer(echoHandler(64<<20, true))
+	srv := httptest.NewServer(echoHandler(16<<20, true))
 	defer srv.Close()
 	dir := t.TempDir()
 	var out, errb bytes.Buffer
 	args := []string{"server", "-url", "ws" + strings.TrimPrefix(srv.URL, "http") + "/", "-exclude", "9.*,12.*,13.*",
-		"-parallel", "8", "-limit", "67108864", "-report", dir, "-agent", "pushwire"}
+		"-parallel", "8", "-limit", "16777216", "-report", dir, "-agent", "pushwire",
+		"-timeout", conformTimeout}
 	if code := runConform(context.Background(), args, &out, &errb); code != 0 {
 		t.Fatalf("runConform(%q) = %d, want 0\n%s", args, code, out.String())
 	}
@@ -68,7 +79,8 @@ func TestConformServerEcho(t *testing.T) {
 func TestConformClientSelf(t *testing.T) {
 	dir := t.TempDir()
 	var out, errb bytes.Buffer
-	args := []string{"client", "-self", "-addr", "127.0.0.1:0", "-exclude", "9.*,12.*,13.*", "-parallel", "8", "-report", dir, "-q"}
+	args := []string{"client", "-self", "-addr", "127.0.0.1:0", "-exclude", "9.*,12.*,13.*", "-parallel", "8", "-report", dir, "-q",
+		"-timeout", conformTimeout}
 	if code := runConform(context.Background(), args, &out, &errb); code != 0 {
 		t.Fatalf("runConform(%q) = %d, want 0\n%s%s", args, code, out.String(), errb.String())
 	}

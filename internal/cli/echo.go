@@ -127,12 +127,8 @@ func serveHTTP(ctx context.Context, ln net.Listener, h http.Handler, tlsCfg *tls
 	// shutdown until its timeout.
 	base, cancelBase := context.WithCancel(context.Background())
 	defer cancelBase()
-	srv := &http.Server{
-		Handler:           h,
-		ReadHeaderTimeout: 10 * time.Second,
-		BaseContext:       func(net.Listener) context.Context { return base },
-		TLSConfig:         tlsCfg,
-	}
+	srv := newHTTPServer(h, defaultTimeouts, base)
+	srv.TLSConfig = tlsCfg
 	srv.RegisterOnShutdown(cancelBase)
 	errc := make(chan error, 1)
 	go func() {

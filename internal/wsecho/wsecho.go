@@ -10,8 +10,9 @@ import (
 
 // Loop reads every message of c and writes it back with the same type,
 // until a read or a write fails, and returns that error (a CloseError when
-// the peer closed). The read buffer is reused, so a steady echo allocates
-// nothing per message.
+// the peer closed). The read buffer is reused (wsproto.ReuseBuffer), so a
+// steady echo allocates nothing per message, and a connection waiting for
+// its next message keeps no buffer over 64 KiB.
 func Loop(ctx context.Context, c *wsproto.Conn) error {
 	var buf []byte
 	for {
@@ -22,6 +23,6 @@ func Loop(ctx context.Context, c *wsproto.Conn) error {
 		if err := c.Write(ctx, typ, msg); err != nil {
 			return err
 		}
-		buf = msg
+		buf = wsproto.ReuseBuffer(msg)
 	}
 }

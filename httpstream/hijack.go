@@ -60,12 +60,12 @@ func canHijack(w http.ResponseWriter, r *http.Request) bool {
 // Header fields net/http would manage, which the response head sets itself.
 var managedFields = []string{"Connection", "Content-Length", "Transfer-Encoding", "Date", "Keep-Alive"}
 
-// appendHead appends the status line and header of a response to r with
+// appendHead appends the status line (HTTP/1.1 if http11, else HTTP/1.0) and header of a response with
 // the header h (sanitized as net/http does: a value's line breaks become
 // spaces) and a Date, and then extra, which holds the framing fields and
 // ends with the blank line.
-func appendHead(dst []byte, r *http.Request, status int, h http.Header, extra string) []byte {
-	if r.ProtoAtLeast(1, 1) {
+func appendHead(dst []byte, http11 bool, status int, h http.Header, extra string) []byte {
+	if http11 {
 		dst = append(dst, "HTTP/1.1 "...)
 	} else {
 		dst = append(dst, "HTTP/1.0 "...)
@@ -117,7 +117,7 @@ func newH1Output(nc net.Conn, r *http.Request, h http.Header, timeout time.Durat
 		// chunks; the connection closes after the last one.
 		extra = "Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n"
 	}
-	o.head = appendHead(nil, r, http.StatusOK, h, extra)
+	o.head = appendHead(nil, o.chunked, http.StatusOK, h, extra)
 	return o
 }
 

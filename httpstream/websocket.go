@@ -4,19 +4,22 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/pushwire/pushwire/hub"
 	"github.com/pushwire/pushwire/internal/oneline"
+	"github.com/pushwire/pushwire/internal/wsidle"
 	"github.com/pushwire/pushwire/wsproto"
 	"github.com/pushwire/pushwire/wsproto/frame"
 )
 
-// serveWebSocket accepts the connection and serves it with one goroutine,
-// which reads the client's messages (OnPublish) and answers its pings; the
-// log is written by the stream's wake-ups (see stream.go), so a subscriber
-// that waits holds that one goroutine and no other. Each record (see
-// record.go) is one text message.
+// serveWebSocket accepts the connection and serves it without a goroutine
+// of its own while it waits: the log is written by the stream's wake-ups
+// (see stream.go), and the client's messages (OnPublish) are read by a
+// wsReader, which parks between messages (internal/wsidle; elsewhere it
+// keeps its goroutine in Read). Each record (see record.go) is one text
+// message.
 func (h *Handler) serveWebSocket(w http.ResponseWriter, r *http.Request, cur hub.Cursor) {
 	if h.isClosed() {
 		w.Header().Set("Retry-After", "1")
@@ -46,48 +49,91 @@ func (h *Handler) serveWebSocket(w http.ResponseWriter, r *http.Request, cur hub
 	if !h.join(&st.member) {
 		st.wakes |= wakeShutdown
 	}
-	// The request's context ends when this handler returns; keep what
-	// OnPublish may look at, without it.
-	go h.readClient(c, r.WithContext(context.WithoutCancel(r.Context())), s, st)
+	rd := &wsReader{h: h, c: c, s: s, st: st}
+	if h.opts.OnPublish != nil {
+		// The request's context ends when this handler returns; keep what
+		// OnPublish may look at, without it.
+		rd.r = r.WithContext(context.WithoutCancel(r.Context()))
+	}
+	rd.resume = rd.run
 	st.start()
+	go rd.run()
 	if r.ProtoMajor >= 2 {
 		// Over HTTP/2 (RFC 8441) the stream ends with this handler.
 		<-c.Done()
 	}
 }
 
-// readClient reads the client's messages into OnPublish until the
-// connection ends, then ends the stream.
-func (h *Handler) readClient(c *wsproto.Conn, r *http.Request, s *wsSink, st *stream) {
-	defer st.wake(wakePeer)
-	defer close(s.readDone) // first: end looks at closeCode
-	var buf []byte
+// wsReader reads the client's messages into OnPublish until the
+// connection ends, then ends the stream. Between messages it holds no
+// goroutine where the connection can be parked (internal/wsidle): it
+// resumes on a new one once the client sends something.
+type wsReader struct {
+	h      *Handler
+	c      *wsproto.Conn
+	r      *http.Request // for OnPublish; nil without it
+	s      *wsSink
+	st     *stream
+	pb     *[]byte // the read buffer, from readBufs, while reading
+	resume func()  // run, bound once
+}
+
+// readBufs holds the read buffers of the WebSocket readers that are not
+// parked.
+var readBufs = sync.Pool{New: func() any { return new([]byte) }}
+
+func (rd *wsReader) run() {
 	for {
-		_, msg, err := c.Read(context.Background(), buf)
-		if err != nil {
-			return
-		}
-		if h.opts.OnPublish == nil {
-			// RFC 6455 §7.4.1: 1003 "indicates that an endpoint is
-			// terminating the connection because it has received a type
-			// of data it cannot accept".
-			s.closeCode, s.closeReason = frame.CloseUnsupportedData, "this topic is read-only"
-			return
-		}
-		if err := h.opts.OnPublish(r, msg); err != nil {
-			// A refusal is reported with a message of its own; wsproto
-			// keeps it apart from the stream's messages.
-			rec := appendErrorRecord(nil, oneline.Of(err.Error()))
-			wctx, wcancel := context.WithTimeout(context.Background(), s.timeout)
-			werr := c.Write(wctx, wsproto.MessageText, rec)
-			wcancel()
-			if werr != nil {
-				return
+		if wsidle.Park(rd.c, rd.resume) {
+			if rd.pb != nil {
+				readBufs.Put(rd.pb)
+				rd.pb = nil
 			}
+			return
 		}
-		buf = wsproto.ReuseBuffer(msg)
+		if rd.pb == nil {
+			rd.pb = readBufs.Get().(*[]byte)
+		}
+		_, msg, err := rd.c.Read(context.Background(), *rd.pb)
+		if err == nil {
+			*rd.pb = wsproto.ReuseBuffer(msg)
+			err = rd.publish(msg)
+		}
+		if err != nil {
+			*rd.pb = nil
+			readBufs.Put(rd.pb)
+			rd.pb = nil
+			close(rd.s.readDone) // first: end looks at closeCode
+			rd.st.wake(wakePeer)
+			return
+		}
 	}
 }
+
+// publish hands msg to OnPublish; an error ends the reading.
+func (rd *wsReader) publish(msg []byte) error {
+	h, s := rd.h, rd.s
+	if h.opts.OnPublish == nil {
+		// RFC 6455 §7.4.1: 1003 "indicates that an endpoint is
+		// terminating the connection because it has received a type of
+		// data it cannot accept".
+		s.closeCode, s.closeReason = frame.CloseUnsupportedData, "this topic is read-only"
+		return errReadOnly
+	}
+	if err := h.opts.OnPublish(rd.r, msg); err != nil {
+		// A refusal is reported with a message of its own; wsproto keeps
+		// it apart from the stream's messages.
+		rec := appendErrorRecord(nil, oneline.Of(err.Error()))
+		wctx, wcancel := context.WithTimeout(context.Background(), s.timeout)
+		defer wcancel()
+		return rd.c.Write(wctx, wsproto.MessageText, rec)
+	}
+	return nil
+}
+
+// errReadOnly ends the reading of a client that publishes to a topic
+// without OnPublish.
+var errReadOnly = errors.New("httpstream: this topic is read-only")
 
 // wsSink writes records as WebSocket text messages, each bounded by the
 // write timeout through a watchdog that closes the connection. It holds no
@@ -98,7 +144,7 @@ type wsSink struct {
 	dog     *time.Timer
 	pb      *[]byte // a pooled buffer while a message is written
 
-	// Set by readClient before it closes readDone.
+	// Set by the wsReader before it closes readDone.
 	readDone    chan struct{}
 	closeCode   frame.CloseCode
 	closeReason string

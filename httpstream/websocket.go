@@ -55,9 +55,9 @@ func (h *Handler) serveWebSocket(w http.ResponseWriter, r *http.Request, cur hub
 		// OnPublish may look at, without it.
 		rd.r = r.WithContext(context.WithoutCancel(r.Context()))
 	}
-	rd.resume = rd.run
+	rd.resume, rd.parking = rd.run, rd.release
+	go rd.run() // first: a stream that ends at once waits for the reader
 	st.start()
-	go rd.run()
 	if r.ProtoMajor >= 2 {
 		// Over HTTP/2 (RFC 8441) the stream ends with this handler.
 		<-c.Done()
@@ -69,13 +69,23 @@ func (h *Handler) serveWebSocket(w http.ResponseWriter, r *http.Request, cur hub
 // goroutine where the connection can be parked (internal/wsidle): it
 // resumes on a new one once the client sends something.
 type wsReader struct {
-	h      *Handler
-	c      *wsproto.Conn
-	r      *http.Request // for OnPublish; nil without it
-	s      *wsSink
-	st     *stream
-	pb     *[]byte // the read buffer, from readBufs, while reading
-	resume func()  // run, bound once
+	h       *Handler
+	c       *wsproto.Conn
+	r       *http.Request // for OnPublish; nil without it
+	s       *wsSink
+	st      *stream
+	pb      *[]byte // the read buffer, from readBufs, while reading
+	resume  func()  // run, bound once
+	parking func()  // release, bound once
+}
+
+// release gives the read buffer back to the pool before the connection
+// is parked.
+func (rd *wsReader) release() {
+	if rd.pb != nil {
+		readBufs.Put(rd.pb)
+		rd.pb = nil
+	}
 }
 
 // readBufs holds the read buffers of the WebSocket readers that are not
@@ -84,12 +94,8 @@ var readBufs = sync.Pool{New: func() any { return new([]byte) }}
 
 func (rd *wsReader) run() {
 	for {
-		if wsidle.Park(rd.c, rd.resume) {
-			if rd.pb != nil {
-				readBufs.Put(rd.pb)
-				rd.pb = nil
-			}
-			return
+		if wsidle.Park(rd.c, rd.resume, rd.parking) {
+			return // rd belongs to the next resume
 		}
 		if rd.pb == nil {
 			rd.pb = readBufs.Get().(*[]byte)

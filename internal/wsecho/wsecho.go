@@ -39,14 +39,25 @@ func Loop(ctx context.Context, c *wsproto.Conn) error {
 func Serve(c *wsproto.Conn) {
 	e := &echo{c: c}
 	e.resume = e.run
+	e.parking = e.release
 	e.run()
 }
 
 // echo is one connection's echo between its goroutines.
 type echo struct {
-	c      *wsproto.Conn
-	pb     *[]byte // the read buffer, from bufs, while the connection is active
-	resume func()  // run, bound once
+	c       *wsproto.Conn
+	pb      *[]byte // the read buffer, from bufs, while the connection is active
+	resume  func()  // run, bound once
+	parking func()  // release, bound once
+}
+
+// release gives the read buffer back to the pool before the connection
+// is parked.
+func (e *echo) release() {
+	if e.pb != nil {
+		bufs.Put(e.pb)
+		e.pb = nil
+	}
 }
 
 // bufs holds the read buffers of the connections that are not parked.
@@ -55,12 +66,8 @@ var bufs = sync.Pool{New: func() any { return new([]byte) }}
 func (e *echo) run() {
 	ctx := context.Background()
 	for {
-		if wsidle.Park(e.c, e.resume) {
-			if e.pb != nil {
-				bufs.Put(e.pb)
-				e.pb = nil
-			}
-			return
+		if wsidle.Park(e.c, e.resume, e.parking) {
+			return // e belongs to the next resume
 		}
 		if e.pb == nil {
 			e.pb = bufs.Get().(*[]byte)

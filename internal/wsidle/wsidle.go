@@ -94,32 +94,44 @@ func (s *State) Detached() bool {
 
 // Park parks the *wsproto.Conn c if it has nothing to read, and reports
 // whether it did; resume then runs on a new goroutine once c is readable.
-// See the package documentation.
-func Park(c any, resume func()) bool {
+// parking, if not nil, runs just before c is parked, on the caller's
+// goroutine: the last moment the reader may touch its own state (release
+// its buffer), since resume may run as soon as c is parked, even before
+// Park returns. See the package documentation.
+func Park(c any, resume, parking func()) bool {
 	if hooks.State == nil {
 		return false
 	}
 	s := hooks.State(c)
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	if s.unsupported {
+		s.mu.Unlock()
 		return false
 	}
 	if s.w == nil {
 		w, err := netpoll.Default().Watch(hooks.NetConn(c), s.ready)
 		if err != nil {
 			s.unsupported = true
+			s.mu.Unlock()
 			return false
 		}
 		s.w = w
+		s.mu.Unlock()
+		// Outside s.mu: on a closed connection the hook runs at once.
 		hooks.OnClose(c, s.closed)
+		s.mu.Lock()
 	}
+	defer s.mu.Unlock()
 	if hooks.Fill(c, s.w.TryRead) {
 		return false
 	}
+	if parking != nil {
+		parking()
+	}
 	s.resume = resume
 	if s.w.Arm() != nil {
-		return false // closed: Read reports it
+		s.resume = nil
+		return false // closed or stopped: Read reports it
 	}
 	s.detached = true
 	return true

@@ -161,7 +161,7 @@ func (r *run) idleOnce(name string, want int) *idleResult {
 	}
 
 	switch name {
-	case "chat-ws", "chat-sse":
+	case "chat-ws", "chat-sse", "chat-ndjson", "chat-poll":
 		// One chat message published to every subscriber.
 		ms, err := r.publish(s, id, x.N)
 		if err != nil {

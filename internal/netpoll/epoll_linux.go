@@ -127,11 +127,13 @@ func (e *epoll) arm(w *Watch) error {
 	if !w.added {
 		op = syscall.EPOLL_CTL_ADD
 	}
-	var cerr error
-	err := w.rc.Control(func(fd uintptr) {
-		ev := syscall.EpollEvent{Events: armEvents, Fd: int32(w.slot), Pad: int32(w.gen)}
-		cerr = syscall.EpollCtl(e.fd, op, int(fd), &ev)
-	})
+	if w.ctlFn == nil {
+		w.ctlFn = w.ctl
+	}
+	w.ctlEp, w.ctlOp = e.fd, op
+	err := w.rc.Control(w.ctlFn)
+	cerr := w.ctlErr
+	w.ctlErr = nil
 	if err != nil {
 		return err
 	}
@@ -140,6 +142,12 @@ func (e *epoll) arm(w *Watch) error {
 	}
 	w.added = true
 	return nil
+}
+
+// ctl is arm's epoll_ctl, inside RawConn.Control.
+func (w *Watch) ctl(fd uintptr) {
+	ev := syscall.EpollEvent{Events: armEvents, Fd: int32(w.slot), Pad: int32(w.gen)}
+	w.ctlErr = syscall.EpollCtl(w.ctlEp, w.ctlOp, int(fd), &ev)
 }
 
 // del takes w's descriptor out of the set, if the connection is still

@@ -255,6 +255,13 @@ type Watch struct {
 	stopped bool  // Stop was called
 	queued  bool  // on the run queue, or its callback running
 	pending Event // what the next callback reports
+
+	// The epoll_ctl of arm, under mu: its arguments and result, and the
+	// function RawConn.Control runs, bound once so that arming allocates
+	// nothing.
+	ctlEp, ctlOp int
+	ctlErr       error
+	ctlFn        func(uintptr)
 }
 
 // Arm asks for one callback, when the connection is readable or at once

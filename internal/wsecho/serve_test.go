@@ -3,6 +3,7 @@ package wsecho
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"fmt"
 	"io"
 	"net"
@@ -135,4 +136,36 @@ func settled() int {
 		last = n
 	}
 	return last
+}
+
+// TestServeAllocs checks that Serve allocates nothing per message in
+// steady state, where it parks the connection after every message (one
+// message at a time): parking, the readiness and the resume included.
+func TestServeAllocs(t *testing.T) {
+	srv := httptest.NewServer(wsproto.Handler(nil, func(c *wsproto.Conn, _ *http.Request) { Serve(c) }))
+	defer srv.Close()
+	ctx := context.Background()
+	c, _, err := wsproto.Dial(ctx, "ws"+strings.TrimPrefix(srv.URL, "http"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.CloseNow()
+	msg := make([]byte, 16)
+	buf := make([]byte, 0, 64)
+	roundTrip := func() {
+		if err := c.Write(ctx, wsproto.MessageBinary, msg); err != nil {
+			t.Fatal(err)
+		}
+		_, m, err := c.Read(ctx, buf)
+		if err != nil {
+			t.Fatal(err)
+		}
+		buf = m
+	}
+	for range 100 {
+		roundTrip() // the pools fill
+	}
+	if allocs := testing.AllocsPerRun(500, roundTrip); allocs != 0 {
+		t.Errorf("a round trip through Serve allocates %v times, want 0", allocs)
+	}
 }

@@ -56,6 +56,7 @@ import (
 type State struct {
 	mu          sync.Mutex
 	w           *netpoll.Watch
+	try         func([]byte) (int, error) // w.TryRead, bound once
 	resume      func()
 	detached    bool // parked once: Handler's serve returning leaves the connection open
 	unsupported bool // the connection cannot be watched
@@ -115,14 +116,14 @@ func Park(c any, resume, parking func()) bool {
 			s.mu.Unlock()
 			return false
 		}
-		s.w = w
+		s.w, s.try = w, w.TryRead
 		s.mu.Unlock()
 		// Outside s.mu: on a closed connection the hook runs at once.
 		hooks.OnClose(c, s.closed)
 		s.mu.Lock()
 	}
 	defer s.mu.Unlock()
-	if hooks.Fill(c, s.w.TryRead) {
+	if hooks.Fill(c, s.try) {
 		return false
 	}
 	if parking != nil {

@@ -37,6 +37,10 @@ func hijack(w http.ResponseWriter, r *http.Request) net.Conn {
 	// connection closes after the response. Dropping brw gives net/http's
 	// buffers to the garbage collector.
 	_ = brw
+	// The server's ReadTimeout and WriteTimeout deadlines stay on a
+	// hijacked connection: the stream sets its own write deadlines, and
+	// the client may stay silent for as long as the stream lasts.
+	nc.SetDeadline(time.Time{})
 	return nc
 }
 

@@ -255,6 +255,7 @@ type Watch struct {
 	stopped bool  // Stop was called
 	queued  bool  // on the run queue, or its callback running
 	pending Event // what the next callback reports
+	inline  bool  // SetInline: the callback runs where the readiness is seen
 
 	// The epoll_ctl of arm, under mu: its arguments and result, and the
 	// function RawConn.Control runs, bound once so that arming allocates
@@ -323,8 +324,24 @@ func (w *Watch) deliver(ev Event) {
 		return
 	}
 	w.queued = true
+	inline := w.inline
 	w.mu.Unlock()
+	if inline {
+		w.run()
+		return
+	}
 	w.in.enqueue(w)
+}
+
+// SetInline says that w's callback never blocks and does little (it
+// starts a goroutine, or signals one): it then runs on the goroutine that
+// sees the readiness (the dispatcher on Linux) instead of being handed to
+// a worker, which saves a switch of goroutines per readiness. Callbacks of
+// one watch still never run concurrently.
+func (w *Watch) SetInline() {
+	w.mu.Lock()
+	w.inline = true
+	w.mu.Unlock()
 }
 
 // run calls the callback for what was delivered, again while more is.

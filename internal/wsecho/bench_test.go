@@ -14,8 +14,9 @@ import (
 // BenchmarkEcho compares Serve, which parks a connection between messages,
 // with Loop, which keeps its goroutine in Read, in the same run: round
 // trips of one 16-byte message at a time (where Serve parks after every
-// message: the cost of parking), and a window of 32 messages in flight
-// (where input is usually buffered and Serve does not park).
+// message: the cost of parking), a window of 32 messages in flight (where
+// input is usually buffered and Serve does not park), and 64 KiB messages
+// 8 at a time (as peers/RESULTS.md's echo rows).
 func BenchmarkEcho(b *testing.B) {
 	servers := []struct {
 		name  string
@@ -24,9 +25,10 @@ func BenchmarkEcho(b *testing.B) {
 		{"Loop", func(c *wsproto.Conn) { Loop(context.Background(), c) }},
 		{"Serve", Serve},
 	}
-	for _, window := range []int{1, 32} {
+	for _, w := range []struct{ size, window int }{{16, 1}, {16, 32}, {64 << 10, 8}} {
+		size, window := w.size, w.window
 		for _, sv := range servers {
-			b.Run(fmt.Sprintf("window=%d/%s", window, sv.name), func(b *testing.B) {
+			b.Run(fmt.Sprintf("size=%d/window=%d/%s", size, window, sv.name), func(b *testing.B) {
 				srv := httptest.NewServer(wsproto.Handler(nil, func(c *wsproto.Conn, _ *http.Request) { sv.serve(c) }))
 				defer srv.Close()
 				ctx := context.Background()
@@ -35,7 +37,8 @@ func BenchmarkEcho(b *testing.B) {
 					b.Fatal(err)
 				}
 				defer c.CloseNow()
-				msg := make([]byte, 16)
+				msg := make([]byte, size)
+				b.SetBytes(int64(size))
 				credits := make(chan struct{}, window)
 				for range window {
 					credits <- struct{}{}

@@ -116,6 +116,7 @@ func Park(c any, resume, parking func()) bool {
 			s.mu.Unlock()
 			return false
 		}
+		w.SetInline() // ready only starts a goroutine
 		s.w, s.try = w, w.TryRead
 		s.mu.Unlock()
 		// Outside s.mu: on a closed connection the hook runs at once.

@@ -396,3 +396,45 @@ func TestEventString(t *testing.T) {
 		}
 	}
 }
+
+// TestInline: an inline watch's callback runs without a worker, once per
+// Arm, and arming from inside the callback is allowed.
+func TestInline(t *testing.T) {
+	modes(t, func(t *testing.T, p *Poller) {
+		s, c := pair(t)
+		ev := newEvents()
+		w, err := p.Watch(s, ev.callback)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer w.Stop()
+		w.SetInline()
+		w.Arm()
+		ev.none(t, 50*time.Millisecond)
+		c.Write([]byte("x"))
+		if got := ev.next(t); got&Readable == 0 {
+			t.Fatalf("callback: %v, want readable", got)
+		}
+		ev.none(t, 50*time.Millisecond) // disarmed until Arm
+		var buf [8]byte
+		if n, err := w.TryRead(buf[:]); n != 1 || err != nil {
+			t.Fatalf("TryRead = %d, %v, want 1, nil", n, err)
+		}
+		w.Arm()
+		c.Close()
+		if got := ev.next(t); got&Readable == 0 {
+			t.Fatalf("callback at hang-up: %v, want readable", got)
+		}
+		p.mu.Lock()
+		in := p.cur
+		p.mu.Unlock()
+		if in != nil {
+			in.qmu.Lock()
+			started := in.started
+			in.qmu.Unlock()
+			if in.ep != nil && started != 0 {
+				t.Errorf("%d workers started for an inline watch, want 0", started)
+			}
+		}
+	})
+}

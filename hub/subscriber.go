@@ -13,7 +13,7 @@ import (
 // log and nothing else. Publishing does not touch it; it reads the shared
 // entries at its own pace, so a slow subscriber delays nobody.
 type subscriber struct {
-	t    *Topic
+	t *Topic
 	// done is closed by Close; made by the first Next that waits (guarded
 	// by mu), so that a subscription read through Notify has none.
 	done chan struct{}

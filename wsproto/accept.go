@@ -245,7 +245,7 @@ func Handler(opts *AcceptOptions, serve func(c *Conn, r *http.Request)) http.Han
 			return
 		}
 		go func(r *http.Request) {
-			defer c.CloseNow()
+			defer c.serveReturned()
 			serve(c, r)
 		}(r.WithContext(connContext{c: c, values: r.Context()}))
 		// Over HTTP/2 the stream ends when the handler returns.

@@ -18,9 +18,15 @@
 //	dial SET ADDR PATH N IP0 NIPS MODE   open N connections to ADDR PATH from
 //	                                      127.0.0.IP0 … IP0+NIPS-1; MODE ws
 //	                                      (the command that follows reads),
-//	                                      ws-drain or sse-drain (a goroutine
-//	                                      per connection reads everything,
-//	                                      answers pings, counts messages)
+//	                                      ws-drain, sse-drain or ndjson-drain
+//	                                      (a goroutine per connection reads
+//	                                      everything, answers pings, counts
+//	                                      messages), or poll-drain (a long
+//	                                      poll per connection: the answer
+//	                                      counts as a message if it has
+//	                                      entries, then the client polls
+//	                                      again from its cursor on a new
+//	                                      connection)
 //	close SET                             close the connections
 //	echo SET SIZE WINDOW WARM DUR BATCH   keep WINDOW frames of SIZE bytes in
 //	                                      flight per connection for WARM+DUR
@@ -49,12 +55,14 @@ import (
 	"bytes"
 	"crypto/sha1"
 	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"strconv"
 	"strings"
@@ -90,9 +98,14 @@ func main() {
 
 // rconn is one raw client connection.
 type rconn struct {
-	c   net.Conn
-	br  *bufio.Reader
-	wmu sync.Mutex // whole frames: pongs from the drain, messages from wake
+	mu sync.Mutex // c, when a poll-drain replaces it
+	c  net.Conn
+	// A poll-drain's dial parameters, and whether the set is closing.
+	local      net.IP
+	addr, path string
+	closing    atomic.Bool
+	br         *bufio.Reader
+	wmu        sync.Mutex // whole frames: pongs from the drain, messages from wake
 
 	msgs   atomic.Int64 // data messages received (drain modes)
 	base   atomic.Int64 // msgs at the last mark
@@ -228,15 +241,23 @@ func dial(local net.IP, addr, path, mode string) (*rconn, io.Reader, error) {
 	}
 	c.SetDeadline(time.Now().Add(30 * time.Second))
 	var req string
-	if mode == "sse-drain" {
+	switch mode {
+	case "sse-drain":
 		req = "GET " + path + " HTTP/1.1\r\nHost: " + addr + "\r\nAccept: text/event-stream\r\nCache-Control: no-cache\r\n\r\n"
-	} else {
+	case "ndjson-drain", "poll-drain":
+		req = "GET " + path + " HTTP/1.1\r\nHost: " + addr + "\r\n\r\n"
+	default:
 		req = "GET " + path + " HTTP/1.1\r\nHost: " + addr + "\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" +
 			"Sec-WebSocket-Key: " + handshakeKey + "\r\nSec-WebSocket-Version: 13\r\n\r\n"
 	}
 	if _, err := io.WriteString(c, req); err != nil {
 		c.Close()
 		return nil, nil, err
+	}
+	if mode == "poll-drain" {
+		// The answer comes when the poll ends: the drain reads it.
+		c.SetDeadline(time.Time{})
+		return &rconn{c: c, br: bufio.NewReaderSize(c, 4<<10), notify: make(chan int64, 1), local: local, addr: addr, path: path}, nil, nil
 	}
 	br := bufio.NewReaderSize(c, 64<<10)
 	resp, err := http.ReadResponse(br, nil)
@@ -245,7 +266,7 @@ func dial(local net.IP, addr, path, mode string) (*rconn, io.Reader, error) {
 		return nil, nil, err
 	}
 	want := http.StatusSwitchingProtocols
-	if mode == "sse-drain" {
+	if mode == "sse-drain" || mode == "ndjson-drain" {
 		want = http.StatusOK
 	}
 	if resp.StatusCode != want {
@@ -258,7 +279,7 @@ func dial(local net.IP, addr, path, mode string) (*rconn, io.Reader, error) {
 
 func dialSet(addr, path string, n, ip0, nips int, mode string) (*set, error) {
 	switch mode {
-	case "ws", "ws-drain", "sse-drain":
+	case "ws", "ws-drain", "sse-drain", "ndjson-drain", "poll-drain":
 	default:
 		return nil, fmt.Errorf("unknown mode %q", mode)
 	}
@@ -295,6 +316,10 @@ func dialSet(addr, path string, n, ip0, nips int, mode string) (*set, error) {
 			s.wg.Go(func() { rc.drainWS() })
 		case "sse-drain":
 			s.wg.Go(func() { rc.drainSSE(bodies[i]) })
+		case "ndjson-drain":
+			s.wg.Go(func() { rc.drainNDJSON(bodies[i]) })
+		case "poll-drain":
+			s.wg.Go(func() { rc.drainPoll() })
 		}
 	}
 	return s, nil
@@ -302,7 +327,10 @@ func dialSet(addr, path string, n, ip0, nips int, mode string) (*set, error) {
 
 func (s *set) close() {
 	for _, rc := range s.conns {
+		rc.closing.Store(true)
+		rc.mu.Lock()
 		rc.c.Close()
+		rc.mu.Unlock()
 	}
 	s.wg.Wait()
 }
@@ -363,6 +391,65 @@ func (rc *rconn) drainWS() {
 		}
 		if h.Fin {
 			rc.received()
+		}
+	}
+}
+
+// drainNDJSON reads a newline-delimited JSON stream and counts the entry
+// records.
+func (rc *rconn) drainNDJSON(body io.Reader) {
+	br := bufio.NewReader(body)
+	for {
+		line, err := br.ReadSlice('\n')
+		if err != nil && !errors.Is(err, bufio.ErrBufferFull) {
+			return
+		}
+		if bytes.HasPrefix(line, []byte(`{"seq":`)) {
+			rc.received()
+		}
+	}
+}
+
+// drainPoll reads the answer to the connection's long poll, counts it if
+// it carries entries, and polls again from the answer's cursor on a new
+// connection (the server closes each after its answer), until the set
+// closes.
+func (rc *rconn) drainPoll() {
+	for {
+		resp, err := http.ReadResponse(rc.br, nil)
+		if err != nil {
+			return
+		}
+		body, err := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if err != nil || resp.StatusCode != http.StatusOK {
+			return
+		}
+		if bytes.Contains(body, []byte(`{"seq":`)) {
+			rc.received()
+		}
+		var ans struct{ Cursor string }
+		if json.Unmarshal(body, &ans) != nil || rc.closing.Load() {
+			return
+		}
+		path, _, _ := strings.Cut(rc.path, "&cursor=")
+		d := net.Dialer{Timeout: 20 * time.Second, LocalAddr: &net.TCPAddr{IP: rc.local}}
+		c, err := d.Dial("tcp", rc.addr)
+		if err != nil {
+			return
+		}
+		rc.path = path + "&cursor=" + url.QueryEscape(ans.Cursor)
+		if _, err := io.WriteString(c, "GET "+rc.path+" HTTP/1.1\r\nHost: "+rc.addr+"\r\n\r\n"); err != nil {
+			c.Close()
+			return
+		}
+		rc.mu.Lock()
+		rc.c.Close()
+		rc.c, rc.br = c, bufio.NewReaderSize(c, 4<<10)
+		rc.mu.Unlock()
+		if rc.closing.Load() {
+			c.Close()
+			return
 		}
 	}
 }

@@ -3,6 +3,8 @@ package wsproto
 import (
 	"errors"
 	"net"
+	"os"
+	"time"
 
 	"github.com/pushwire/pushwire/internal/netpoll"
 	"github.com/pushwire/pushwire/internal/wsidle"
@@ -20,6 +22,7 @@ func init() {
 		NetConn: func(x any) net.Conn { return x.(*Conn).nc },
 		Fill:    func(x any, try func([]byte) (int, error)) bool { return x.(*Conn).idleFill(try) },
 		OnClose: func(x any, f func()) { x.(*Conn).onClose(f) },
+		Grace:   func(x any) bool { return x.(*Conn).idleGrace() },
 	})
 }
 
@@ -30,6 +33,54 @@ func (c *Conn) serveReturned() {
 	if !c.idle.Detached() {
 		c.CloseNow()
 	}
+}
+
+// idleGrace is how long a reader waits for the next message before its
+// connection is parked: longer than the gap between two messages of a busy
+// connection (a round trip on a loaded machine), short enough that an idle
+// connection gives back its goroutine and buffer soon.
+const idleGrace = 2 * time.Millisecond
+
+// idleGrace is wsidle's Grace: it waits for input for at most idleGrace in
+// a blocking read of the net.Conn, bounded by the read deadline (the
+// runtime's poller and its timer, nothing allocated), and reports whether
+// Read would find input without waiting. It reports false, so that the
+// connection may park, when the grace passed, when the read deadline is
+// in use (a context's cancellation, the net.Conn adapter), or when all
+// that came was pongs, which it handles.
+func (c *Conn) idleGrace() bool {
+	if !tryLock(c.rlock) {
+		return true // a read is in progress
+	}
+	defer unlock(c.rlock)
+	if c.inMessage || c.frameLeft > 0 || c.rpos < c.rend || c.isClosed() || c.ended() != nil {
+		return true
+	}
+	w := &c.rwatch
+	w.mu.Lock()
+	if w.fired || !w.deadline.IsZero() {
+		w.mu.Unlock()
+		return false
+	}
+	err := w.set(time.Now().Add(idleGrace))
+	w.mu.Unlock()
+	if err != nil {
+		return false
+	}
+	c.rpos, c.rend = 0, 0
+	n, err := c.nc.Read(c.rbuf)
+	w.mu.Lock()
+	if !w.fired {
+		w.set(w.deadline) // zero: none
+	}
+	w.mu.Unlock()
+	c.flowing = n == len(c.rbuf)
+	c.rend = n
+	if n == 0 {
+		// Nothing in time: park. EOF or an error: Read reports it.
+		return !errors.Is(err, os.ErrDeadlineExceeded)
+	}
+	return !c.idlePongs()
 }
 
 // idleFill is wsidle's Fill: whether Read would find input without

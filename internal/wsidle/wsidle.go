@@ -9,7 +9,12 @@
 // # Contract
 //
 // The reader calls Park between two messages, where it would call Read.
-// Park reports false when Read would not have to wait (input is buffered,
+// Except on its first call for a connection (right after the handshake,
+// where an idle connection is parked at once), Park first waits a short
+// grace for the next message in a blocking read (the runtime's read deadline bounds it,
+// no timer of its own), so that a busy connection is not parked and
+// resumed for every message: that would cost an epoll re-arm and a new
+// goroutine per message. Park reports false when Read would not have to wait (input is buffered,
 // a message is under way, the connection is closed or failing) or when the
 // connection cannot be watched (TLS, HTTP/2 streams, a wrapped net.Conn):
 // the reader then calls Read as usual. It reports true when the
@@ -78,6 +83,12 @@ type Hooks struct {
 	Fill func(c any, try func([]byte) (int, error)) bool
 	// OnClose runs f once the connection is closed, at once if it is.
 	OnClose func(c any, f func())
+	// Grace waits a short while (the connection's idle grace) for input
+	// in a blocking read, with the runtime's read deadline, and reports
+	// whether Read would find input without waiting; false when the grace
+	// passed with nothing to read (or the connection's read deadline is
+	// in use), and the connection may be parked.
+	Grace func(c any) bool
 }
 
 var hooks Hooks
@@ -108,6 +119,16 @@ func Park(c any, resume, parking func()) bool {
 	if s.unsupported {
 		s.mu.Unlock()
 		return false
+	}
+	if s.w != nil && hooks.Grace != nil {
+		// A busy connection does not park: its reader waits a short
+		// grace for the next message in the runtime's poller, without
+		// holding s.mu, and parks only once that passed.
+		s.mu.Unlock()
+		if hooks.Grace(c) {
+			return false
+		}
+		s.mu.Lock()
 	}
 	if s.w == nil {
 		w, err := netpoll.Default().Watch(hooks.NetConn(c), s.ready)

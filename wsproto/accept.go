@@ -272,7 +272,7 @@ type connContext struct {
 }
 
 func (x connContext) Deadline() (time.Time, bool) { return time.Time{}, false }
-func (x connContext) Done() <-chan struct{}       { return x.c.closed }
+func (x connContext) Done() <-chan struct{}       { return x.c.closedChan() }
 func (x connContext) Value(key any) any           { return x.values.Value(key) }
 
 func (x connContext) Err() error {

@@ -160,12 +160,24 @@ func (c *Conn) Close(code frame.CloseCode, reason string) error {
 		return err
 	}
 	c.state.Store(int32(StateClosing))
-	select {
-	case c.rlock <- struct{}{}:
-		c.readUntilClose(ctx)
-		unlock(c.rlock)
-	case <-c.closeRecv:
-	case <-ctx.Done():
+wait:
+	for {
+		if c.rlock.tryLock() {
+			c.readUntilClose(ctx)
+			unlock(&c.rlock)
+			break
+		}
+		wake := c.rlock.waitChan()
+		if wake == nil {
+			continue
+		}
+		select {
+		case <-wake:
+		case <-c.closeRecvChan():
+			break wait
+		case <-ctx.Done():
+			break wait
+		}
 	}
 	c.mu.Lock()
 	answered := c.recvClose
@@ -177,7 +189,7 @@ func (c *Conn) Close(code frame.CloseCode, reason string) error {
 	// Wait for the reader that received the close frame to finish the
 	// handshake on the TCP level.
 	select {
-	case <-c.closed:
+	case <-c.closedChan():
 	case <-ctx.Done():
 		c.end(errConnClosed, closeNow)
 	}
@@ -247,7 +259,7 @@ func (c *Conn) Ping(ctx context.Context, payload []byte) error {
 		return nil
 	case <-ctx.Done():
 		return ctx.Err()
-	case <-c.closed:
+	case <-c.closedChan():
 		return c.closedErr()
 	}
 }

@@ -99,25 +99,28 @@ type connConfig struct {
 // that ends while a read waits for the next message, or before a write has
 // sent any byte, leaves the connection usable.
 type Conn struct {
+	// The fields are grouped so that the struct has little padding: an
+	// idle connection is mostly its Conn.
 	nc           net.Conn
-	client       bool
 	subprotocol  string
 	extensions   string
 	readLimit    atomic.Int64
 	closeTimeout time.Duration
 	onPing       func([]byte)
 	onPong       func([]byte)
+	state        atomic.Int32
 	rsvAllowed   byte
-
-	state atomic.Int32
+	client       bool
+	writevs      bool // nc writes net.Buffers with one writev
 
 	mu          sync.Mutex
-	err         error         // the error that ended the connection; guarded by mu
-	sentClose   atomic.Bool   // a close frame was written (set holding wframe)
-	lingering   atomic.Bool   // failed: the close frame is out; TCP closes after a bounded drain
-	recvClose   bool          // a close frame was received; guarded by mu
-	closed      chan struct{} // closed when nc is closed
-	closeRecv   chan struct{} // closed when the peer's close frame arrived or reading ended
+	sentClose   atomic.Bool // a close frame was written (set holding wframe)
+	lingering   atomic.Bool // failed: the close frame is out; TCP closes after a bounded drain
+	netClosed   atomic.Bool // nc is closed (set under mu)
+	recvClose   bool        // a close frame was received; guarded by mu
+	readEnded   bool        // the peer's close frame arrived or reading ended; guarded by mu
+	err         error       // the error that ended the connection; guarded by mu
+	waits       *connWaits  // made on demand, guarded by mu (closedChan, closeRecvChan)
 	pingWaiters map[string][]chan struct{}
 	closeHooks  []*closeHook // run once nc is closed; guarded by mu
 	hb          *heartbeat   // or nil
@@ -125,21 +128,21 @@ type Conn struct {
 	idle        wsidle.State // parking between messages (idle.go)
 
 	// Read side, owned by the holder of rlock.
-	rlock     chan struct{}
+	rlock     connLock
 	rbuf      []byte // rbuf[rpos:rend] is buffered input
 	rpos      int
 	rend      int
 	rpool     *[]byte // the pooled buffer rbuf points into, or nil for rsmall
 	rsmall    [smallReadSize]byte
-	flowing   bool    // the last read filled the space it was given
 	frameLeft int64   // unread payload bytes of the current data frame
+	msgLen    int64   // bytes of the current message so far
 	frameMask [4]byte // masking key of the current data frame
-	maskPos   int
+	maskPos   uint8   // position in frameMask of the next payload byte
+	flowing   bool    // the last read filled the space it was given
 	masked    bool
 	frameFin  bool
 	inMessage bool // a data message was started and its FIN frame not yet read
 	msgType   MessageType
-	msgLen    int64 // bytes of the current message so far
 	// msgCompressed: the current message has RSV1 set (RFC 7692 §6) and
 	// its payload goes through z.i.
 	msgCompressed bool
@@ -148,15 +151,14 @@ type Conn struct {
 	mr            messageReader
 
 	// Write side.
-	wmsg    chan struct{} // held while a data message is being written
-	wframe  chan struct{} // held while one frame is being written
-	whdr    [frame.MaxHeaderSize]byte
-	wvec    [2][]byte
-	wbufs   net.Buffers
-	wwatch  ctxWatch
-	rng     *rand.ChaCha8 // masking keys of a client; guarded by wframe
-	mw      messageWriter
-	writevs bool // nc writes net.Buffers with one writev
+	wmsg   connLock // held while a data message is being written
+	wframe connLock // held while one frame is being written
+	whdr   [frame.MaxHeaderSize]byte
+	wvec   [2][]byte
+	wbufs  net.Buffers
+	wwatch ctxWatch
+	rng    *rand.ChaCha8 // masking keys of a client; guarded by wframe
+	mw     messageWriter
 
 	// z is permessage-deflate, or nil: z.d is guarded by wmsg, z.i by
 	// rlock.
@@ -164,7 +166,7 @@ type Conn struct {
 }
 
 const (
-	smallReadSize = 256      // the read buffer of an idle connection
+	smallReadSize = 128      // the read buffer of an idle connection
 	bigReadSize   = 16 << 10 // the pooled read buffer while data flows
 	writeChunk    = 32 << 10 // largest pooled write buffer
 	copyWriteMax  = 2 << 10  // payloads up to this size are copied behind the header
@@ -186,11 +188,6 @@ func newConn(nc net.Conn, cfg connConfig) *Conn {
 		closeTimeout: cfg.closeTimeout,
 		onPing:       cfg.onPing,
 		onPong:       cfg.onPong,
-		closed:       make(chan struct{}),
-		closeRecv:    make(chan struct{}),
-		rlock:        make(chan struct{}, 1),
-		wmsg:         make(chan struct{}, 1),
-		wframe:       make(chan struct{}, 1),
 	}
 	if c.closeTimeout <= 0 {
 		c.closeTimeout = defaultCloseTimeout
@@ -227,8 +224,8 @@ func newConn(nc net.Conn, cfg connConfig) *Conn {
 	}
 	c.mr.c = c
 	c.mw.c = c
-	c.rwatch.set = nc.SetReadDeadline
-	c.wwatch.set = nc.SetWriteDeadline
+	c.rwatch.c = c
+	c.wwatch.c, c.wwatch.write = c, true
 	c.state.Store(int32(StateOpen))
 	if cfg.pingInterval > 0 {
 		c.startHeartbeat(cfg.pingInterval, cfg.pongTimeout)
@@ -353,10 +350,11 @@ func (c *Conn) end(err error, how ending) error {
 		c.sendClose(ce.Code, "")
 	}
 	c.mu.Lock()
-	select {
-	case <-c.closeRecv:
-	default:
-		close(c.closeRecv)
+	if !c.readEnded {
+		c.readEnded = true
+		if c.waits != nil && c.waits.closeRecv != nil {
+			close(c.waits.closeRecv)
+		}
 	}
 	c.mu.Unlock()
 	switch how {
@@ -387,13 +385,14 @@ func (c *Conn) sendClose(code frame.CloseCode, reason string) {
 // the last step of end; only end and the closings it starts call it.
 func (c *Conn) closeNet() {
 	c.mu.Lock()
-	select {
-	case <-c.closed:
+	if c.netClosed.Load() {
 		c.mu.Unlock()
 		return
-	default:
 	}
-	close(c.closed)
+	c.netClosed.Store(true)
+	if c.waits != nil && c.waits.closed != nil {
+		close(c.waits.closed)
+	}
 	hooks := c.closeHooks
 	c.closeHooks = nil
 	c.mu.Unlock()
@@ -440,34 +439,123 @@ func (c *Conn) removeCloseHook(h *closeHook) bool {
 }
 
 // isClosed reports whether the TCP connection was closed.
-func (c *Conn) isClosed() bool {
-	select {
-	case <-c.closed:
-		return true
-	default:
-		return false
+func (c *Conn) isClosed() bool { return c.netClosed.Load() }
+
+// closedChan returns a channel that is closed once the TCP connection is
+// closed. It is made on the first call, so that a connection nobody waits
+// on keeps none.
+func (c *Conn) closedChan() <-chan struct{} {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.netClosed.Load() {
+		return closedChan
+	}
+	if c.waits == nil {
+		c.waits = new(connWaits)
+	}
+	if c.waits.closed == nil {
+		c.waits.closed = make(chan struct{})
+	}
+	return c.waits.closed
+}
+
+// connWaits are the channels a Conn makes for those who wait on it.
+type connWaits struct {
+	closed    chan struct{} // closed when nc is closed
+	closeRecv chan struct{} // closed when the peer's close frame arrived or reading ended
+}
+
+// closeRecvChan returns a channel that is closed once the peer's close
+// frame arrived or reading ended, made on the first call.
+func (c *Conn) closeRecvChan() <-chan struct{} {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.readEnded {
+		return closedChan
+	}
+	if c.waits == nil {
+		c.waits = new(connWaits)
+	}
+	if c.waits.closeRecv == nil {
+		c.waits.closeRecv = make(chan struct{})
+	}
+	return c.waits.closeRecv
+}
+
+// closedChan is a closed channel, for what has already happened.
+var closedChan = func() chan struct{} { ch := make(chan struct{}); close(ch); return ch }()
+
+// connLock is a lock whose waiters may give up (a context, the
+// connection's close), as a one-slot channel would be, in 24 bytes inside
+// the Conn: its wake-up channel is made only when a goroutine has to wait.
+type connLock struct {
+	state atomic.Uint32 // lockHeld | lockWaiters
+	mu    sync.Mutex    // guards wake, and the setting of lockWaiters
+	wake  chan struct{} // closed by the unlock that follows a waiter's arrival
+}
+
+const (
+	lockHeld    = 1
+	lockWaiters = 2 // someone waits on wake: unlock must close it
+)
+
+// tryLock takes l if it is free.
+func (l *connLock) tryLock() bool { return l.state.CompareAndSwap(0, lockHeld) }
+
+// unlock releases l and wakes its waiters, which race for it again.
+func (l *connLock) unlock() {
+	if l.state.CompareAndSwap(lockHeld, 0) {
+		return
+	}
+	l.mu.Lock()
+	l.state.Store(0)
+	if l.wake != nil {
+		close(l.wake)
+		l.wake = nil
+	}
+	l.mu.Unlock()
+}
+
+// waitChan returns a channel that is closed when l is next released, or
+// nil if l is free now (tryLock again).
+func (l *connLock) waitChan() <-chan struct{} {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for {
+		s := l.state.Load()
+		if s&lockHeld == 0 {
+			return nil
+		}
+		if s&lockWaiters != 0 || l.state.CompareAndSwap(s, s|lockWaiters) {
+			if l.wake == nil {
+				l.wake = make(chan struct{})
+			}
+			return l.wake
+		}
 	}
 }
 
-// lock acquires a one-slot channel lock, giving up when ctx ends or the
-// connection closes.
-func (c *Conn) lock(ctx context.Context, l chan struct{}) error {
-	select {
-	case l <- struct{}{}:
-		return nil
-	default:
-	}
-	select {
-	case l <- struct{}{}:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-c.closed:
-		return c.closedErr()
+// lock acquires l, giving up when ctx ends or the connection closes.
+func (c *Conn) lock(ctx context.Context, l *connLock) error {
+	for {
+		if l.tryLock() {
+			return nil
+		}
+		wake := l.waitChan()
+		if wake == nil {
+			continue
+		}
+		select {
+		case <-wake:
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-c.closedChan():
+			return c.closedErr()
+		}
 	}
 }
 
-func unlock(l chan struct{}) { <-l }
+func unlock(l *connLock) { l.unlock() }
 
 var errConnClosed = fmt.Errorf("wsproto: use of closed connection: %w", net.ErrClosed)
 
@@ -479,13 +567,31 @@ var aLongTimeAgo = time.Unix(1, 0)
 // registration is kept across calls that pass a context with the same Done
 // channel, so steady-state calls cost nothing.
 type ctxWatch struct {
-	set      func(time.Time) error // sets the deadline of one direction
+	c        *Conn
 	mu       sync.Mutex
 	done     <-chan struct{}
 	stop     func() bool
-	gen      uint64
-	deadline time.Time // the deadline set by the net.Conn adapter
-	fired    bool      // guarded by mu: a past deadline is in force
+	deadline *time.Time // the deadline set by the net.Conn adapter, or nil
+	gen      uint32
+	fired    bool // guarded by mu: a past deadline is in force
+	write    bool // the write direction; false: read
+}
+
+// set sets the deadline of the watch's direction.
+func (w *ctxWatch) set(t time.Time) error {
+	if w.write {
+		return w.c.nc.SetWriteDeadline(t)
+	}
+	return w.c.nc.SetReadDeadline(t)
+}
+
+// adapterDeadline returns the deadline set by the net.Conn adapter; zero:
+// none.
+func (w *ctxWatch) adapterDeadline() time.Time {
+	if w.deadline == nil {
+		return time.Time{}
+	}
+	return *w.deadline
 }
 
 // arm prepares a call with ctx.
@@ -507,7 +613,7 @@ func (w *ctxWatch) arm(ctx context.Context) error {
 	w.gen++
 	gen := w.gen
 	if w.fired {
-		w.set(w.deadline)
+		w.set(w.adapterDeadline())
 		w.fired = false
 	}
 	w.mu.Unlock()
@@ -529,7 +635,10 @@ func (w *ctxWatch) arm(ctx context.Context) error {
 func (w *ctxWatch) setAdapterDeadline(t time.Time) error {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	w.deadline = t
+	w.deadline = nil
+	if !t.IsZero() {
+		w.deadline = &t
+	}
 	if w.fired {
 		return nil
 	}

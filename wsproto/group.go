@@ -168,9 +168,9 @@ func (g *Group) Close(code frame.CloseCode, reason string) error {
 		c := m.c
 		if !expired {
 			select {
-			case <-c.closed:
+			case <-c.closedChan():
 				// The close hooks, m.leave among them, run just after
-				// c.closed is closed: leave now so that Len is 0 when
+				// c.closedChan() is closed: leave now so that Len is 0 when
 				// Close returns.
 				m.leave()
 				continue
@@ -293,16 +293,16 @@ func (m *member) tryWrite(pm *PreparedMessage) int {
 	} else if b = c.preparedFrame(pm); b == nil {
 		return notTaken
 	}
-	if !tryLock(c.wmsg) {
+	if !c.wmsg.tryLock() {
 		return notTaken
 	}
-	if !tryLock(c.wframe) {
-		unlock(c.wmsg)
+	if !c.wframe.tryLock() {
+		unlock(&c.wmsg)
 		return notTaken
 	}
 	if c.sentClose.Load() || c.isClosed() {
-		unlock(c.wframe)
-		unlock(c.wmsg)
+		unlock(&c.wframe)
+		unlock(&c.wmsg)
 		m.closing = true
 		return skipped
 	}
@@ -314,8 +314,8 @@ func (m *member) tryWrite(pm *PreparedMessage) int {
 	n := m.raw.write(b)
 	switch {
 	case n == len(b):
-		unlock(c.wframe)
-		unlock(c.wmsg)
+		unlock(&c.wframe)
+		unlock(&c.wmsg)
 		return taken
 	case n > 0:
 		m.cur, m.off = pm, n
@@ -327,8 +327,8 @@ func (m *member) tryWrite(pm *PreparedMessage) int {
 	if pm.typ == closeMessage {
 		c.sentClose.Store(false) // not sent after all; the goroutine sends it
 	}
-	unlock(c.wframe)
-	unlock(c.wmsg)
+	unlock(&c.wframe)
+	unlock(&c.wmsg)
 	return notTaken
 }
 
@@ -437,8 +437,8 @@ func (pm *PreparedMessage) serverFrameOrCompressed(c *Conn) []byte {
 // locks tryWrite took, and releases them.
 func (m *member) finish(rest []byte, written int) error {
 	c := m.c
-	defer unlock(c.wmsg)
-	defer unlock(c.wframe)
+	defer unlock(&c.wmsg)
+	defer unlock(&c.wframe)
 	ctx := context.Background()
 	if err := c.wwatch.arm(ctx); err != nil {
 		return err
@@ -487,16 +487,6 @@ func (m *member) detach() {
 		m.left = true
 		m.g.members.Delete(m.c)
 		m.g.n.Add(-1)
-	}
-}
-
-// tryLock takes a one-slot channel lock if it is free.
-func tryLock(l chan struct{}) bool {
-	select {
-	case l <- struct{}{}:
-		return true
-	default:
-		return false
 	}
 }
 

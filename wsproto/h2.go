@@ -104,7 +104,7 @@ func (c *Conn) Done() <-chan struct{} {
 	if s, ok := c.nc.(*h2stream.Conn); ok {
 		return s.Done()
 	}
-	return c.closed
+	return c.closedChan()
 }
 
 // dialH2 opens a WebSocket over HTTP/2 (RFC 8441 §5) to u, a wss:// URL,

@@ -20,7 +20,7 @@ func init() {
 	wsidle.Register(wsidle.Hooks{
 		State:   func(x any) *wsidle.State { return &x.(*Conn).idle },
 		NetConn: func(x any) net.Conn { return x.(*Conn).nc },
-		Fill:    func(x any, try func([]byte) (int, error)) bool { return x.(*Conn).idleFill(try) },
+		Fill:    func(x any, w *netpoll.Watch) bool { return x.(*Conn).idleFill(w) },
 		OnClose: func(x any, f func()) { x.(*Conn).onClose(f) },
 		Grace:   func(x any) bool { return x.(*Conn).idleGrace() },
 	})
@@ -49,16 +49,16 @@ const idleGrace = 2 * time.Millisecond
 // in use (a context's cancellation, the net.Conn adapter), or when all
 // that came was pongs, which it handles.
 func (c *Conn) idleGrace() bool {
-	if !tryLock(c.rlock) {
+	if !c.rlock.tryLock() {
 		return true // a read is in progress
 	}
-	defer unlock(c.rlock)
+	defer unlock(&c.rlock)
 	if c.inMessage || c.frameLeft > 0 || c.rpos < c.rend || c.isClosed() || c.ended() != nil {
 		return true
 	}
 	w := &c.rwatch
 	w.mu.Lock()
-	if w.fired || !w.deadline.IsZero() {
+	if w.fired || w.deadline != nil {
 		w.mu.Unlock()
 		return false
 	}
@@ -71,7 +71,7 @@ func (c *Conn) idleGrace() bool {
 	n, err := c.nc.Read(c.rbuf)
 	w.mu.Lock()
 	if !w.fired {
-		w.set(w.deadline) // zero: none
+		w.set(time.Time{}) // no adapter deadline: none
 	}
 	w.mu.Unlock()
 	c.flowing = n == len(c.rbuf)
@@ -84,22 +84,20 @@ func (c *Conn) idleGrace() bool {
 }
 
 // idleFill is wsidle's Fill: whether Read would find input without
-// waiting; if not, the pooled read buffer goes back and try reads what
+// waiting; if not, the pooled read buffer goes back and w.TryRead reads what
 // the socket has into the buffer left (the small array of the Conn, or
 // the pooled buffer while data flows).
-func (c *Conn) idleFill(try func([]byte) (int, error)) bool {
-	select {
-	case c.rlock <- struct{}{}:
-	default:
+func (c *Conn) idleFill(w *netpoll.Watch) bool {
+	if !c.rlock.tryLock() {
 		return true // a read is in progress
 	}
-	defer unlock(c.rlock)
+	defer unlock(&c.rlock)
 	if c.inMessage || c.frameLeft > 0 || c.rpos < c.rend || c.isClosed() || c.ended() != nil {
 		return true
 	}
 	for range 16 { // bounded: a peer that keeps sending pongs is read by Read
 		c.rpos, c.rend = 0, 0
-		n, err := try(c.rbuf)
+		n, err := w.TryRead(c.rbuf)
 		if n == 0 {
 			if errors.Is(err, netpoll.ErrWouldBlock) {
 				c.flowing = false

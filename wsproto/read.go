@@ -24,10 +24,10 @@ import (
 // stays usable; if it ends in the middle of a message, the connection is
 // failed with close code 1008.
 func (c *Conn) Read(ctx context.Context, buf []byte) (MessageType, []byte, error) {
-	if err := c.lock(ctx, c.rlock); err != nil {
+	if err := c.lock(ctx, &c.rlock); err != nil {
 		return 0, buf[:0], err
 	}
-	defer unlock(c.rlock)
+	defer unlock(&c.rlock)
 	buf = buf[:0]
 	c.mr.gen++
 	if err := c.beginRead(ctx); err != nil {
@@ -76,10 +76,10 @@ func (c *Conn) Read(ctx context.Context, buf []byte) (MessageType, []byte, error
 // (permessage-deflate) is inflated as it is read, once all its frames have
 // arrived: until then its compressed bytes are held.
 func (c *Conn) Reader(ctx context.Context) (MessageType, io.Reader, error) {
-	if err := c.lock(ctx, c.rlock); err != nil {
+	if err := c.lock(ctx, &c.rlock); err != nil {
 		return 0, nil, err
 	}
-	defer unlock(c.rlock)
+	defer unlock(&c.rlock)
 	if err := c.beginRead(ctx); err != nil {
 		return 0, nil, err
 	}
@@ -112,10 +112,10 @@ var errStaleReader = errors.New("wsproto: read from a message reader after the n
 // Read reads payload bytes of the message.
 func (m *messageReaderRef) Read(p []byte) (int, error) {
 	c := m.r.c
-	if err := c.lock(m.ctx, c.rlock); err != nil {
+	if err := c.lock(m.ctx, &c.rlock); err != nil {
 		return 0, err
 	}
-	defer unlock(c.rlock)
+	defer unlock(&c.rlock)
 	if m.gen != m.r.gen {
 		return 0, errStaleReader
 	}
@@ -477,7 +477,7 @@ func (c *Conn) readPayload(p []byte) (int, error) {
 // them and counts them off the frame.
 func (c *Conn) consumePayload(b []byte) error {
 	if c.masked {
-		c.maskPos = frame.Mask(c.frameMask, c.maskPos, b)
+		c.maskPos = uint8(frame.Mask(c.frameMask, int(c.maskPos), b))
 	}
 	c.frameLeft -= int64(len(b))
 	// RFC 6455 §8.1: invalid UTF-8 fails the connection as soon as it is

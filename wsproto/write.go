@@ -25,10 +25,10 @@ func (c *Conn) Write(ctx context.Context, typ MessageType, p []byte) error {
 	if typ != MessageText && typ != MessageBinary {
 		return fmt.Errorf("wsproto: invalid message type %d", typ)
 	}
-	if err := c.lock(ctx, c.wmsg); err != nil {
+	if err := c.lock(ctx, &c.wmsg); err != nil {
 		return err
 	}
-	defer unlock(c.wmsg)
+	defer unlock(&c.wmsg)
 	if c.z != nil && len(p) >= c.z.d.threshold {
 		return c.writeCompressed(ctx, frame.Opcode(typ), p)
 	}
@@ -43,10 +43,10 @@ func (c *Conn) WriteUncompressed(ctx context.Context, typ MessageType, p []byte)
 	if typ != MessageText && typ != MessageBinary {
 		return fmt.Errorf("wsproto: invalid message type %d", typ)
 	}
-	if err := c.lock(ctx, c.wmsg); err != nil {
+	if err := c.lock(ctx, &c.wmsg); err != nil {
 		return err
 	}
-	defer unlock(c.wmsg)
+	defer unlock(&c.wmsg)
 	return c.writeFrame(ctx, true, frame.Opcode(typ), 0, p)
 }
 
@@ -61,10 +61,10 @@ func (c *Conn) writeControl(ctx context.Context, op frame.Opcode, payload []byte
 
 // writeFrame sends one frame.
 func (c *Conn) writeFrame(ctx context.Context, fin bool, op frame.Opcode, rsv byte, p []byte) error {
-	if err := c.lock(ctx, c.wframe); err != nil {
+	if err := c.lock(ctx, &c.wframe); err != nil {
 		return err
 	}
-	defer unlock(c.wframe)
+	defer unlock(&c.wframe)
 	// RFC 6455 §5.5.1: "After sending a Close frame, the endpoint MUST NOT
 	// send any further data frames."
 	if c.sentClose.Load() {
@@ -173,7 +173,7 @@ func (c *Conn) Writer(ctx context.Context, typ MessageType) (io.WriteCloser, err
 	if typ != MessageText && typ != MessageBinary {
 		return nil, fmt.Errorf("wsproto: invalid message type %d", typ)
 	}
-	if err := c.lock(ctx, c.wmsg); err != nil {
+	if err := c.lock(ctx, &c.wmsg); err != nil {
 		return nil, err
 	}
 	c.mw.gen++
@@ -189,10 +189,10 @@ func (c *Conn) Writer(ctx context.Context, typ MessageType) (io.WriteCloser, err
 type messageWriter struct {
 	c   *Conn
 	gen uint64
-	op  frame.Opcode
 	buf *[]byte
 	n   int
 	err error
+	op  frame.Opcode
 	// compressing: the message goes through the connection's deflater
 	// (compress.go), which sends its frames.
 	compressing bool
@@ -332,7 +332,7 @@ func (r *messageWriterRef) Close() error {
 		w.buf = nil
 	}
 	w.n = 0
-	unlock(w.c.wmsg)
+	unlock(&w.c.wmsg)
 	return err
 }
 
@@ -393,14 +393,14 @@ func (c *Conn) WritePrepared(ctx context.Context, pm *PreparedMessage) error {
 	if frame == nil {
 		return c.Write(ctx, pm.typ, pm.data)
 	}
-	if err := c.lock(ctx, c.wmsg); err != nil {
+	if err := c.lock(ctx, &c.wmsg); err != nil {
 		return err
 	}
-	defer unlock(c.wmsg)
-	if err := c.lock(ctx, c.wframe); err != nil {
+	defer unlock(&c.wmsg)
+	if err := c.lock(ctx, &c.wframe); err != nil {
 		return err
 	}
-	defer unlock(c.wframe)
+	defer unlock(&c.wframe)
 	if c.sentClose.Load() {
 		return errAfterClose
 	}

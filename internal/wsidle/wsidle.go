@@ -61,7 +61,6 @@ import (
 type State struct {
 	mu          sync.Mutex
 	w           *netpoll.Watch
-	try         func([]byte) (int, error) // w.TryRead, bound once
 	resume      func()
 	detached    bool // parked once: Handler's serve returning leaves the connection open
 	unsupported bool // the connection cannot be watched
@@ -77,10 +76,10 @@ type Hooks struct {
 	// Fill reports whether Read would find input without waiting: input
 	// buffered, a message under way, the connection failed or closed, or
 	// another read in progress. Otherwise it releases the pooled read
-	// buffer, reads into the connection's own buffer with try (which
+	// buffer, reads into the connection's own buffer with w.TryRead (which
 	// never waits), and reports whether that found bytes or an error
 	// (which Read reports again).
-	Fill func(c any, try func([]byte) (int, error)) bool
+	Fill func(c any, w *netpoll.Watch) bool
 	// OnClose runs f once the connection is closed, at once if it is.
 	OnClose func(c any, f func())
 	// Grace waits a short while (the connection's idle grace) for input
@@ -138,14 +137,14 @@ func Park(c any, resume, parking func()) bool {
 			return false
 		}
 		w.SetInline() // ready only starts a goroutine
-		s.w, s.try = w, w.TryRead
+		s.w = w
 		s.mu.Unlock()
 		// Outside s.mu: on a closed connection the hook runs at once.
 		hooks.OnClose(c, s.closed)
 		s.mu.Lock()
 	}
 	defer s.mu.Unlock()
-	if hooks.Fill(c, s.try) {
+	if hooks.Fill(c, s.w) {
 		return false
 	}
 	if parking != nil {

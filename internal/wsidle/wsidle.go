@@ -39,9 +39,10 @@
 //
 // # Limits
 //
-// Between messages a parked connection holds its Conn (about 1.4 KiB with
-// the 256-byte array it reads frame headers into), this State, and the
-// watch (about 100 bytes, and an epoll item in the kernel). Pong frames,
+// Between messages a parked connection holds its Conn (768 bytes with the
+// 128-byte array it reads frame headers into, and no channel: its locks
+// make a wake-up channel only for a waiter), this State, and the watch
+// (about 100 bytes, and an epoll item in the kernel). Pong frames,
 // the answers to a heartbeat's or a keep-alive's pings, are handled
 // without waking the reader. A ping or close frame from the peer wakes
 // it, and Read handles it; Read then waits for the next data message, so

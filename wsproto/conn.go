@@ -166,7 +166,7 @@ type Conn struct {
 }
 
 const (
-	smallReadSize = 128      // the read buffer of an idle connection
+	smallReadSize = 120      // the read buffer of an idle connection: the Conn and the allocator's 8-byte header fill the 768-byte size class
 	bigReadSize   = 16 << 10 // the pooled read buffer while data flows
 	writeChunk    = 32 << 10 // largest pooled write buffer
 	copyWriteMax  = 2 << 10  // payloads up to this size are copied behind the header

@@ -39,8 +39,9 @@
 //
 // # Limits
 //
-// Between messages a parked connection holds its Conn (768 bytes with the
-// 128-byte array it reads frame headers into, and no channel: its locks
+// Between messages a parked connection holds its Conn (one 768-byte
+// allocation with the 120-byte array it reads frame headers into, and no
+// channel: its locks
 // make a wake-up channel only for a waiter), this State, and the watch
 // (about 100 bytes, and an epoll item in the kernel). Pong frames,
 // the answers to a heartbeat's or a keep-alive's pings, are handled

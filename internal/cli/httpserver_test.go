@@ -8,8 +8,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"net"
 	"net/http"
+	"os"
+	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -307,4 +311,45 @@ func tailOf(b []byte) string {
 		b = b[len(b)-200:]
 	}
 	return string(b)
+}
+
+// TestREADMEProductionTimeouts: the server configuration of the README's
+// "Running in production" (compiled by examples.TestREADME) sets the
+// timeouts that serve and echo use, which the two tests above exercise,
+// and no WriteTimeout, which would cut held polls over HTTP/2.
+func TestREADMEProductionTimeouts(t *testing.T) {
+	b, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, section, ok := strings.Cut(string(b), "\n## Running in production\n")
+	if !ok {
+		t.Fatal(`README.md has no "## Running in production" section`)
+	}
+	section, _, _ = strings.Cut(section, "\n## ")
+	_, code, ok := strings.Cut(section, "```go\n")
+	if !ok {
+		t.Fatal(`"Running in production" has no Go snippet`)
+	}
+	code, _, _ = strings.Cut(code, "```")
+	set := map[string]time.Duration{}
+	for _, m := range regexp.MustCompile(`(?m)^\s*(\w+Timeout):\s*(\d+) \* time\.Second,`).FindAllStringSubmatch(code, -1) {
+		n, _ := strconv.Atoi(m[2])
+		set[m[1]] = time.Duration(n) * time.Second
+	}
+	want := map[string]time.Duration{
+		"ReadHeaderTimeout": defaultTimeouts.header,
+		"ReadTimeout":       defaultTimeouts.read,
+		"IdleTimeout":       defaultTimeouts.idle,
+	}
+	if !maps.Equal(set, want) {
+		t.Errorf("the README's server sets %v, want what serve and echo set: %v", set, want)
+	}
+	if regexp.MustCompile(`(?m)^\s*WriteTimeout:`).MatchString(code) {
+		t.Errorf("the README's server sets a WriteTimeout, which resets HTTP/2 streams held longer (polls)")
+	}
+	srv := newHTTPServer(nil, defaultTimeouts, context.Background())
+	if srv.WriteTimeout != 0 || srv.ReadHeaderTimeout != want["ReadHeaderTimeout"] || srv.ReadTimeout != want["ReadTimeout"] || srv.IdleTimeout != want["IdleTimeout"] {
+		t.Errorf("newHTTPServer sets header %v, read %v, idle %v, write %v; want %v and no WriteTimeout", srv.ReadHeaderTimeout, srv.ReadTimeout, srv.IdleTimeout, srv.WriteTimeout, want)
+	}
 }

@@ -81,8 +81,7 @@ type AcceptOptions struct {
 	// Compression, when set, accepts permessage-deflate (RFC 7692) if the
 	// client offers it: the first offer the server can honour is taken,
 	// and an offer it cannot honour is declined (see CompressionOptions).
-	// An invalid Level makes Accept answer 500. Default: nil, no
-	// compression.
+	// Default: nil, no compression.
 	Compression *CompressionOptions
 
 	// Group, when set, is the group the connection joins once it is
@@ -103,7 +102,7 @@ type AcceptOptions struct {
 // accepts such requests only when the process started with
 // GODEBUG=http2xconnect=1 (HTTP2ExtendedConnectEnabled tells); without it,
 // Accept answers 400 and returns an error wrapping
-// ErrExtendedConnectDisabled. The stream ends when the handler returns, so
+// ErrExtendedConnectUnsupported. The stream ends when the handler returns, so
 // over HTTP/2 the handler must not return before the Conn is closed;
 // Handler takes care of that.
 //
@@ -212,11 +211,7 @@ func agree(w http.ResponseWriter, r *http.Request, o *AcceptOptions, check func(
 	}
 	a := agreement{key: req.Key}
 	if o.Compression != nil {
-		level, err := checkLevel(o.Compression.Level)
-		if err != nil {
-			return reject(&handshake.RejectError{Status: http.StatusInternalServerError, Reason: err.Error()})
-		}
-		if resp, p, ok := acceptDeflate(req.Extensions, o.Compression, level); ok {
+		if resp, p, ok := acceptDeflate(req.Extensions, o.Compression); ok {
 			a.deflate = &p
 			a.extensions = resp.String()
 		}
@@ -250,7 +245,7 @@ func Handler(opts *AcceptOptions, serve func(c *Conn, r *http.Request)) http.Han
 			return
 		}
 		go func(r *http.Request) {
-			defer c.CloseNow()
+			defer c.serveReturned()
 			serve(c, r)
 		}(r.WithContext(connContext{c: c, values: r.Context()}))
 		// Over HTTP/2 the stream ends when the handler returns.

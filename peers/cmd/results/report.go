@@ -166,6 +166,8 @@ var serverSettings = [][3]string{
 	{"node", "node peers/cmd/peer-node/peer.js serve (reference row, not counted as a peer)", "ws 8.x from peers/node_modules: WebSocketServer, maxPayload 64 MiB, perMessageDeflate off, UTF-8 checked (skipUTF8Validation off), without the optional native add-ons"},
 	{"chat-ws", "the shipped `pushwire serve -addr 127.0.0.1:0 -debug-addr 127.0.0.1:0`, GET /chat with a WebSocket handshake", "httpstream over a hub topic of 1,000 entries: each subscriber gets the cursor record, then waits; keep-alive ping every 10 s (answered by the load generator)"},
 	{"chat-sse", "the same `pushwire serve`, GET /chat?transport=sse", "an SSE stream per subscriber: retry and cursor event, then keep-alive comments every 10 s"},
+	{"chat-ndjson", "the same `pushwire serve`, GET /chat?transport=stream", "an NDJSON stream per subscriber: padding line and cursor record, then keep-alive empty lines every 10 s"},
+	{"chat-poll", "the same `pushwire serve`, GET /chat?transport=poll (from now)", "a waiting long poll per client (20 s, then the client polls again on a new connection: the server answers with Connection: close)"},
 }
 
 func (r *report) write(dir, raw string) error {
@@ -292,8 +294,8 @@ func (r *report) write(dir, raw string) error {
 		writeWorkload(&b, r.bcastAlloc, false)
 	}
 	if len(r.old) > 0 {
-		p("\n## Rows still measured with the old in-process method\n\n")
-		p("Compression and SSE rows have not moved to server processes yet: the compressed echo servers run inside this command's process, next to the load generator, which is the method whose figures disagree with separate processes (see the notes below); the memory and SSE fan-out rows use a child process of this command and report (heap in use + stack in use) after a forced GC, not RSS. Read them as the old figures were read.\n")
+		p("\n## Compression rows, and rows still measured with the old in-process method\n\n")
+		p("The compression rows (compressed echo, memory with compression) run every server as a process of its own (the shipped `pushwire echo`, peers/cmd/peer-* serve -deflate); the load comes from this command's raw sockets, and memory is the server's (heap in use + stack in use) after two forced collections, not RSS. The SSE rows have not moved to server processes yet: the SSE fan-out row uses a child process of this command and reports (heap in use + stack in use) after a forced GC. Read those as the old figures were read.\n")
 		for _, w := range r.old {
 			writeWorkload(&b, w, false)
 		}

@@ -9,10 +9,14 @@ import (
 	"time"
 )
 
-// DefaultTimeout is the per-case wait for the peer's reaction when
-// Options.Timeout is zero; the limits category (9.x) and compression
-// categories (12.x, 13.x) wait longer.
-const DefaultTimeout = 2 * time.Second
+// DefaultTimeout is the length of the one-second unit of the cases'
+// timers when Options.Timeout is zero: Autobahn|Testsuite's own timing
+// (killAfter(1), closeAfter(1), the closing handshake's 1 s, …).
+const DefaultTimeout = time.Second
+
+// DefaultSSETimeout is how long an SSE case waits for each reaction of the
+// peer when Options.Timeout is zero.
+const DefaultSSETimeout = 2 * time.Second
 
 // role says which roles a case runs in.
 type role uint8
@@ -29,16 +33,21 @@ type wsCase struct {
 	desc   string
 	expect string
 	roles  role
-	// slow multiplies the per-case timeout (9.x, 12.x, 13.x).
-	slow int
-	// offer is the permessage-deflate offer (server role) or acceptance
+	// rule quotes the RFC sentence that makes the expectation a
+	// requirement; FAILED grades cite it.
+	rule string
+	// pmd is the permessage-deflate offer (server role) and acceptance
 	// (client role) the case needs; nil for none.
-	offer *pmdCase
-	// run drives an established connection.
+	pmd *pmdCase
+	// run starts the case on an established connection (Autobahn's
+	// onOpen): it sets the expectations, sends and sets the timers.
 	run func(s *session)
-	// raw, when set, replaces run: the case makes its own connections
-	// (opening handshake cases; server role only).
+	// raw, when set, replaces run: an opening-handshake case, which makes
+	// its own connections over the transport.
 	raw func(r *rawEnv)
+	// transport, when set, is the one transport the case is for (the
+	// opening-handshake cases).
+	transport string
 }
 
 // CaseInfo describes a case of the catalogue.
@@ -48,12 +57,24 @@ type CaseInfo struct {
 	Expectation string `json:"expectation"`
 }
 
-// Cases returns the WebSocket catalogue for role "server" or "client",
-// in order.
+// Cases returns the catalogue of a role, in order: "server" and "client"
+// (WebSocket), "sse-server" and "sse-client" (Server-Sent Events); nil for
+// another name.
 func Cases(roleName string) []CaseInfo {
 	var out []CaseInfo
-	for _, c := range catalogue(roleFor(roleName)) {
-		out = append(out, CaseInfo{c.id, c.desc, c.expect})
+	switch roleName {
+	case "server", "client":
+		for _, c := range catalogue(roleFor(roleName)) {
+			out = append(out, CaseInfo{c.id, c.desc, c.expect})
+		}
+	case "sse-server":
+		for _, c := range sseServerCases {
+			out = append(out, CaseInfo{c.id, c.desc, c.expect})
+		}
+	case "sse-client":
+		for _, c := range sseClientCases {
+			out = append(out, CaseInfo{c.id, c.desc, "The client dispatches the events of the stream as the WHATWG EventSource processing model says."})
+		}
 	}
 	return out
 }

@@ -66,7 +66,7 @@ func echoClient(ctx context.Context, base, agent string, parallel int) error {
 }
 
 func TestPushwireClient(t *testing.T) {
-	fs, err := NewFuzzingServer(Options{Exclude: ciExclude})
+	fs, err := NewFuzzingServer(Options{Exclude: ciExclude, Timeout: testUnit})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -44,16 +44,21 @@ func TestDeflateRoundTrip(t *testing.T) {
 	}{{"context takeover", false, 15}, {"no context takeover", true, 15}, {"window 8", false, 8}} {
 		t.Run(tt.name, func(t *testing.T) {
 			tx, rx := newPMD(tt.noCtx, tt.window, false), newPMD(false, 15, tt.noCtx)
-			for i, k := range payloadKinds {
+			data, err := loadTestData("")
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, td := range data {
+				ptr := 0
 				for _, n := range []int{0, 1, 16, 1000, 70000} {
-					msg := k.gen(randFor(uint64(i)), n)
+					msg := td.cut(&ptr, n)
 					z := tx.deflate(msg)
 					if bytes.HasSuffix(z, tail) && n > 0 {
-						t.Errorf("deflate(%d bytes of %s) kept the 00 00 ff ff tail", n, k.name)
+						t.Errorf("deflate(%d units of %s) kept the 00 00 ff ff tail", n, td.src.key)
 					}
 					got, err := rx.inflate(z)
 					if err != nil || !bytes.Equal(got, msg) {
-						t.Fatalf("inflate(deflate(%d bytes of %s)) = %d bytes, %v; want the message", n, k.name, len(got), err)
+						t.Fatalf("inflate(deflate(%d units of %s)) = %d bytes, %v; want the message", n, td.src.key, len(got), err)
 					}
 				}
 			}

@@ -11,94 +11,236 @@ import (
 	"slices"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"github.com/pushwire/pushwire/wsproto"
 )
 
-// maxEvents bounds the events kept per case; later ones are counted only.
-const maxEvents = 120
+// The harness's side of one WebSocket connection running one case. It
+// does what Autobahn|Testsuite's fuzzing protocol does, in the same order
+// and with the same timers, so that the grades compare line by line:
+//
+//   - one goroutine (the loop) runs the case's script, the protocol and the
+//     timers, like Autobahn's single-threaded reactor;
+//   - a reader goroutine parses the peer's frames and hands them to the
+//     loop; a writer goroutine writes what the loop queued, in order, in
+//     the chops and pauses the case asked for;
+//   - the connection ends when the TCP connection does; then the case is
+//     graded.
+//
+// What the peer does never stops the loop for longer than a timer: every
+// case sets one (killAfter, closeAfter), closing handshakes time out after
+// one time unit, and a hard deadline backs them all.
 
-// maxRecv bounds the size of one message received from the peer.
-const maxRecv = 64 << 20
+// Bounds on what the harness keeps from the peer.
+const (
+	// maxFrame is the largest frame payload the harness reads, and
+	// maxMessage the largest message it reassembles: 64 MiB, four times
+	// the largest message a case sends.
+	maxFrame   = 64 << 20
+	maxMessage = 64 << 20
+	// maxReceived bounds the observations kept for grading, by count and
+	// by bytes; a peer sending more is failed.
+	maxReceived      = 20000
+	maxReceivedBytes = 256 << 20
+	// maxEvents bounds the events kept per case; later ones are counted.
+	maxEvents = 120
+)
 
-// obs is one observation the cases grade: a data message or a pong,
-// in arrival order.
+// chopPause is the pause between chops and synchronized writes, as in
+// Autobahn (its _QUEUED_WRITE_DELAY of 10 µs through the reactor).
+const chopPause = 10 * time.Microsecond
+
+// connState is the state of the WebSocket connection (RFC 6455 §4, §7).
+type connState uint8
+
+const (
+	stateOpen    connState = iota // open
+	stateClosing                  // a close frame was sent
+	stateClosed                   // the TCP connection is closed or being closed
+)
+
+// obs is an observation the cases compare: a data message, a pong, or a
+// timeout marker that a case records (Autobahn's ("timeout", "A")).
 type obs struct {
-	kind string // "text", "binary", "pong"
-	data []byte
+	kind   string // "message", "pong", "timeout"
+	binary bool
+	data   []byte
 }
 
-func (o obs) String() string { return o.kind + "(" + preview(o.data) + ")" }
-
-func msgText(p []byte) obs   { return obs{"text", p} }
-func msgBinary(p []byte) obs { return obs{"binary", p} }
-func obsPong(p []byte) obs   { return obs{"pong", p} }
-
-// closeExpect is what the close of a case must look like.
-type closeExpect struct {
-	byMe  bool  // the harness starts the closing handshake
-	codes []int // acceptable codes of the peer's close frame
-	any   bool  // the close is informational
-}
-
-// session is one WebSocket connection running one case, seen from the
-// harness: it writes raw frames and records everything the peer sends.
-type session struct {
-	conn       net.Conn
-	br         *bufio.Reader
-	masked     bool // the harness masks its frames (it is the client)
-	serverRole bool // the peer under test is a server
-	rng        *rand.Rand
-	start      time.Time
-	timeout    time.Duration
-	pmd        *pmdState // permessage-deflate, when negotiated
-	rest       []byte    // bytes a case keeps for a later write
-	peerLimit  int64     // the largest message the peer accepts, if known
-
-	wmu sync.Mutex // serializes writes
-
-	mu          sync.Mutex
-	events      []Event
-	dropped     int
-	received    []obs
-	sentClose   bool
-	closedByMe  bool
-	recvClose   bool
-	remoteCode  int // 1005 for an empty close frame
-	remoteWhy   string
-	eof         bool
-	violations  []string
-	notify      chan struct{}
-	done        chan struct{}
-	tcpByHarn   bool
-	behavior    Outcome
-	behaviorWhy string
-	expClose    *closeExpect
-}
-
-func newSession(conn net.Conn, br *bufio.Reader, serverRole bool, timeout time.Duration) *session {
-	s := &session{
-		conn:       conn,
-		br:         br,
-		masked:     serverRole,
-		serverRole: serverRole,
-		rng:        rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 0x5eed)),
-		start:      time.Now(),
-		timeout:    timeout,
-		notify:     make(chan struct{}, 1),
-		done:       make(chan struct{}),
+func (o obs) String() string {
+	switch o.kind {
+	case "message":
+		if o.binary {
+			return "binary(" + preview(o.data) + ")"
+		}
+		return "text(" + preview(o.data) + ")"
+	case "timeout":
+		return "timeout(" + string(o.data) + ")"
 	}
+	return o.kind + "(" + preview(o.data) + ")"
+}
+
+func textMsg(p []byte) obs   { return obs{kind: "message", data: p} }
+func binaryMsg(p []byte) obs { return obs{kind: "message", binary: true, data: p} }
+func pongObs(p []byte) obs   { return obs{kind: "pong", data: p} }
+func marker(tag string) obs  { return obs{kind: "timeout", data: []byte(tag)} }
+
+// expectation is one acceptable sequence of observations and the grade it
+// earns (Autobahn's self.expected[outcome]).
+type expectation struct {
+	outcome Outcome
+	obs     []obs
+}
+
+// closeExpect is what the close must look like (Autobahn's
+// expectedClose).
+type closeExpect struct {
+	closedByMe   bool  // the harness sends the first close frame
+	codes        []int // acceptable codes of the peer's close frame
+	requireClean bool  // the closing handshake must complete and the server close TCP
+	// wrongEndpointFatal fails the behaviour too when the wrong endpoint
+	// closed (Autobahn's closedByWrongEndpointIsFatal, UTF-8 cases).
+	wrongEndpointFatal bool
+}
+
+// inFrame is a frame from the peer, handed from the reader to the loop.
+type inFrame struct {
+	h       wsproto.Header
+	hdrLen  int    // bytes of the header on the wire
+	payload []byte // unmasked
+	// fatal, when set, says why the reader stopped; the frame's fields
+	// are unset unless protocol is set too.
+	fatal string
+	// protocol marks fatal as the peer's protocol violation (a frame the
+	// harness cannot read on from), not the end of the stream.
+	protocol bool
+}
+
+// writeItem is a write the loop queued.
+type writeItem struct {
+	b     []byte
+	chop  int  // write in pieces of chop bytes with pauses
+	paced bool // pause before the write (synchronized or chopped)
+	drop  bool // close the connection after the writes before it
+}
+
+// session is the harness's side of one connection running one case.
+type session struct {
+	nc       net.Conn
+	br       *bufio.Reader
+	isServer bool // the harness is the server: it tests a client
+	unit     time.Duration
+	strict   bool
+	rng      *rand.Rand
+	start    time.Time
+	pmd      *pmdState // permessage-deflate, when negotiated
+	// peerLimit is the largest message the peer accepts, if known.
+	peerLimit int64
+	// data are the test files of the compression cases.
+	data []*testData
+
+	c *wsCase
+
+	// What the case expects and how it reacts.
+	expected      []expectation
+	expClose      closeExpect
+	suppressClose bool
+	onMessage     func(o obs) // replaces recording the message (9.x, 12.x, 13.x)
+	onLost        func()      // adjusts the grades at the end
+	autoFragment  int         // fragment size of sendMessage, 0: none
+	// pong, when set, is called on each pong before it is recorded.
+	onPong func(p []byte)
+
+	// Autobahn's protocol state.
+	state        connState
+	closedByMe   bool
+	failedByMe   bool
+	droppedByMe  bool
+	wasClean     bool
+	notClean     string // why the connection was not closed cleanly
+	remoteCode   int    // 0: none received; 1005: a close frame without a code
+	remoteReason string
+	gotClose     bool // the peer's close frame arrived
+	closeTimer   *timer
+	dropTimer    *timer
+
+	// The message being received.
+	inside     bool
+	msgBinary  bool
+	msgComp    bool
+	msg        []byte
+	msgUTF8    utf8Validator
+	checkUTF8  bool
+	received   []obs
+	recvBytes  int
+	txFrames   map[opcode]int // frames sent, by opcode (10.1.1)
+	violations []string
+
+	// Grades.
+	behavior      Outcome
+	result        string
+	behaviorClose Outcome
+	resultClose   string
+	strictNotes   []string // NON-STRICT findings of -strict
+
+	events  []Event
+	dropped int
+
+	// Machinery.
+	in       chan inFrame
+	quit     chan struct{}
+	wmu      sync.Mutex
+	wq       []writeItem
+	wsig     chan struct{}
+	werr     chan error
+	pending  []byte
+	timers   []*timer
+	deadline time.Time // hard deadline, pushed back by each timer
+	lost     bool
+	wg       sync.WaitGroup
+	stopOnce sync.Once
+}
+
+type timer struct {
+	due      time.Time
+	fn       func()
+	canceled bool
+}
+
+func newSession(nc net.Conn, br *bufio.Reader, isServer bool, unit time.Duration, c *wsCase) *session {
+	if br == nil {
+		br = bufio.NewReaderSize(nc, 64<<10)
+	}
+	s := &session{
+		nc:       nc,
+		br:       br,
+		isServer: isServer,
+		unit:     unit,
+		rng:      rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 0x5eed)),
+		start:    time.Now(),
+		c:        c,
+		behavior: Failed,
+		result:   "Actual events differ from any expected.",
+		expClose: closeExpect{closedByMe: true, codes: []int{1000}, requireClean: true},
+		txFrames: map[opcode]int{},
+		in:       make(chan inFrame, 1),
+		quit:     make(chan struct{}),
+		wsig:     make(chan struct{}, 1),
+		werr:     make(chan error, 1),
+	}
+	s.deadline = s.start.Add(5 * unit)
 	return s
 }
 
+// secs converts a time in Autobahn's seconds to the run's time unit.
+func (s *session) secs(x float64) time.Duration { return time.Duration(x * float64(s.unit)) }
+
+// masked reports whether the harness masks its frames: it does as a client.
+func (s *session) masked() bool { return !s.isServer }
+
 // log records an event.
 func (s *session) log(e Event) {
-	s.mu.Lock()
-	s.logLocked(e)
-	s.mu.Unlock()
-}
-
-func (s *session) logLocked(e Event) {
 	e.At = ms(time.Since(s.start))
 	if len(s.events) >= maxEvents {
 		s.dropped++
@@ -111,246 +253,576 @@ func (s *session) note(format string, args ...any) {
 	s.log(Event{Dir: "note", Kind: "note", Text: fmt.Sprintf(format, args...)})
 }
 
-// violation records a protocol violation by the peer; it fails the
-// case's behaviour.
-func (s *session) violation(format string, args ...any) {
-	msg := fmt.Sprintf(format, args...)
-	s.mu.Lock()
-	s.violations = append(s.violations, msg)
-	s.logLocked(Event{Dir: "recv", Kind: "violation", Text: msg})
-	s.mu.Unlock()
-	s.signal()
+// run runs the case to the end of the connection.
+func (s *session) run(onOpen func(*session)) {
+	s.wg.Add(2)
+	go s.reader()
+	go s.writer()
+	onOpen(s)
+	s.flush()
+	t := time.NewTimer(time.Hour)
+	defer t.Stop()
+	for !s.lost {
+		next := s.deadline
+		for _, tm := range s.timers {
+			if tm.due.Before(next) {
+				next = tm.due
+			}
+		}
+		t.Reset(max(time.Until(next), 0))
+		select {
+		case f, ok := <-s.in:
+			if !ok {
+				s.connectionLost()
+				break
+			}
+			s.onFrame(f)
+		case <-t.C:
+			s.fireTimers()
+		case err := <-s.werr:
+			if s.state != stateClosed {
+				s.note("write: %v", err)
+			}
+			s.nc.Close()
+		}
+		s.flush()
+	}
+	s.stop()
 }
 
-func (s *session) signal() {
+// stop ends the reader and the writer and closes the connection.
+func (s *session) stop() {
+	s.stopOnce.Do(func() { close(s.quit) })
+	s.nc.Close()
+	s.wg.Wait()
+}
+
+func (s *session) since() time.Duration { return time.Since(s.start) }
+
+// fireTimers runs the timers that are due, and drops the connection at the
+// hard deadline.
+func (s *session) fireTimers() {
+	now := time.Now()
+	if !now.Before(s.deadline) {
+		if s.state != stateClosed {
+			s.log(Event{Dir: "note", Kind: "timeout", Text: "the case's hard deadline passed; dropping the connection"})
+			s.drop(true)
+		}
+		s.deadline = now.Add(s.unit) // the reader ends once the connection is closed
+		return
+	}
+	due := slices.DeleteFunc(slices.Clone(s.timers), func(t *timer) bool { return t.due.After(now) })
+	s.timers = slices.DeleteFunc(s.timers, func(t *timer) bool { return !t.due.After(now) })
+	for _, t := range due {
+		if !t.canceled {
+			t.fn()
+		}
+	}
+}
+
+// after runs fn on the loop after d; the hard deadline moves to 5 units
+// after the latest timer.
+func (s *session) after(d time.Duration, fn func()) *timer {
+	t := &timer{due: time.Now().Add(d), fn: fn}
+	s.timers = append(s.timers, t)
+	if dl := t.due.Add(5 * s.unit); dl.After(s.deadline) {
+		s.deadline = dl
+	}
+	return t
+}
+
+// killAfter fails the connection after secs unless it is closed by then
+// (Autobahn's killAfter: a close frame with 1001).
+func (s *session) killAfter(secs float64) {
+	s.after(s.secs(secs), func() {
+		if s.state != stateClosed {
+			s.log(Event{Dir: "note", Kind: "timeout", Text: fmt.Sprintf("killAfter(%g) fired: failing the connection", secs)})
+			s.failConnection(1001, "Going Away")
+		}
+	})
+}
+
+// closeAfter starts the closing handshake after secs with an empty close
+// frame (Autobahn's closeAfter).
+func (s *session) closeAfter(secs float64) {
+	s.after(s.secs(secs), func() {
+		if s.state != stateClosed {
+			s.log(Event{Dir: "note", Kind: "timeout", Text: fmt.Sprintf("closeAfter(%g) fired: closing", secs)})
+			s.sendCloseFrame(nil, false)
+		}
+	})
+}
+
+// continueLater runs fn after secs if the connection is not closed
+// (Autobahn's continueLater).
+func (s *session) continueLater(secs float64, fn func()) {
+	s.after(s.secs(secs), func() {
+		if s.state != stateClosed {
+			fn()
+		}
+	})
+}
+
+// expect adds an acceptable sequence of observations and its grade.
+func (s *session) expect(o Outcome, want ...obs) {
+	s.expected = append(s.expected, expectation{o, want})
+}
+
+// expectClose sets what the close must look like.
+func (s *session) expectClose(byMe bool, requireClean bool, codes ...int) {
+	s.expClose = closeExpect{closedByMe: byMe, codes: codes, requireClean: requireClean}
+}
+
+// mark records a timeout marker (Autobahn's received.append(("timeout", tag))).
+func (s *session) mark(tag string) {
+	s.received = append(s.received, marker(tag))
+	s.log(Event{Dir: "note", Kind: "timeout", Text: "marker " + tag})
+}
+
+// writing
+
+// flush queues the bytes written since the last flush as one TCP write:
+// what a case sends in one step leaves in one write, as from Autobahn's
+// transport.
+func (s *session) flush() {
+	if len(s.pending) > 0 {
+		s.enqueue(writeItem{b: s.pending})
+		s.pending = nil
+	}
+}
+
+func (s *session) enqueue(it writeItem) {
+	s.wmu.Lock()
+	s.wq = append(s.wq, it)
+	s.wmu.Unlock()
 	select {
-	case s.notify <- struct{}{}:
+	case s.wsig <- struct{}{}:
 	default:
 	}
 }
 
-// send writes frames in one write.
-func (s *session) send(frames ...wsFrame) { s.sendChopped(chopSpec{}, frames...) }
-
-// sendChopped writes frames as bytes split as chop says.
-func (s *session) sendChopped(chop chopSpec, frames ...wsFrame) {
-	s.wmu.Lock()
-	defer s.wmu.Unlock()
-	s.mu.Lock()
-	for _, f := range frames {
-		e := Event{Dir: "sent", Kind: "frame", Opcode: f.Opcode.String(), Fin: f.Fin, Rsv: int(f.Rsv >> 4), Len: int64(len(f.Payload)), Data: preview(f.Payload)}
-		// A close frame with reserved bits is no close frame but a
-		// protocol violation the peer must fail on.
-		if f.Opcode == wsproto.OpClose && f.Rsv == 0 {
-			if len(f.Payload) >= 2 {
-				e.Code = int(f.Payload[0])<<8 | int(f.Payload[1])
-			}
-			if !s.sentClose && !s.recvClose {
-				s.closedByMe = true
-			}
-			s.sentClose = true
-		}
-		s.logLocked(e)
-	}
-	s.mu.Unlock()
-	s.writeBytes(encodeFrames(frames, s.masked, s.rng), chop)
-}
-
-// sendRaw writes bytes as they are (wmu held or not needed).
-func (s *session) writeBytes(b []byte, chop chopSpec) {
-	if chop.Size <= 0 {
-		chop.Size = len(b)
-	}
-	s.conn.SetWriteDeadline(time.Now().Add(s.timeout + 5*time.Second))
-	for len(b) > 0 {
-		n := min(chop.Size, len(b))
-		if _, err := s.conn.Write(b[:n]); err != nil {
-			s.log(Event{Dir: "note", Kind: "note", Text: "write: " + err.Error()})
-			return
-		}
-		b = b[n:]
-		if len(b) > 0 && chop.Pause > 0 {
-			time.Sleep(chop.Pause)
-		}
-	}
-}
-
-// sendBytes writes raw bytes, such as half a frame.
-func (s *session) sendBytes(b []byte, chop chopSpec) {
-	s.wmu.Lock()
-	defer s.wmu.Unlock()
-	s.log(Event{Dir: "sent", Kind: "bytes", Len: int64(len(b)), Data: preview(b)})
-	s.writeBytes(b, chop)
-}
-
-// frameBytes encodes frames for sendBytes.
-func (s *session) frameBytes(frames ...wsFrame) []byte { return encodeFrames(frames, s.masked, s.rng) }
-
-// recorder reads frames from the peer until the connection ends,
-// checking them against RFC 6455 and recording them.
-func (s *session) recorder() {
-	defer close(s.done)
-	var (
-		scratch  [wsproto.MaxHeaderSize]byte
-		msgOp    wsproto.Opcode // opcode of the message in progress, 0 if none
-		msgComp  bool
-		msg      []byte
-		closeGot bool
-	)
+// writer writes the queued items in order.
+func (s *session) writer() {
+	defer s.wg.Done()
 	for {
-		h, err := wsproto.ReadHeader(s.br, &scratch)
-		if err != nil {
-			s.mu.Lock()
-			s.eof = true
-			txt := "connection closed by peer"
-			if !errors.Is(err, io.EOF) {
-				txt = "read: " + err.Error()
-			}
-			s.logLocked(Event{Dir: "recv", Kind: "tcp-closed", Text: txt})
-			s.mu.Unlock()
-			s.signal()
-			return
-		}
-		e := Event{Dir: "recv", Kind: "frame", Opcode: h.Opcode.String(), Fin: h.Fin, Rsv: int(h.Rsv >> 4), Len: h.Length}
-		// RFC 6455 §5.1: "A server MUST NOT mask any frames that it sends
-		// to the client" and "The server MUST close the connection upon
-		// receiving a frame that is not masked".
-		if s.serverRole && h.Masked {
-			s.violation("server sent a masked frame (RFC 6455 §5.1: a server MUST NOT mask any frames)")
-		}
-		if !s.serverRole && !h.Masked {
-			s.violation("client sent an unmasked frame (RFC 6455 §5.3: the client MUST mask all frames)")
-		}
-		if h.Length > maxRecv {
-			s.violation("frame of %d bytes is larger than the harness accepts", h.Length)
-			s.conn.Close()
-			continue
-		}
-		payload := make([]byte, h.Length)
-		if _, err := io.ReadFull(s.br, payload); err != nil {
-			s.log(e)
-			continue // the header read reports the end
-		}
-		if h.Masked {
-			wsproto.Mask(h.Mask, 0, payload)
-		}
-		e.Data = preview(payload)
-		s.log(e)
-		if closeGot {
-			s.violation("%s frame after the close frame (RFC 6455 §5.5.1: no more data frames after sending a Close frame)", h.Opcode)
-			continue
-		}
-		rsvOK := byte(0)
-		if s.pmd != nil && (h.Opcode == wsproto.OpText || h.Opcode == wsproto.OpBinary) {
-			rsvOK = wsproto.Rsv1
-		}
-		if h.Rsv&^rsvOK != 0 {
-			s.violation("frame with reserved bits %#x that no extension defines (RFC 6455 §5.2)", h.Rsv)
-		}
-		if h.Opcode.IsReserved() {
-			s.violation("frame with reserved opcode %s (RFC 6455 §5.2)", h.Opcode)
-			continue
-		}
-		if h.Opcode.IsControl() && (!h.Fin || h.Length > 125) {
-			s.violation("control frame fragmented or longer than 125 bytes (RFC 6455 §5.5)")
-		}
-		switch h.Opcode {
-		case wsproto.OpPing:
-			s.log(Event{Dir: "recv", Kind: "ping", Len: h.Length, Data: preview(payload)})
-			s.mu.Lock()
-			closing := s.sentClose
-			s.mu.Unlock()
-			if !closing {
-				s.send(pong(payload))
-			}
-		case wsproto.OpPong:
-			s.mu.Lock()
-			s.received = append(s.received, obsPong(payload))
-			s.logLocked(Event{Dir: "recv", Kind: "pong", Len: h.Length, Data: preview(payload)})
-			s.mu.Unlock()
-			s.signal()
-		case wsproto.OpClose:
-			closeGot = true
-			code, why := 1005, ""
-			if len(payload) >= 2 {
-				code = int(payload[0])<<8 | int(payload[1])
-				why = string(payload[2:])
-			}
-			if _, err := wsproto.ParseClosePayload(payload); err != nil {
-				s.violation("invalid close payload from the peer: %v", err)
-			}
-			s.mu.Lock()
-			s.recvClose = true
-			s.remoteCode, s.remoteWhy = code, why
-			s.logLocked(Event{Dir: "recv", Kind: "close", Code: code, Reason: why})
-			reply := !s.sentClose
-			s.mu.Unlock()
-			if reply {
-				// RFC 6455 §5.5.1: "the endpoint MUST send a Close frame in
-				// response"; the harness echoes the code when it may.
-				var p []byte
-				if code != 1005 && wsproto.CloseCode(code).Sendable() {
-					p = closeCode(code, "")
-				}
-				s.send(closeFrame(p))
-			}
-			s.signal()
-			if !s.serverRole {
-				// The harness is the server: it closes the TCP connection
-				// once the handshake is done (RFC 6455 §7.1.1).
-				s.mu.Lock()
-				s.tcpByHarn = true
-				s.mu.Unlock()
-				s.conn.Close()
-			}
-		case wsproto.OpText, wsproto.OpBinary:
-			if msgOp != 0 {
-				s.violation("new data frame inside a fragmented message (RFC 6455 §5.4)")
-			}
-			msgOp, msg = h.Opcode, append(msg[:0:0], payload...)
-			msgComp = h.Rsv&wsproto.Rsv1 != 0
-			if h.Fin {
-				s.deliver(msgOp, msgComp, msg)
-				msgOp = 0
-			}
-		case wsproto.OpContinuation:
-			if msgOp == 0 {
-				s.violation("continuation frame with no message to continue (RFC 6455 §5.4)")
+		s.wmu.Lock()
+		if len(s.wq) == 0 {
+			s.wmu.Unlock()
+			select {
+			case <-s.wsig:
 				continue
+			case <-s.quit:
+				return
 			}
-			if len(msg)+len(payload) > maxRecv {
-				s.violation("message longer than the %d bytes the harness accepts", maxRecv)
-				s.conn.Close()
-				continue
+		}
+		it := s.wq[0]
+		s.wq[0] = writeItem{}
+		s.wq = s.wq[1:]
+		s.wmu.Unlock()
+		if it.drop {
+			s.nc.Close()
+			continue
+		}
+		if err := s.write(it); err != nil {
+			select {
+			case s.werr <- err:
+			default:
 			}
-			msg = append(msg, payload...)
-			if h.Fin {
-				s.deliver(msgOp, msgComp, msg)
-				msgOp = 0
-			}
+			// Keep draining the queue so that enqueue never blocks; the
+			// loop closes the connection.
+			s.wmu.Lock()
+			s.wq = nil
+			s.wmu.Unlock()
 		}
 	}
 }
 
-// deliver records a complete data message.
-func (s *session) deliver(op wsproto.Opcode, compressed bool, p []byte) {
-	if compressed {
-		out, err := s.pmd.inflate(p)
-		if err != nil {
-			s.violation("compressed message does not inflate: %v (RFC 7692 §7.2.2)", err)
+func (s *session) write(it writeItem) error {
+	b := it.b
+	n := it.chop
+	if n <= 0 {
+		n = len(b)
+	}
+	for first := true; len(b) > 0; first = false {
+		if it.paced || !first {
+			select {
+			case <-s.quit:
+				return net.ErrClosed
+			case <-time.After(chopPause):
+			}
+		}
+		k := min(n, len(b))
+		s.nc.SetWriteDeadline(time.Now().Add(10*s.unit + time.Second))
+		if _, err := s.nc.Write(b[:k]); err != nil {
+			return err
+		}
+		b = b[k:]
+	}
+	return nil
+}
+
+// sendFrame sends one frame (Autobahn's sendFrame). A chopped or
+// synchronized frame gets its own write(s); others join the step's write.
+func (s *session) sendFrame(f frameSpec) {
+	if s.state == stateClosed {
+		return
+	}
+	b := appendFrame(nil, &f, s.masked(), s.rng)
+	p := f.body()
+	e := Event{Dir: "sent", Kind: "frame", Opcode: f.op.String(), Fin: f.fin, Rsv: int(f.rsv), Len: int64(len(p)), Data: preview(p)}
+	if f.op == opClose && len(p) >= 2 {
+		e.Code = int(p[0])<<8 | int(p[1])
+	}
+	if f.chop > 0 {
+		e.Text = fmt.Sprintf("in chops of %d bytes", f.chop)
+	} else if f.sync {
+		e.Text = "in its own write"
+	}
+	s.log(e)
+	s.txFrames[f.op]++
+	s.sendBytes(b, f.chop, f.sync)
+}
+
+// sendBytes sends raw bytes, in chops or in their own write when asked.
+func (s *session) sendBytes(b []byte, chop int, sync bool) {
+	if s.state == stateClosed {
+		return
+	}
+	if chop > 0 || sync {
+		s.flush()
+		s.enqueue(writeItem{b: b, chop: chop, paced: true})
+		return
+	}
+	s.pending = append(s.pending, b...)
+}
+
+// sendRaw sends bytes that are not a whole frame (a header, part of a
+// payload) and logs them.
+func (s *session) sendRaw(b []byte, what string) {
+	s.log(Event{Dir: "sent", Kind: "bytes", Len: int64(len(b)), Data: preview(b), Text: what})
+	s.sendBytes(b, 0, false)
+}
+
+// send sends frames, each with its own options.
+func (s *session) send(fs ...frameSpec) {
+	for _, f := range fs {
+		s.sendFrame(f)
+	}
+}
+
+// sendMessage sends a data message (Autobahn's sendMessage): compressed
+// when permessage-deflate was agreed, in fragments of fragSize bytes (or
+// the case's auto-fragment size) of the (compressed) payload.
+func (s *session) sendMessage(p []byte, binary bool, fragSize int) {
+	if s.state != stateOpen {
+		return
+	}
+	op, rsv := opText, byte(0)
+	if binary {
+		op = opBinary
+	}
+	if s.pmd != nil {
+		p, rsv = s.pmd.deflate(p), 4
+	}
+	if fragSize == 0 {
+		fragSize = s.autoFragment
+	}
+	s.send(fragmentsOf(op, rsv, p, fragSize)...)
+}
+
+// sendPing sends a ping.
+func (s *session) sendPing(p []byte) { s.sendFrame(frameSpec{op: opPing, fin: true, payload: p}) }
+
+// sendClose starts the closing handshake with code (Autobahn's sendClose).
+func (s *session) sendClose(code int) { s.sendCloseFrame(closeCode(code, ""), false) }
+
+// sendCloseFrame sends a close frame with the raw payload p in the open
+// state and moves to closing (Autobahn's sendCloseFrame). When the harness
+// starts the closing handshake, the peer has one time unit to answer
+// (Autobahn's closeHandshakeTimeout).
+func (s *session) sendCloseFrame(p []byte, reply bool) {
+	if s.state != stateOpen {
+		return
+	}
+	s.sendFrame(frameSpec{op: opClose, fin: true, payload: p})
+	s.state = stateClosing
+	s.closedByMe = !reply
+	if s.closedByMe {
+		s.closeTimer = s.after(s.unit, func() {
+			if s.state != stateClosed {
+				s.wasClean = false
+				s.notClean = "peer did not respond (in time) in closing handshake"
+				s.log(Event{Dir: "note", Kind: "timeout", Text: "no close frame from the peer within the closing handshake timeout"})
+				s.drop(true)
+			}
+		})
+	}
+}
+
+// failConnection fails the connection (Autobahn's failConnection without
+// failByDrop): a close frame with code, or, when closing already, the
+// end of the TCP connection.
+func (s *session) failConnection(code int, reason string) {
+	if s.state == stateClosed {
+		return
+	}
+	s.failedByMe = true
+	if s.state != stateClosing {
+		if len(reason) > 123 {
+			reason = reason[:123]
+		}
+		s.sendCloseFrame(closeCode(code, reason), false)
+		return
+	}
+	s.drop(false)
+}
+
+// drop closes the TCP connection: at once (abort), or after the queued
+// writes.
+func (s *session) drop(abort bool) {
+	if s.state == stateClosed {
+		return
+	}
+	s.droppedByMe = true
+	s.state = stateClosed
+	s.log(Event{Dir: "note", Kind: "tcp-closed", Text: "the harness closes the TCP connection"})
+	if abort {
+		s.pending = nil
+		s.nc.Close()
+		return
+	}
+	s.flush()
+	s.enqueue(writeItem{drop: true})
+}
+
+// reading
+
+// reader reads the peer's frames and hands them to the loop. It never
+// allocates more than the bytes that arrived: a payload grows as it is
+// read, whatever length the header claims.
+func (s *session) reader() {
+	defer s.wg.Done()
+	defer close(s.in)
+	var hb [maxHeader]byte
+	for {
+		if _, err := io.ReadFull(s.br, hb[:2]); err != nil {
+			s.readEnd(err)
 			return
 		}
-		p = out
+		n := headerSize(hb[0], hb[1])
+		if _, err := io.ReadFull(s.br, hb[2:n]); err != nil {
+			s.readEnd(err)
+			return
+		}
+		h, err := parseHeader(hb[:n])
+		if err != nil {
+			s.post(inFrame{hdrLen: n, protocol: true, fatal: "a 64-bit payload length with its most significant bit set (" + ruleLength63 + ")"})
+			return
+		}
+		if h.Length > maxFrame {
+			s.post(inFrame{h: h, hdrLen: n, protocol: true, fatal: fmt.Sprintf("a frame of %d bytes, more than the %d the harness reads", h.Length, maxFrame)})
+			return
+		}
+		var buf bytes.Buffer
+		buf.Grow(int(min(h.Length, 64<<10)))
+		if _, err := io.CopyN(&buf, s.br, h.Length); err != nil {
+			s.readEnd(err)
+			return
+		}
+		p := buf.Bytes()
+		if h.Masked {
+			maskAt(h.Mask, 0, p)
+		}
+		if !s.post(inFrame{h: h, hdrLen: n, payload: p}) {
+			return
+		}
 	}
-	kind := "text"
-	if op == wsproto.OpBinary {
-		kind = "binary"
+}
+
+// readEnd tells the loop how the peer's stream ended, unless it ended
+// cleanly (or because the harness closed it): closing s.in says that.
+func (s *session) readEnd(err error) {
+	switch {
+	case errors.Is(err, io.EOF), errors.Is(err, net.ErrClosed):
+	case errors.Is(err, io.ErrUnexpectedEOF):
+		s.post(inFrame{fatal: "the connection ended inside a frame"})
+	default:
+		s.post(inFrame{fatal: "read: " + err.Error()})
 	}
-	s.mu.Lock()
-	s.received = append(s.received, obs{kind, p})
-	s.logLocked(Event{Dir: "recv", Kind: "message", Opcode: kind, Len: int64(len(p)), Data: preview(p), Rsv: b2i(compressed) * 4})
-	s.mu.Unlock()
-	s.signal()
+}
+
+func (s *session) post(f inFrame) bool {
+	select {
+	case s.in <- f:
+		return true
+	case <-s.quit:
+		return false
+	}
+}
+
+// connectionLost ends the case: the TCP connection is gone.
+func (s *session) connectionLost() {
+	if s.state != stateClosed {
+		s.state = stateClosed
+		s.log(Event{Dir: "recv", Kind: "tcp-closed", Text: "the peer closed the TCP connection"})
+		if !s.wasClean && s.notClean == "" {
+			s.notClean = "peer dropped the TCP connection without previous WebSocket closing handshake"
+		}
+	}
+	s.lost = true
+}
+
+// violation records a protocol violation by the peer, which fails the
+// behaviour, and fails the connection as Autobahn's protocol does.
+func (s *session) violation(code int, what string) {
+	s.violations = append(s.violations, what)
+	s.log(Event{Dir: "recv", Kind: "violation", Text: what})
+	s.failConnection(code, "pushwire conformance: protocol violation")
+}
+
+// onFrame processes a frame from the peer as Autobahn's protocol does:
+// checks in its order, then control frames and message reassembly.
+func (s *session) onFrame(f inFrame) {
+	if s.state == stateClosed {
+		return
+	}
+	if f.fatal != "" {
+		if !f.protocol {
+			s.log(Event{Dir: "recv", Kind: "note", Text: f.fatal})
+			return // a read error: the end follows
+		}
+		s.violation(1002, f.fatal)
+		s.drop(false) // the harness cannot read on
+		return
+	}
+	h, p := f.h, f.payload
+	s.log(Event{Dir: "recv", Kind: "frame", Opcode: h.Opcode.String(), Fin: h.Fin, Rsv: int(h.Rsv >> 4), Len: h.Length, Data: preview(p)})
+	control := h.Opcode&0x8 != 0
+	if h.Rsv != 0 && !(s.pmd != nil && h.Rsv == rsv1) {
+		s.violation(1002, fmt.Sprintf("frame with RSV=%d and no extension that defines it (%s)", h.Rsv>>4, ruleRSV))
+	}
+	if s.isServer && !h.Masked {
+		s.violation(1002, "unmasked frame from the client ("+ruleClientMask+")")
+	}
+	if !s.isServer && h.Masked {
+		s.violation(1002, "masked frame from the server ("+ruleServerMask+")")
+	}
+	if control {
+		switch {
+		case !h.Fin:
+			s.violation(1002, "fragmented control frame ("+ruleControl+")")
+		case h.Length > 125:
+			s.violation(1002, fmt.Sprintf("control frame with a %d-byte payload (%s)", h.Length, ruleControl))
+		}
+		if h.Opcode != opClose && h.Opcode != opPing && h.Opcode != opPong {
+			s.violation(1002, fmt.Sprintf("frame with the reserved opcode %d (%s)", h.Opcode, ruleReservedOpcode))
+		}
+		if h.Opcode == opClose && h.Length == 1 {
+			s.violation(1002, "close frame with a 1-byte payload ("+ruleCloseBody+")")
+		}
+		if s.pmd != nil && h.Rsv == rsv1 {
+			s.violation(1002, "compressed control frame ("+rulePMDBit+")")
+		}
+	} else {
+		switch {
+		case h.Opcode != opCont && h.Opcode != opText && h.Opcode != opBinary:
+			s.violation(1002, fmt.Sprintf("frame with the reserved opcode %d (%s)", h.Opcode, ruleReservedOpcode))
+		case !s.inside && h.Opcode == opCont:
+			s.violation(1002, "continuation frame outside a fragmented message ("+ruleFragments+")")
+		case s.inside && h.Opcode != opCont:
+			s.violation(1002, "new data frame inside a fragmented message ("+ruleInterleave+")")
+		case s.pmd != nil && h.Rsv == rsv1 && s.inside:
+			s.violation(1002, "continuation frame with the compressed bit ("+rulePMDBit+")")
+		}
+		if s.gotClose {
+			s.violation(1002, "data frame after the peer's close frame ("+ruleNoDataAfterClose+")")
+		}
+	}
+	if f.hdrLen > headerLen(h) {
+		s.violation(1002, fmt.Sprintf("payload length of %d encoded in %d header bytes (%s)", h.Length, f.hdrLen, ruleLength))
+	}
+	// Autobahn (without failByDrop) goes on processing the frame after a
+	// violation, so that the peer's close still completes the handshake;
+	// messages are no longer delivered once the harness failed.
+	switch h.Opcode {
+	case opClose:
+		s.onClose(p)
+	case opPing:
+		s.log(Event{Dir: "recv", Kind: "ping", Len: h.Length, Data: preview(p)})
+		if s.state == stateOpen {
+			s.sendFrame(frameSpec{op: opPong, fin: true, payload: p})
+		}
+	case opPong:
+		s.log(Event{Dir: "recv", Kind: "pong", Len: h.Length, Data: preview(p)})
+		if s.onPong != nil {
+			s.onPong(p)
+		}
+		s.record(pongObs(bytes.Clone(p)))
+	case opText, opBinary, opCont:
+		s.onData(h, p)
+	}
+}
+
+// headerLen is the size of the minimal header for h.
+func headerLen(h wsproto.Header) int { return h.Size() }
+
+// onData reassembles messages.
+func (s *session) onData(h wsproto.Header, p []byte) {
+	if h.Opcode != opCont {
+		if s.inside {
+			return // reported as a violation; keep the message in progress
+		}
+		s.inside = true
+		s.msgBinary = h.Opcode == opBinary
+		s.msgComp = s.pmd != nil && h.Rsv == rsv1
+		s.msg = s.msg[:0]
+		s.checkUTF8 = !s.msgBinary && !s.msgComp
+		s.msgUTF8.Reset()
+	} else if !s.inside {
+		return
+	}
+	if len(s.msg)+len(p) > maxMessage {
+		s.violation(1009, fmt.Sprintf("a message of more than %d bytes, more than the harness reassembles", maxMessage))
+		s.inside = false
+		s.msg = nil
+		return
+	}
+	s.msg = append(s.msg, p...)
+	if s.checkUTF8 && !s.msgUTF8.Write(p) {
+		s.checkUTF8 = false
+		s.violation(1007, "invalid UTF-8 in a text message ("+ruleTextUTF8+")")
+	}
+	if !h.Fin {
+		return
+	}
+	s.inside = false
+	msg := s.msg
+	s.msg = nil
+	if s.msgComp {
+		out, err := s.pmd.inflate(msg)
+		if err != nil {
+			s.violation(1007, fmt.Sprintf("compressed message does not inflate: %v (%s)", err, rulePMDInflate))
+			return
+		}
+		msg = out
+		if !s.msgBinary && !utf8.Valid(msg) {
+			s.violation(1007, "invalid UTF-8 in a text message ("+ruleTextUTF8+")")
+			return
+		}
+	} else if s.checkUTF8 && !s.msgUTF8.Done() {
+		s.violation(1007, "a text message ending inside a UTF-8 sequence ("+ruleTextUTF8+")")
+		return
+	}
+	o := obs{kind: "message", binary: s.msgBinary, data: msg}
+	s.log(Event{Dir: "recv", Kind: "message", Opcode: map[bool]string{true: "binary", false: "text"}[o.binary], Len: int64(len(msg)), Data: preview(msg), Rsv: b2i(s.msgComp) * 4})
+	if s.failedByMe {
+		return
+	}
+	if s.onMessage != nil {
+		s.onMessage(o)
+		return
+	}
+	s.record(o)
 }
 
 func b2i(b bool) int {
@@ -360,229 +832,94 @@ func b2i(b bool) int {
 	return 0
 }
 
-// wait waits up to d for cond, evaluated with s.mu held after each
-// observation, and reports whether it became true.
-func (s *session) wait(d time.Duration, cond func() bool) bool {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	for {
-		s.mu.Lock()
-		ok := cond()
-		s.mu.Unlock()
-		if ok {
-			return true
-		}
-		select {
-		case <-s.notify:
-		case <-s.done:
-			s.mu.Lock()
-			ok := cond()
-			s.mu.Unlock()
-			return ok
-		case <-t.C:
-			return false
-		}
-	}
-}
-
-// closedByPeer is a wait condition: the peer sent a close frame or
-// dropped the connection.
-func (s *session) closedByPeer() bool { return s.recvClose || s.eof }
-
-// setBehavior grades the behaviour; the worst grade given wins.
-func (s *session) setBehavior(o Outcome, format string, args ...any) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if o >= s.behavior {
-		if o > s.behavior || s.behaviorWhy == "" {
-			s.behaviorWhy = fmt.Sprintf(format, args...)
-		}
-		s.behavior = o
-	}
-}
-
-// echoOpts tunes expectEcho.
-type echoOpts struct {
-	// noSync: the last wanted observation ends the wait, instead of the
-	// pong of a sync ping sent after the case's frames.
-	noSync bool
-	// alt grades a result other than want; nil means Failed.
-	alt func(got []obs) Outcome
-}
-
-// expectEcho waits for the answers to what the case sent and grades them
-// against want, then closes normally. Unless o.noSync, it first sends a
-// sync ping whose pong marks the end of the answers: anything the peer
-// sends in reply to the case's frames arrives before it.
-func (s *session) expectEcho(want []obs, o echoOpts) {
-	var last obs
-	if o.noSync && len(want) > 0 {
-		last = want[len(want)-1]
-	} else {
-		last = obsPong(fmt.Appendf(nil, "sync-%08x", s.rng.Uint32()))
-		s.send(ping(last.data))
-	}
-	isLast := func(got []obs) bool { return len(got) > 0 && equalObs(got[len(got)-1:], []obs{last}) }
-	ok := s.wait(s.timeout, func() bool { return s.closedByPeer() || isLast(s.received) })
-	s.mu.Lock()
-	got := slices.Clone(s.received)
-	s.mu.Unlock()
-	if !o.noSync && isLast(got) {
-		got = got[:len(got)-1]
-	}
-	alt := Failed
-	if o.alt != nil {
-		alt = o.alt(got)
-	}
-	switch {
-	case equalObs(got, want):
-		s.setBehavior(OK, "received what was expected")
-	case alt != Failed:
-		s.setBehavior(alt, "received %s", summarize(got))
-	case !ok:
-		s.setBehavior(Failed, "expected %s, received %s before %s", summarize(want), summarize(got), s.endWhy())
-	default:
-		s.setBehavior(Failed, "expected %s, received %s", summarize(want), summarize(got))
-	}
-	s.closeNormal()
-}
-
-// endWhy says why a wait ended without its condition.
-func (s *session) endWhy() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	switch {
-	case s.recvClose:
-		return fmt.Sprintf("the peer closed with %d", s.remoteCode)
-	case s.eof:
-		return "the peer dropped the connection"
-	}
-	return fmt.Sprintf("the timeout (%v)", s.timeout)
-}
-
-// closeNormal starts the closing handshake with 1000 and expects the
-// peer to answer it with 1000.
-func (s *session) closeNormal() {
-	s.closeWith(closeCode(1000, ""), []int{1000})
-}
-
-// closeWith sends a close frame with payload p and expects the peer to
-// answer with one of codes.
-func (s *session) closeWith(p []byte, codes []int) {
-	s.mu.Lock()
-	already := s.sentClose || s.recvClose || s.eof
-	s.mu.Unlock()
-	if already {
-		if s.expClose == nil {
-			s.expClose = &closeExpect{byMe: true, codes: codes}
-		}
+// record keeps an observation for grading and closes when it completes
+// what the case expects (Autobahn's finishWhenDone).
+func (s *session) record(o obs) {
+	if len(s.received) >= maxReceived || s.recvBytes+len(o.data) > maxReceivedBytes {
+		s.violation(1008, fmt.Sprintf("more than %d messages or %d bytes, more than the harness keeps for a case", maxReceived, maxReceivedBytes))
 		return
 	}
-	s.expClose = &closeExpect{byMe: true, codes: codes}
-	s.send(closeFrame(p))
-	s.wait(s.timeout, s.closedByPeer)
+	s.received = append(s.received, o)
+	s.recvBytes += len(o.data)
+	s.finishWhenDone()
 }
 
-// expectFail waits for the peer to fail the connection with one of codes,
-// having received exactly want before.
-func (s *session) expectFail(want []obs, codes ...int) {
-	s.expClose = &closeExpect{codes: codes}
-	// Stop waiting as soon as the peer answers more than want: it has
-	// not failed the connection where it had to.
-	failed := s.wait(s.timeout, func() bool { return s.closedByPeer() || len(s.received) > len(want) })
-	s.mu.Lock()
-	failed = s.closedByPeer()
-	s.mu.Unlock()
-	s.gradeFail(failed, want, Failed)
-}
-
-func (s *session) gradeFail(failed bool, want []obs, late Outcome) {
-	s.mu.Lock()
-	got := slices.Clone(s.received)
-	s.mu.Unlock()
-	switch {
-	case !failed:
-		s.setBehavior(Failed, "the peer did not fail the connection within %v (received %s)", s.timeout, summarize(got))
-		s.send(closeFrame(closeCode(1000, "")))
-		s.wait(s.timeout, s.closedByPeer)
-	case !equalObs(got, want):
-		s.setBehavior(Failed, "expected %s before the peer failed the connection, received %s", summarize(want), summarize(got))
-	case late != Failed:
-		s.setBehavior(late, "the peer failed the connection only after the whole message arrived, not at the first invalid byte")
-	default:
-		s.setBehavior(OK, "the peer failed the connection")
+// finishWhenDone starts the closing handshake when what was received
+// matches every expected sequence and the harness is to close.
+func (s *session) finishWhenDone() {
+	if len(s.expected) == 0 {
+		return
 	}
-}
-
-// finish ends the connection and grades the close.
-func (s *session) finish() (behavior, closeB Outcome, behaviorWhy, closeWhy string) {
-	// After the closing handshake the server closes TCP first (RFC 6455
-	// §7.1.1): the harness as client waits for that.
-	s.mu.Lock()
-	handshakeDone := s.sentClose && s.recvClose
-	s.mu.Unlock()
-	serverClosed := true
-	if s.serverRole && handshakeDone {
-		serverClosed = s.wait(s.timeout, func() bool { return s.eof })
-		if !serverClosed {
-			s.log(Event{Dir: "note", Kind: "timeout", Text: "the server did not close the TCP connection after the closing handshake"})
+	for _, e := range s.expected {
+		if !equalObs(s.received, e.obs) {
+			return
 		}
 	}
-	s.conn.Close()
-	<-s.done
-
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if len(s.violations) > 0 {
-		s.behavior = Failed
-		s.behaviorWhy = s.violations[0]
+	if s.expClose.closedByMe && !s.suppressClose {
+		s.sendClose(s.expClose.codes[0])
 	}
-	if s.dropped > 0 {
-		s.events = append(s.events, Event{At: ms(time.Since(s.start)), Dir: "note", Kind: "note", Text: fmt.Sprintf("%d more events not recorded", s.dropped)})
-	}
-	behavior, behaviorWhy = s.behavior, s.behaviorWhy
-	exp := s.expClose
-	if exp == nil {
-		exp = &closeExpect{byMe: true, codes: []int{1000}}
-	}
-	codeOK := slices.Contains(exp.codes, s.remoteCode) || len(exp.codes) == 0
-	switch {
-	case exp.any:
-		closeB, closeWhy = Informational, fmt.Sprintf("closed by %s, remote code %s", who(s.closedByMe), codeName(s.recvClose, s.remoteCode))
-	case exp.byMe && !s.closedByMe:
-		closeB, closeWhy = Failed, fmt.Sprintf("the peer closed (%s) where the harness was to start the closing handshake", codeName(s.recvClose, s.remoteCode))
-	case exp.byMe && !s.recvClose:
-		closeB, closeWhy = Failed, "the peer never answered the close frame (RFC 6455 §5.5.1: it MUST send a Close frame in response)"
-	case !exp.byMe && s.closedByMe:
-		closeB, closeWhy = Failed, "the peer did not fail the connection; the harness had to close it"
-	case !exp.byMe && !s.recvClose:
-		closeB, closeWhy = NonStrict, "the peer dropped the TCP connection without a close frame (RFC 6455 §7.1.7: it SHOULD send one)"
-	case !codeOK:
-		closeB, closeWhy = Failed, fmt.Sprintf("remote close code %d, want one of %v", s.remoteCode, exp.codes)
-	case !serverClosed:
-		closeB, closeWhy = Failed, "the server did not close the TCP connection after the closing handshake (RFC 6455 §7.1.1: it MUST close it immediately)"
-	default:
-		closeB, closeWhy = OK, fmt.Sprintf("closed by %s with %s, cleanly", who(s.closedByMe), codeName(true, s.remoteCode))
-	}
-	return behavior, closeB, behaviorWhy, closeWhy
 }
 
-func who(me bool) string {
-	if me {
-		return "the harness"
+// onClose handles the peer's close frame (Autobahn's processControlFrame
+// and onCloseFrame).
+func (s *session) onClose(p []byte) {
+	code, reason := 1005, []byte(nil)
+	if len(p) >= 2 {
+		code, reason = int(p[0])<<8|int(p[1]), p[2:]
 	}
-	return "the peer"
+	s.log(Event{Dir: "recv", Kind: "close", Code: code, Reason: string(reason)})
+	if s.gotClose {
+		return // a second close frame: ignored
+	}
+	s.gotClose = true
+	s.remoteCode, s.remoteReason = code, string(reason)
+	if len(p) >= 2 && !closeCodeValid(code) {
+		s.violation(1002, fmt.Sprintf("close frame with the code %d (%s)", code, ruleCloseCodes))
+	}
+	if len(p) > 2 && !utf8.Valid(reason) {
+		s.remoteReason = fmt.Sprintf("%q", reason)
+		s.violation(1007, "close reason that is not UTF-8 ("+ruleUTF8+")")
+	}
+	switch s.state {
+	case stateClosing:
+		if s.closeTimer != nil {
+			s.closeTimer.canceled = true
+		}
+		s.wasClean = true
+		if s.isServer {
+			s.drop(true)
+			return
+		}
+		s.waitServerDrop()
+	case stateOpen:
+		s.wasClean = true
+		s.sendCloseFrame(closeCode(1000, ""), true)
+		if s.isServer {
+			s.drop(false)
+			return
+		}
+		s.waitServerDrop()
+	}
 }
 
-func codeName(got bool, code int) string {
-	if !got {
-		return "no close frame"
-	}
-	return fmt.Sprint(code)
+// waitServerDrop gives the server one time unit to close the TCP
+// connection after the closing handshake (Autobahn's
+// serverConnectionDropTimeout); then the harness closes it.
+func (s *session) waitServerDrop() {
+	s.dropTimer = s.after(s.unit, func() {
+		if s.state != stateClosed {
+			s.wasClean = false
+			s.notClean = "server did not drop TCP connection (in time)"
+			s.log(Event{Dir: "note", Kind: "timeout", Text: "the server did not close the TCP connection within the timeout"})
+			s.drop(true)
+		}
+	})
 }
 
 func equalObs(a, b []obs) bool {
-	return slices.EqualFunc(a, b, func(x, y obs) bool { return x.kind == y.kind && bytes.Equal(x.data, y.data) })
+	return slices.EqualFunc(a, b, func(x, y obs) bool {
+		return x.kind == y.kind && x.binary == y.binary && bytes.Equal(x.data, y.data)
+	})
 }
 
 func summarize(os []obs) string {

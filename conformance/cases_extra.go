@@ -7,7 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-		"strings"
+	"strings"
 	"time"
 
 	"github.com/pushwire/pushwire/handshake"

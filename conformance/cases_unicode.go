@@ -3,7 +3,6 @@ package conformance
 import (
 	"bytes"
 	"fmt"
-
 )
 
 // pushwire's own UTF-8 decoder set (16.x), built from the Unicode rules

@@ -299,13 +299,13 @@ func FuzzHarness(f *testing.F) {
 	// Seeds: a correct echo server, the crash class (RSV1 without an
 	// agreed extension), a reset mid-frame, garbage handshakes, a client
 	// that echoes, a client that half-closes.
-	f.Add([]byte{0, 0, 0, 4, 15, 9, 60})                                         // server role, 1.1.1, echo
-	f.Add([]byte{0, 5, 0, 0, 0, 1, 0xc1, 0, 5, 'h', 'e', 'l', 'l', 'o', 9, 20})  // RSV1 text frame, uncompressed
-	f.Add([]byte{0, 200, 1, 0, 1, 2, 0x82, 6, 10, 1, 2, 3, 7})                   // 64-bit length claiming more, then reset
+	f.Add([]byte{0, 0, 0, 4, 15, 9, 60})                                                // server role, 1.1.1, echo
+	f.Add([]byte{0, 5, 0, 0, 0, 1, 0xc1, 0, 5, 'h', 'e', 'l', 'l', 'o', 9, 20})         // RSV1 text frame, uncompressed
+	f.Add([]byte{0, 200, 1, 0, 1, 2, 0x82, 6, 10, 1, 2, 3, 7})                          // 64-bit length claiming more, then reset
 	f.Add([]byte{0, 20, 0, 6, 1, 10, 'H', 'T', 'T', 'P', '/', '1', '.', '1', ' ', '2'}) // garbage handshake
-	f.Add([]byte{1, 3, 0, 0, 4, 15, 9, 60})                                      // client role, echo
-	f.Add([]byte{1, 40, 0, 1, 6, 5, 0x03, 0xe8, 0, 9, 20})                       // client role, half close, close frame
-	f.Add([]byte{0, 250, 1, 1, 4, 3, 9, 63})                                     // a compression case, echoing
+	f.Add([]byte{1, 3, 0, 0, 4, 15, 9, 60})                                             // client role, echo
+	f.Add([]byte{1, 40, 0, 1, 6, 5, 0x03, 0xe8, 0, 9, 20})                              // client role, half close, close frame
+	f.Add([]byte{0, 250, 1, 1, 4, 3, 9, 63})                                            // a compression case, echoing
 	f.Fuzz(func(t *testing.T, data []byte) {
 		serverCasesOnce.Do(func() {
 			serverCases, clientCases = fuzzCases(roleServer), fuzzCases(roleClient)

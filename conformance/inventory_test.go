@@ -100,4 +100,3 @@ func firstDiffStr(a, b []string) int {
 	}
 	return min(len(a), len(b))
 }
-

@@ -15,7 +15,7 @@ import (
 	"time"
 
 	"github.com/pushwire/pushwire/handshake"
-	"github.com/pushwire/pushwire/wsproto"
+	"github.com/pushwire/pushwire/wsproto/frame"
 )
 
 // rawEcho is a small echo server written in the test on wsproto's codec,
@@ -46,26 +46,26 @@ func (e rawEcho) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 func (e rawEcho) serve(conn net.Conn, br *bufio.Reader) {
 	defer conn.Close()
 	var (
-		scratch [wsproto.MaxHeaderSize]byte
-		v       wsproto.UTF8Validator
-		msgOp   wsproto.Opcode
+		scratch [frame.MaxHeaderSize]byte
+		v       frame.UTF8Validator
+		msgOp   frame.Opcode
 		msg     []byte
 	)
-	write := func(op wsproto.Opcode, p []byte) {
-		h := wsproto.Header{Fin: true, Opcode: op, Length: int64(len(p))}
+	write := func(op frame.Opcode, p []byte) {
+		h := frame.Header{Fin: true, Opcode: op, Length: int64(len(p))}
 		if e.rsv1Echo && !op.IsControl() {
-			h.Rsv = wsproto.Rsv1
+			h.Rsv = frame.Rsv1
 		}
-		conn.Write(append(wsproto.AppendHeader(nil, h), p...))
+		conn.Write(append(frame.AppendHeader(nil, h), p...))
 	}
 	fail := func(code int) {
 		switch {
 		case e.dropOnError:
 			return
 		case e.emptyClose:
-			write(wsproto.OpClose, nil)
+			write(frame.OpClose, nil)
 		default:
-			write(wsproto.OpClose, closeCode(code, ""))
+			write(frame.OpClose, closeCode(code, ""))
 		}
 		// Fail the connection (RFC 6455 §7.1.7): close frame, then close
 		// TCP; the write side first, so that unread input causes no reset.
@@ -74,14 +74,14 @@ func (e rawEcho) serve(conn net.Conn, br *bufio.Reader) {
 		io.Copy(io.Discard, br)
 	}
 	for {
-		h, err := wsproto.ReadHeader(br, &scratch)
+		h, err := frame.ReadHeader(br, &scratch)
 		if err != nil {
 			return
 		}
 		if e.noRSV {
 			h.Rsv = 0
 		}
-		if err := wsproto.CheckHeader(h, 0, true); err != nil {
+		if err := frame.CheckHeader(h, 0, frame.FromClient); err != nil {
 			fail(1002)
 			return
 		}
@@ -93,14 +93,14 @@ func (e rawEcho) serve(conn net.Conn, br *bufio.Reader) {
 		if _, err := io.ReadFull(br, p); err != nil {
 			return
 		}
-		wsproto.Mask(h.Mask, 0, p)
+		frame.Mask(h.Mask, 0, p)
 		switch h.Opcode {
-		case wsproto.OpPing:
-			write(wsproto.OpPong, p)
-		case wsproto.OpPong:
-		case wsproto.OpClose:
-			ce, err := wsproto.ParseClosePayload(p)
-			if errors.Is(err, wsproto.ErrInvalidUTF8) {
+		case frame.OpPing:
+			write(frame.OpPong, p)
+		case frame.OpPong:
+		case frame.OpClose:
+			ce, err := frame.ParseClosePayload(p)
+			if errors.Is(err, frame.ErrInvalidUTF8) {
 				fail(1007)
 				return
 			}
@@ -112,13 +112,13 @@ func (e rawEcho) serve(conn net.Conn, br *bufio.Reader) {
 				continue
 			}
 			var reply []byte
-			if ce.Code != wsproto.CloseNoStatus {
+			if ce.Code != frame.CloseNoStatus {
 				reply = closeCode(int(ce.Code), "")
 			}
-			write(wsproto.OpClose, reply)
+			write(frame.OpClose, reply)
 			return
 		default:
-			if h.Opcode == wsproto.OpContinuation {
+			if h.Opcode == frame.OpContinuation {
 				if msgOp == 0 {
 					fail(1002)
 					return
@@ -132,7 +132,7 @@ func (e rawEcho) serve(conn net.Conn, br *bufio.Reader) {
 				v.Reset()
 			}
 			msg = append(msg, p...)
-			if msgOp == wsproto.OpText && !e.noUTF8 && (!v.Write(p) || h.Fin && !v.Done()) {
+			if msgOp == frame.OpText && !e.noUTF8 && (!v.Write(p) || h.Fin && !v.Done()) {
 				fail(1007)
 				return
 			}

@@ -4,27 +4,27 @@ import (
 	"bytes"
 	"math/rand/v2"
 
-	"github.com/pushwire/pushwire/wsproto"
+	"github.com/pushwire/pushwire/wsproto/frame"
 )
 
-// The harness's vocabulary for frames, on the frame codec: it writes
+// The harness's vocabulary for frames, on package frame's codec: it writes
 // headers with PutHeader (which writes reserved bits, reserved opcodes and
 // oversized control frames as asked) and masks with Mask.
 
-type opcode = wsproto.Opcode
+type opcode = frame.Opcode
 
 const (
-	opCont   = wsproto.OpContinuation
-	opText   = wsproto.OpText
-	opBinary = wsproto.OpBinary
-	opClose  = wsproto.OpClose
-	opPing   = wsproto.OpPing
-	opPong   = wsproto.OpPong
+	opCont   = frame.OpContinuation
+	opText   = frame.OpText
+	opBinary = frame.OpBinary
+	opClose  = frame.OpClose
+	opPing   = frame.OpPing
+	opPong   = frame.OpPong
 )
 
 // rsv1 is the "Per-Message Compressed" bit of RFC 7692 in its wire
 // position.
-const rsv1 = wsproto.Rsv1
+const rsv1 = frame.Rsv1
 
 // frameSpec is one frame as a case sends it, legal or not, with Autobahn's
 // sending options.
@@ -84,7 +84,7 @@ func newMask(rng *rand.Rand) [4]byte {
 // default, which f.mask may override), and returns them with the payload.
 func appendFrame(dst []byte, f *frameSpec, masked bool, rng *rand.Rand) []byte {
 	p := f.body()
-	h := wsproto.Header{Fin: f.fin, Rsv: f.rsv << 4 & 0x70, Opcode: f.op, Length: int64(len(p)), Masked: masked}
+	h := frame.Header{Fin: f.fin, Rsv: f.rsv << 4 & 0x70, Opcode: f.op, Length: int64(len(p)), Masked: masked}
 	switch {
 	case f.length < 0:
 		h.Length = -1 << 62 // PutHeader writes a negative length as 64 bits, MSB set
@@ -100,11 +100,11 @@ func appendFrame(dst []byte, f *frameSpec, masked bool, rng *rand.Rand) []byte {
 	if h.Masked {
 		h.Mask = newMask(rng)
 	}
-	dst = wsproto.AppendHeader(dst, h)
+	dst = frame.AppendHeader(dst, h)
 	start := len(dst)
 	dst = append(dst, p...)
 	if h.Masked {
-		wsproto.Mask(h.Mask, 0, dst[start:])
+		frame.Mask(h.Mask, 0, dst[start:])
 	}
 	return dst
 }
@@ -113,15 +113,15 @@ func appendFrame(dst []byte, f *frameSpec, masked bool, rng *rand.Rand) []byte {
 // separately (Autobahn's beginMessageFrame): FIN clear, as Autobahn writes
 // it, and the masking key the payload must be masked with.
 func frameHeader(op opcode, rsv byte, length int64, masked bool, rng *rand.Rand) ([]byte, [4]byte) {
-	h := wsproto.Header{Opcode: op, Rsv: rsv << 4 & 0x70, Length: length, Masked: masked}
+	h := frame.Header{Opcode: op, Rsv: rsv << 4 & 0x70, Length: length, Masked: masked}
 	if masked {
 		h.Mask = newMask(rng)
 	}
-	return wsproto.AppendHeader(nil, h), h.Mask
+	return frame.AppendHeader(nil, h), h.Mask
 }
 
 // maskAt masks (or unmasks) p as the bytes at offset pos of a payload.
-func maskAt(key [4]byte, pos int, p []byte) { wsproto.Mask(key, pos, p) }
+func maskAt(key [4]byte, pos int, p []byte) { frame.Mask(key, pos, p) }
 
 // closeCode builds a close payload with code and reason, without checking
 // either, so that invalid codes can be sent.
@@ -158,16 +158,16 @@ func fragmentsOf(op opcode, rsv byte, p []byte, size int) []frameSpec {
 // header reading
 
 // maxHeader is the size of the largest frame header.
-const maxHeader = wsproto.MaxHeaderSize
+const maxHeader = frame.MaxHeaderSize
 
-func headerSize(b0, b1 byte) int { return wsproto.HeaderSize(b0, b1) }
+func headerSize(b0, b1 byte) int { return frame.HeaderSize([]byte{b0, b1}) }
 
-func parseHeader(b []byte) (wsproto.Header, error) { return wsproto.ParseHeader(b) }
+func parseHeader(b []byte) (frame.Header, error) { return frame.ParseHeader(b) }
 
 // closeCodeValid reports whether a close frame may carry code: the codes
 // RFC 6455 §7.4 defines or leaves to applications, and 1012-1014 of the
 // IANA registry.
-func closeCodeValid(code int) bool { return wsproto.CloseCode(code).Sendable() }
+func closeCodeValid(code int) bool { return frame.CloseCode(code).Sendable() }
 
 // utf8Validator validates UTF-8 incrementally, across frames.
-type utf8Validator = wsproto.UTF8Validator
+type utf8Validator = frame.UTF8Validator

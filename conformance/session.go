@@ -13,7 +13,7 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"github.com/pushwire/pushwire/wsproto"
+	"github.com/pushwire/pushwire/wsproto/frame"
 )
 
 // The harness's side of one WebSocket connection running one case. It
@@ -106,7 +106,7 @@ type closeExpect struct {
 
 // inFrame is a frame from the peer, handed from the reader to the loop.
 type inFrame struct {
-	h       wsproto.Header
+	h       frame.Header
 	hdrLen  int    // bytes of the header on the wire
 	payload []byte // unmasked
 	// fatal, when set, says why the reader stopped; the frame's fields
@@ -764,10 +764,10 @@ func (s *session) onFrame(f inFrame) {
 }
 
 // headerLen is the size of the minimal header for h.
-func headerLen(h wsproto.Header) int { return h.Size() }
+func headerLen(h frame.Header) int { return h.Size() }
 
 // onData reassembles messages.
-func (s *session) onData(h wsproto.Header, p []byte) {
+func (s *session) onData(h frame.Header, p []byte) {
 	if h.Opcode != opCont {
 		if s.inside {
 			return // reported as a violation; keep the message in progress

@@ -4,7 +4,7 @@
 //
 //   - FuzzFrameHeader: wsproto's header codec against a plain decoder of the
 //     RFC 6455 §5.2 wire format written here, and encode → decode round trips.
-//   - FuzzUTF8Splits: wsproto.UTF8Validator fed in random splits against
+//   - FuzzUTF8Splits: frame.UTF8Validator fed in random splits against
 //     unicode/utf8.
 //   - FuzzWebSocketRoundTrip: messages of any content, type and
 //     fragmentation sent by a pushwire client over loopback TCP and read by

@@ -6,6 +6,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/pushwire/pushwire/wsproto"
+	"github.com/pushwire/pushwire/wsproto/frame"
 )
 
 // refHeader is a frame header as RFC 6455 §5.2 draws it, decoded here by
@@ -79,11 +80,11 @@ func FuzzFrameHeader(f *testing.F) {
 	f.Fuzz(func(t *testing.T, b []byte) {
 		ref, ok := refDecodeHeader(b)
 		if len(b) >= 2 {
-			if got := wsproto.HeaderSize(b[0], b[1]); ok && got != ref.size {
-				t.Fatalf("HeaderSize(%#x, %#x) = %d, reference %d", b[0], b[1], got, ref.size)
+			if got := frame.HeaderSize(b); ok && got != ref.size {
+				t.Fatalf("HeaderSize(% x) = %d, reference %d", b[:2], got, ref.size)
 			}
 		}
-		h, err := wsproto.ParseHeader(b)
+		h, err := frame.ParseHeader(b)
 		if !ok {
 			if err == nil {
 				t.Fatalf("ParseHeader(%x) accepted a header the reference finds too short", b)
@@ -102,13 +103,13 @@ func FuzzFrameHeader(f *testing.F) {
 		}
 		rsv := byte(0)
 		if ref.rsv1 {
-			rsv |= wsproto.Rsv1
+			rsv |= frame.Rsv1
 		}
 		if ref.rsv2 {
-			rsv |= wsproto.Rsv2
+			rsv |= frame.Rsv2
 		}
 		if ref.rsv3 {
-			rsv |= wsproto.Rsv3
+			rsv |= frame.Rsv3
 		}
 		if h.Fin != ref.fin || h.Rsv != rsv || byte(h.Opcode) != ref.opcode || h.Masked != ref.masked ||
 			uint64(h.Length) != ref.length || (ref.masked && h.Mask != ref.key) {
@@ -116,11 +117,11 @@ func FuzzFrameHeader(f *testing.F) {
 		}
 		// Encoding uses the minimal length form; decoding it gives the
 		// same header back.
-		enc := wsproto.AppendHeader(nil, h)
+		enc := frame.AppendHeader(nil, h)
 		if len(enc) != h.Size() {
 			t.Fatalf("AppendHeader wrote %d bytes, Size says %d", len(enc), h.Size())
 		}
-		back, err := wsproto.ParseHeader(enc)
+		back, err := frame.ParseHeader(enc)
 		if err != nil || back != h {
 			t.Fatalf("ParseHeader(AppendHeader(%+v)) = %+v, %v", h, back, err)
 		}
@@ -129,7 +130,7 @@ func FuzzFrameHeader(f *testing.F) {
 		valid := rsv == 0 && ref.masked &&
 			(ref.opcode <= 2 || (ref.opcode >= 8 && ref.opcode <= 10)) &&
 			(ref.opcode < 8 || (ref.fin && ref.length <= 125))
-		if err := wsproto.CheckHeader(h, 0, true); (err == nil) != valid {
+		if err := frame.CheckHeader(h, 0, frame.FromClient); (err == nil) != valid {
 			t.Fatalf("CheckHeader(%+v) = %v, reference valid = %v", h, err, valid)
 		}
 	})
@@ -143,7 +144,7 @@ func FuzzUTF8Splits(f *testing.F) {
 	f.Add([]byte{0xf4, 0x90, 0x80, 0x80}, []byte{2})
 	f.Add([]byte{0xe2, 0x82}, []byte{})
 	f.Fuzz(func(t *testing.T, in, cuts []byte) {
-		var v wsproto.UTF8Validator
+		var v frame.UTF8Validator
 		ok := true
 		rest := in
 		for _, c := range cuts {

@@ -14,6 +14,7 @@ import (
 
 	"github.com/pushwire/pushwire/sseproto"
 	"github.com/pushwire/pushwire/wsproto"
+	"github.com/pushwire/pushwire/wsproto/frame"
 )
 
 // wsPair is a pushwire client connected to a pushwire echo server; it is
@@ -107,7 +108,7 @@ func FuzzWebSocketRoundTrip(f *testing.F) {
 		}
 		gotTyp, got, err := c.Read(ctx, nil)
 		if invalid {
-			if wsproto.CloseStatus(err) != wsproto.CloseInvalidPayload {
+			if frame.CloseStatus(err) != frame.CloseInvalidPayload {
 				t.Fatalf("invalid UTF-8 text: Read = %v %q, %v; want close 1007", gotTyp, got, err)
 			}
 			c.CloseNow()

@@ -8,6 +8,7 @@ import (
 
 	"github.com/pushwire/pushwire/hub"
 	"github.com/pushwire/pushwire/wsproto"
+	"github.com/pushwire/pushwire/wsproto/frame"
 )
 
 // serveWebSocket accepts the connection and serves it from a goroutine of
@@ -93,7 +94,7 @@ func (h *Handler) serveConn(c *wsproto.Conn, r *http.Request, cur hub.Cursor) {
 
 	// Closing the connection by hand (a close frame or a read error from
 	// the client) must end the writer too.
-	var closeCode wsproto.CloseCode
+	var closeCode frame.CloseCode
 	var closeReason string
 	readDone := make(chan struct{})
 	sink := &wsSink{c: c, timeout: h.opts.WriteTimeout, buf: make([]byte, 0, 512)}
@@ -117,7 +118,7 @@ func (h *Handler) serveConn(c *wsproto.Conn, r *http.Request, cur hub.Cursor) {
 				// RFC 6455 §7.4.1: 1003 "indicates that an endpoint is
 				// terminating the connection because it has received a
 				// type of data it cannot accept".
-				closeCode, closeReason = wsproto.CloseUnsupportedData, "this topic is read-only"
+				closeCode, closeReason = frame.CloseUnsupportedData, "this topic is read-only"
 				return
 			}
 			if err := h.opts.OnPublish(r, msg); err != nil {
@@ -139,10 +140,10 @@ func (h *Handler) serveConn(c *wsproto.Conn, r *http.Request, cur hub.Cursor) {
 	case h.ctx.Err() != nil:
 		// RFC 6455 §7.4.1: 1001 "indicates that an endpoint is "going
 		// away", such as a server going down".
-		c.Close(wsproto.CloseGoingAway, "server shutting down")
+		c.Close(frame.CloseGoingAway, "server shutting down")
 	case errors.Is(err, hub.ErrSlowConsumer):
 		// 1008: the client broke the topic's policy by reading too slowly.
-		c.Close(wsproto.ClosePolicyViolation, "slow consumer")
+		c.Close(frame.ClosePolicyViolation, "slow consumer")
 	default:
 		select {
 		case <-readDone:
@@ -151,7 +152,7 @@ func (h *Handler) serveConn(c *wsproto.Conn, r *http.Request, cur hub.Cursor) {
 			}
 		default:
 			if err == nil {
-				c.Close(wsproto.CloseNormal, "end of log")
+				c.Close(frame.CloseNormal, "end of log")
 			}
 		}
 	}

@@ -12,6 +12,7 @@ import (
 	"github.com/pushwire/pushwire/handshake"
 	"github.com/pushwire/pushwire/hub"
 	"github.com/pushwire/pushwire/wsproto"
+	"github.com/pushwire/pushwire/wsproto/frame"
 )
 
 func wsURL(srv string) string { return "ws" + strings.TrimPrefix(srv, "http") }
@@ -103,8 +104,8 @@ func TestWebSocketPublish(t *testing.T) {
 	rctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
 	_, _, err = c2.Read(rctx, nil)
-	if code := wsproto.CloseStatus(err); code != wsproto.CloseUnsupportedData {
-		t.Errorf("read-only topic: Read = %v, want close code %v", err, wsproto.CloseUnsupportedData)
+	if code := frame.CloseStatus(err); code != frame.CloseUnsupportedData {
+		t.Errorf("read-only topic: Read = %v, want close code %v", err, frame.CloseUnsupportedData)
 	}
 }
 
@@ -194,7 +195,7 @@ func TestShutdown(t *testing.T) {
 	if err := h1.Close(); err != nil {
 		t.Fatalf("Close() = %v", err)
 	}
-	if err := <-wsErr; wsproto.CloseStatus(err) != wsproto.CloseGoingAway {
+	if err := <-wsErr; frame.CloseStatus(err) != frame.CloseGoingAway {
 		t.Errorf("WebSocket after Close: Read = %v, want close code 1001", err)
 	}
 	sseBody := sse.readAll() // ends

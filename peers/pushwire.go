@@ -8,6 +8,7 @@ import (
 	"sync"
 
 	"github.com/pushwire/pushwire/wsproto"
+	"github.com/pushwire/pushwire/wsproto/frame"
 )
 
 // Pushwire is the implementation under test.
@@ -68,7 +69,7 @@ func (c *pwConn) read() {
 	for {
 		typ, msg, err := c.c.Read(context.Background(), buf)
 		if err != nil {
-			var ce wsproto.CloseError
+			var ce frame.CloseError
 			if errors.As(err, &ce) {
 				err = &CloseError{Code: int(ce.Code), Reason: ce.Reason}
 			}
@@ -108,7 +109,7 @@ func (c *pwConn) Ping(ctx context.Context, payload []byte) error {
 }
 
 func (c *pwConn) Close(code int, reason string) error {
-	err := c.c.Close(wsproto.CloseCode(code), reason)
+	err := c.c.Close(frame.CloseCode(code), reason)
 	if werr := c.waitDone(); err == nil {
 		err = werr
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/pushwire/pushwire/wsproto/frame"
 	"io"
 	"net"
 	"time"
@@ -11,9 +12,9 @@ import (
 
 // handleControl acts on a ping, pong or close frame. payload is valid until
 // the next read.
-func (c *Conn) handleControl(op Opcode, payload []byte) error {
+func (c *Conn) handleControl(op frame.Opcode, payload []byte) error {
 	switch op {
-	case OpPing:
+	case frame.OpPing:
 		if c.onPing != nil {
 			c.onPing(payload)
 		}
@@ -24,18 +25,18 @@ func (c *Conn) handleControl(op Opcode, payload []byte) error {
 			return nil
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), c.closeTimeout)
-		err := c.writeControl(ctx, OpPong, payload)
+		err := c.writeControl(ctx, frame.OpPong, payload)
 		cancel()
 		if err != nil && !c.sentClose.Load() {
 			return err
 		}
-	case OpPong:
+	case frame.OpPong:
 		if c.onPong != nil {
 			c.onPong(payload)
 		}
 		c.notifyPong(payload)
-	case OpClose:
-		ce, err := ParseClosePayload(payload)
+	case frame.OpClose:
+		ce, err := frame.ParseClosePayload(payload)
 		if err != nil {
 			return err
 		}
@@ -46,7 +47,7 @@ func (c *Conn) handleControl(op Opcode, payload []byte) error {
 }
 
 // peerClosed completes the closing handshake after the peer's close frame.
-func (c *Conn) peerClosed(ce CloseError) {
+func (c *Conn) peerClosed(ce frame.CloseError) {
 	c.mu.Lock()
 	c.recvClose = true
 	if c.err == nil {
@@ -60,9 +61,9 @@ func (c *Conn) peerClosed(ce CloseError) {
 	// typically echos the status code it received.)"
 	if !c.sentClose.Load() {
 		var b [2]byte
-		payload, _ := AppendClosePayload(b[:0], ce.Code, "")
+		payload, _ := frame.AppendClosePayload(b[:0], ce.Code, "")
 		ctx, cancel := context.WithTimeout(context.Background(), c.closeTimeout)
-		c.writeControl(ctx, OpClose, payload)
+		c.writeControl(ctx, frame.OpClose, payload)
 		cancel()
 	}
 	c.signalCloseRecv()
@@ -103,18 +104,18 @@ func (c *Conn) signalCloseRecv() {
 
 // closeCodeFor maps an error to the close code that fails the connection
 // (RFC 6455 §7.4.1).
-func closeCodeFor(err error) CloseCode {
+func closeCodeFor(err error) frame.CloseCode {
 	switch {
 	case errors.Is(err, ErrInvalidUTF8), errors.Is(err, ErrInvalidCompressed):
-		return CloseInvalidPayload
+		return frame.CloseInvalidPayload
 	case errors.Is(err, ErrMessageTooBig):
-		return CloseTooBig
+		return frame.CloseTooBig
 	case errors.Is(err, ErrProtocol):
-		return CloseProtocolError
+		return frame.CloseProtocolError
 	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, context.Canceled):
-		return ClosePolicyViolation
+		return frame.ClosePolicyViolation
 	}
-	return CloseInternalError
+	return frame.CloseInternalError
 }
 
 // fail fails the WebSocket connection (RFC 6455 §7.1.7): it sends a close
@@ -124,14 +125,14 @@ func (c *Conn) fail(err error) error {
 	err = c.setErr(err)
 	code := closeCodeFor(err)
 	if !c.sentClose.Load() {
-		var b [2 + MaxCloseReason]byte
+		var b [2 + frame.MaxCloseReason]byte
 		reason := closeReason(code)
 		if errors.Is(err, ErrInvalidCompressed) {
 			reason = "invalid compressed data"
 		}
-		payload, _ := AppendClosePayload(b[:0], code, reason)
+		payload, _ := frame.AppendClosePayload(b[:0], code, reason)
 		ctx, cancel := context.WithTimeout(context.Background(), c.closeTimeout)
-		c.writeControl(ctx, OpClose, payload)
+		c.writeControl(ctx, frame.OpClose, payload)
 		cancel()
 	}
 	c.signalCloseRecv()
@@ -140,15 +141,15 @@ func (c *Conn) fail(err error) error {
 }
 
 // closeReason is the short reason sent with a code that fails the connection.
-func closeReason(code CloseCode) string {
+func closeReason(code frame.CloseCode) string {
 	switch code {
-	case CloseProtocolError:
+	case frame.CloseProtocolError:
 		return "protocol error"
-	case CloseInvalidPayload:
+	case frame.CloseInvalidPayload:
 		return "invalid UTF-8"
-	case CloseTooBig:
+	case frame.CloseTooBig:
 		return "message too big"
-	case ClosePolicyViolation:
+	case frame.ClosePolicyViolation:
 		return "read timed out"
 	}
 	return ""
@@ -185,9 +186,9 @@ func (c *Conn) lingerClose() {
 // being written is not interrupted in the middle of a frame, and nothing is
 // written after the close frame. If no goroutine is reading, Close reads
 // and discards data messages until the close frame arrives.
-func (c *Conn) Close(code CloseCode, reason string) error {
-	var b [2 + MaxCloseReason]byte
-	payload, err := AppendClosePayload(b[:0], code, reason)
+func (c *Conn) Close(code frame.CloseCode, reason string) error {
+	var b [2 + frame.MaxCloseReason]byte
+	payload, err := frame.AppendClosePayload(b[:0], code, reason)
 	if err != nil {
 		return err
 	}
@@ -196,7 +197,7 @@ func (c *Conn) Close(code CloseCode, reason string) error {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), c.closeTimeout)
 	defer cancel()
-	if err := c.writeControl(ctx, OpClose, payload); err != nil {
+	if err := c.writeControl(ctx, frame.OpClose, payload); err != nil {
 		c.setErr(errConnClosed)
 		c.closeNet()
 		return err
@@ -284,7 +285,7 @@ func (c *Conn) Ping(ctx context.Context, payload []byte) error {
 	c.pingWaiters[key] = append(c.pingWaiters[key], ch)
 	c.mu.Unlock()
 	defer c.dropPingWaiter(key, ch)
-	if err := c.writeControl(ctx, OpPing, payload); err != nil {
+	if err := c.writeControl(ctx, frame.OpPing, payload); err != nil {
 		return err
 	}
 	select {

@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/pushwire/pushwire/wsproto/frame"
 	"io"
 	"math"
 	"sync"
@@ -170,7 +171,7 @@ type deflater struct {
 type deflateSink struct {
 	c      *Conn
 	ctx    context.Context
-	op     Opcode
+	op     frame.Opcode
 	buf    *[]byte // pooled, writeChunk+4 bytes used
 	n      int
 	frames int // frames of the message sent so far
@@ -178,7 +179,7 @@ type deflateSink struct {
 }
 
 // begin prepares a compressed message and returns its compressor.
-func (d *deflater) begin(ctx context.Context, op Opcode) *flate.Writer {
+func (d *deflater) begin(ctx context.Context, op frame.Opcode) *flate.Writer {
 	d.sink.ctx, d.sink.op, d.sink.n, d.sink.frames, d.sink.err = ctx, op, 0, 0, nil
 	if d.p.writeNoContext {
 		// RFC 7692 §7.2.1 with no context takeover: each message starts
@@ -236,9 +237,9 @@ func (s *deflateSink) Write(b []byte) (int, error) {
 // frame sends p as the next frame of the message. RFC 7692 §6: the
 // "Per-Message Compressed" bit is set on the first frame only.
 func (s *deflateSink) frame(fin bool, p []byte) error {
-	op, rsv := OpContinuation, byte(0)
+	op, rsv := frame.OpContinuation, byte(0)
 	if s.frames == 0 {
-		op, rsv = s.op, Rsv1
+		op, rsv = s.op, frame.Rsv1
 	}
 	if err := s.c.writeFrame(s.ctx, fin, op, rsv, p); err != nil {
 		s.err = err
@@ -263,7 +264,7 @@ func (s *deflateSink) finish() error {
 }
 
 // writeCompressed sends p as one compressed message. The caller holds wmsg.
-func (c *Conn) writeCompressed(ctx context.Context, op Opcode, p []byte) error {
+func (c *Conn) writeCompressed(ctx context.Context, op frame.Opcode, p []byte) error {
 	d := c.dfl
 	zw := d.begin(ctx, op)
 	_, err := zw.Write(p)
@@ -307,8 +308,8 @@ func (pm *PreparedMessage) compressedFrame(level int) []byte {
 	zw.Flush()
 	putFlateWriter(level, zw)
 	payload := bytes.TrimSuffix(out.Bytes(), syncTail[:])
-	h := Header{Fin: true, Rsv: Rsv1, Opcode: Opcode(pm.typ), Length: int64(len(payload))}
-	frame := append(AppendHeader(make([]byte, 0, h.Size()+len(payload)), h), payload...)
+	h := frame.Header{Fin: true, Rsv: frame.Rsv1, Opcode: frame.Opcode(pm.typ), Length: int64(len(payload))}
+	frame := append(frame.AppendHeader(make([]byte, 0, h.Size()+len(payload)), h), payload...)
 	pm.deflated = append(pm.deflated, levelFrame{level, frame})
 	return frame
 }

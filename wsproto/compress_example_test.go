@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/pushwire/pushwire/wsproto"
+	"github.com/pushwire/pushwire/wsproto/frame"
 )
 
 // permessage-deflate on both ends: the server keeps no compression state
@@ -22,7 +23,7 @@ func ExampleCompressionOptions() {
 			return
 		}
 		c.Write(ctx, typ, msg) // compressed: at least 128 bytes
-		c.Close(wsproto.CloseNormal, "")
+		c.Close(frame.CloseNormal, "")
 	}))
 	defer srv.Close()
 

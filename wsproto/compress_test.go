@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"github.com/pushwire/pushwire/handshake"
+	"github.com/pushwire/pushwire/wsproto/frame"
 )
 
 // countingConn counts the bytes read from and written to a net.Conn, to
@@ -379,7 +380,7 @@ func TestRFC7692Examples(t *testing.T) {
 						t.Fatalf("Read(% x) = %v, %q, %v, want text %q", tc.wire, typ, got, err, want)
 					}
 				}
-				if _, _, err := c.Read(context.Background(), nil); CloseStatus(err) != CloseAbnormal {
+				if _, _, err := c.Read(context.Background(), nil); frame.CloseStatus(err) != frame.CloseAbnormal {
 					t.Fatalf("Read at end of input = %v, want 1006", err)
 				}
 			})
@@ -450,16 +451,16 @@ func TestCompressMalformed(t *testing.T) {
 		deflate bool
 		want    int
 	}{
-		{"rsv1-on-continuation", frames(rawFrame(false, Rsv1, OpText, true, hello[:2]), rawFrame(true, Rsv1, OpContinuation, true, hello[2:])), true, 1002},
-		{"rsv1-on-ping", rawFrame(true, Rsv1, OpPing, true, nil), true, 1002},
-		{"rsv1-on-close", rawFrame(true, Rsv1, OpClose, true, []byte{3, 232}), true, 1002},
-		{"rsv1-without-extension", rawFrame(true, Rsv1, OpText, true, hello), false, 1002},
-		{"rsv2-with-deflate", rawFrame(true, Rsv2, OpText, true, hello), true, 1002},
-		{"reserved-block-type", rawFrame(true, Rsv1, OpBinary, true, []byte{0x07, 0x00}), true, 1007},
-		{"bad-stored-length", rawFrame(true, Rsv1, OpBinary, true, []byte{0x00, 0x05, 0x00, 0x00, 0x00}), true, 1007},
-		{"stored-block-cut-short", rawFrame(true, Rsv1, OpBinary, true, []byte{0x00, 0x10, 0x00, 0xef, 0xff, 'a'}), true, 1007},
-		{"distance-beyond-output", rawFrame(true, Rsv1, OpBinary, true, []byte{0xf2, 0x00, 0x11, 0x00, 0x00}), true, 1007},
-		{"invalid-utf8-inflated", rawFrame(true, Rsv1, OpText, true, badUTF8), true, 1007},
+		{"rsv1-on-continuation", frames(rawFrame(false, frame.Rsv1, frame.OpText, true, hello[:2]), rawFrame(true, frame.Rsv1, frame.OpContinuation, true, hello[2:])), true, 1002},
+		{"rsv1-on-ping", rawFrame(true, frame.Rsv1, frame.OpPing, true, nil), true, 1002},
+		{"rsv1-on-close", rawFrame(true, frame.Rsv1, frame.OpClose, true, []byte{3, 232}), true, 1002},
+		{"rsv1-without-extension", rawFrame(true, frame.Rsv1, frame.OpText, true, hello), false, 1002},
+		{"rsv2-with-deflate", rawFrame(true, frame.Rsv2, frame.OpText, true, hello), true, 1002},
+		{"reserved-block-type", rawFrame(true, frame.Rsv1, frame.OpBinary, true, []byte{0x07, 0x00}), true, 1007},
+		{"bad-stored-length", rawFrame(true, frame.Rsv1, frame.OpBinary, true, []byte{0x00, 0x05, 0x00, 0x00, 0x00}), true, 1007},
+		{"stored-block-cut-short", rawFrame(true, frame.Rsv1, frame.OpBinary, true, []byte{0x00, 0x10, 0x00, 0xef, 0xff, 'a'}), true, 1007},
+		{"distance-beyond-output", rawFrame(true, frame.Rsv1, frame.OpBinary, true, []byte{0xf2, 0x00, 0x11, 0x00, 0x00}), true, 1007},
+		{"invalid-utf8-inflated", rawFrame(true, frame.Rsv1, frame.OpText, true, badUTF8), true, 1007},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			pc := &pipeConn{r: bytes.NewReader(tc.in)}
@@ -477,7 +478,7 @@ func TestCompressMalformed(t *testing.T) {
 	// A text message whose inflated bytes stop inside a character.
 	t.Run("text-ends-inside-character", func(t *testing.T) {
 		euro := compressRaw(t, []byte("ab\xe2\x82"), 6) // "€" is e2 82 ac
-		pc := &pipeConn{r: bytes.NewReader(rawFrame(true, Rsv1, OpText, true, euro))}
+		pc := &pipeConn{r: bytes.NewReader(rawFrame(true, frame.Rsv1, frame.OpText, true, euro))}
 		c := newConn(pc, connConfig{readLimit: 1 << 20, closeTimeout: time.Second, deflate: &deflateParams{level: 1}})
 		_, _, err := c.Read(context.Background(), nil)
 		if got := lastClose(t, pc.w.Bytes()); got != 1007 || !errors.Is(err, ErrInvalidUTF8) {
@@ -521,7 +522,7 @@ func TestCompressionBomb(t *testing.T) {
 		}, limit / 4},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			in := frames(rawFrame(true, Rsv1, OpBinary, true, payload))
+			in := frames(rawFrame(true, frame.Rsv1, frame.OpBinary, true, payload))
 			pc := &pipeConn{r: bytes.NewReader(in)}
 			c := newConn(pc, connConfig{readLimit: limit, closeTimeout: time.Second, deflate: &deflateParams{level: 1}})
 			var before, after runtime.MemStats
@@ -529,7 +530,7 @@ func TestCompressionBomb(t *testing.T) {
 			runtime.ReadMemStats(&before)
 			err := tc.read(c)
 			runtime.ReadMemStats(&after)
-			if !errors.Is(err, ErrMessageTooBig) || CloseStatus(err) != CloseTooBig && lastClose(t, pc.w.Bytes()) != 1009 {
+			if !errors.Is(err, ErrMessageTooBig) || frame.CloseStatus(err) != frame.CloseTooBig && lastClose(t, pc.w.Bytes()) != 1009 {
 				t.Fatalf("reading a %d-byte bomb under a %d-byte limit = %v, want ErrMessageTooBig", len(payload), limit, err)
 			}
 			if got := lastClose(t, pc.w.Bytes()); got != 1009 {
@@ -582,7 +583,7 @@ func TestCompressThreshold(t *testing.T) {
 				t.Fatal(err)
 			}
 			h, _ := readServerFrame(t, bytes.NewReader(pc.w.Bytes()))
-			if got := h.Rsv&Rsv1 != 0; got != tc.wantRsv1 {
+			if got := h.Rsv&frame.Rsv1 != 0; got != tc.wantRsv1 {
 				t.Fatalf("%d-byte message with threshold %d: RSV1 = %v, want %v", tc.size, tc.threshold, got, tc.wantRsv1)
 			}
 		})

@@ -5,6 +5,7 @@ import (
 	crand "crypto/rand"
 	"errors"
 	"fmt"
+	"github.com/pushwire/pushwire/wsproto/frame"
 	"math/rand/v2"
 	"net"
 	"os"
@@ -18,8 +19,8 @@ type MessageType byte
 
 // Message types. Their values are the opcodes of the first frame.
 const (
-	MessageText   MessageType = MessageType(OpText)
-	MessageBinary MessageType = MessageType(OpBinary)
+	MessageText   MessageType = MessageType(frame.OpText)
+	MessageBinary MessageType = MessageType(frame.OpBinary)
 )
 
 // String returns "text" or "binary".
@@ -140,14 +141,14 @@ type Conn struct {
 	// its payload goes through inf.
 	msgCompressed bool
 	inf           *inflater // permessage-deflate, or nil
-	utf8          UTF8Validator
+	utf8          frame.UTF8Validator
 	rwatch        ctxWatch
 	mr            messageReader
 
 	// Write side.
 	wmsg    chan struct{} // held while a data message is being written
 	wframe  chan struct{} // held while one frame is being written
-	whdr    [MaxHeaderSize]byte
+	whdr    [frame.MaxHeaderSize]byte
 	wvec    [2][]byte
 	wbufs   net.Buffers
 	wwatch  ctxWatch
@@ -168,7 +169,7 @@ const (
 
 var (
 	readPool  = sync.Pool{New: func() any { b := make([]byte, bigReadSize); return &b }}
-	writePool = sync.Pool{New: func() any { b := make([]byte, writeChunk+MaxHeaderSize); return &b }}
+	writePool = sync.Pool{New: func() any { b := make([]byte, writeChunk+frame.MaxHeaderSize); return &b }}
 )
 
 func newConn(nc net.Conn, cfg connConfig) *Conn {
@@ -216,7 +217,7 @@ func newConn(nc net.Conn, cfg connConfig) *Conn {
 	if p := cfg.deflate; p != nil {
 		// RFC 7692 §6: permessage-deflate "allocates the RSV1 bit" as the
 		// "Per-Message Compressed" bit.
-		c.rsvAllowed = Rsv1
+		c.rsvAllowed = frame.Rsv1
 		c.dfl = &deflater{p: *p}
 		c.dfl.sink.c = c
 		c.inf = &inflater{noContext: p.readNoContext}

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/pushwire/pushwire/internal/leakcheck"
+	"github.com/pushwire/pushwire/wsproto/frame"
 )
 
 func TestMain(m *testing.M) { leakcheck.Main(m) }
@@ -225,7 +226,7 @@ func TestConcurrentWriters(t *testing.T) {
 	// Pings race with the messages too.
 	go func() {
 		for range 20 {
-			client.writeControl(ctx, OpPing, []byte("p"))
+			client.writeControl(ctx, frame.OpPing, []byte("p"))
 		}
 	}()
 	counts := make(map[byte]int)
@@ -277,7 +278,7 @@ func TestPing(t *testing.T) {
 		t.Errorf("server OnPing saw %q, want [\"from client\"]", pings)
 	}
 	mu.Unlock()
-	client.Close(CloseNormal, "")
+	client.Close(frame.CloseNormal, "")
 	<-readErr
 	<-readErr
 }
@@ -287,13 +288,13 @@ func TestPing(t *testing.T) {
 func TestCloseHandshake(t *testing.T) {
 	for _, tc := range []struct {
 		name   string
-		code   CloseCode
+		code   frame.CloseCode
 		reason string
 	}{
-		{"normal", CloseNormal, "bye"},
-		{"going away", CloseGoingAway, ""},
+		{"normal", frame.CloseNormal, "bye"},
+		{"going away", frame.CloseGoingAway, ""},
 		{"application", 4000, "custom ✓"},
-		{"no status", CloseNoStatus, ""},
+		{"no status", frame.CloseNoStatus, ""},
 	} {
 		for _, initiator := range []string{"client", "server"} {
 			t.Run(tc.name+"/"+initiator, func(t *testing.T) {
@@ -312,7 +313,7 @@ func TestCloseHandshake(t *testing.T) {
 					t.Fatalf("Close: %v", err)
 				}
 				err := <-readErr
-				var ce CloseError
+				var ce frame.CloseError
 				if !errors.As(err, &ce) || ce.Code != tc.code || ce.Reason != tc.reason {
 					t.Fatalf("peer Read error = %v, want CloseError{%d, %q}", err, tc.code, tc.reason)
 				}
@@ -323,7 +324,7 @@ func TestCloseHandshake(t *testing.T) {
 				if err := closer.Write(ctx, MessageText, []byte("late")); err == nil {
 					t.Error("Write after Close succeeded")
 				}
-				if _, _, err := peer.Read(ctx, nil); CloseStatus(err) != tc.code {
+				if _, _, err := peer.Read(ctx, nil); frame.CloseStatus(err) != tc.code {
 					t.Errorf("second Read error = %v, want close code %d again", err, tc.code)
 				}
 			})
@@ -346,7 +347,7 @@ func waitState(t *testing.T, c *Conn, want State) {
 func TestCloseTimeout(t *testing.T) {
 	server, _ := pair(t, &AcceptOptions{CloseTimeout: 100 * time.Millisecond}, nil)
 	// The client never reads, so it never answers.
-	err := server.Close(CloseNormal, "")
+	err := server.Close(frame.CloseNormal, "")
 	if err == nil {
 		t.Fatal("Close = nil, want a timeout error")
 	}
@@ -360,7 +361,7 @@ func TestAbnormalClosure(t *testing.T) {
 	server, client := pair(t, nil, nil)
 	client.CloseNow()
 	_, _, err := server.Read(context.Background(), nil)
-	if CloseStatus(err) != CloseAbnormal || !errors.Is(err, io.ErrUnexpectedEOF) {
+	if frame.CloseStatus(err) != frame.CloseAbnormal || !errors.Is(err, io.ErrUnexpectedEOF) {
 		t.Fatalf("Read error = %v, want close code 1006 wrapping io.ErrUnexpectedEOF", err)
 	}
 }
@@ -393,7 +394,7 @@ func TestReadContext(t *testing.T) {
 	if _, _, err := server.Read(ctx2, nil); !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("Read error = %v, want context.DeadlineExceeded", err)
 	}
-	if got := CloseStatus(<-readErr); got != ClosePolicyViolation {
+	if got := frame.CloseStatus(<-readErr); got != frame.ClosePolicyViolation {
 		t.Fatalf("client saw close code %d, want 1008", got)
 	}
 	w.Close()
@@ -425,7 +426,7 @@ func TestReadLimit(t *testing.T) {
 	if !errors.Is(err, ErrMessageTooBig) {
 		t.Fatalf("server Read error = %v, want ErrMessageTooBig", err)
 	}
-	if got := CloseStatus(<-readErr); got != CloseTooBig {
+	if got := frame.CloseStatus(<-readErr); got != frame.CloseTooBig {
 		t.Fatalf("client saw close code %d, want 1009", got)
 	}
 }
@@ -530,7 +531,7 @@ func TestWriterCutShort(t *testing.T) {
 	if err := client.Write(context.Background(), MessageText, []byte("late")); err == nil {
 		t.Fatal("Write after a cut message succeeded")
 	}
-	if _, _, err := server.Read(context.Background(), nil); CloseStatus(err) != CloseAbnormal {
+	if _, _, err := server.Read(context.Background(), nil); frame.CloseStatus(err) != frame.CloseAbnormal {
 		t.Fatalf("server Read error = %v, want 1006", err)
 	}
 }

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/pushwire/pushwire/handshake"
+	"github.com/pushwire/pushwire/wsproto/frame"
 )
 
 func echoServer(t *testing.T, tlsServer bool) *httptest.Server {
@@ -49,7 +50,7 @@ func echoOnce(t *testing.T, c *Conn) {
 	if _, msg, err := c.Read(ctx, nil); err != nil || string(msg) != "ping?" {
 		t.Fatalf("Read = %q, %v", msg, err)
 	}
-	c.Close(CloseNormal, "")
+	c.Close(frame.CloseNormal, "")
 }
 
 // TestDialTLS dials a wss:// URL.
@@ -182,7 +183,7 @@ func TestFirstFramesBehindHandshake(t *testing.T) {
 			return
 		}
 		resp := handshake.AppendResponse(nil, req.Header.Get("Sec-WebSocket-Key"), "", "", nil)
-		resp = append(resp, AppendHeader(nil, Header{Fin: true, Opcode: OpText, Length: 5})...)
+		resp = append(resp, frame.AppendHeader(nil, frame.Header{Fin: true, Opcode: frame.OpText, Length: 5})...)
 		resp = append(resp, "early"...)
 		c.Write(resp)
 		time.Sleep(time.Second)

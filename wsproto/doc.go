@@ -1,6 +1,6 @@
-// Package wsproto implements the WebSocket protocol (RFC 6455): the frame
-// codec, the connection with its messages, control frames and closing
-// handshake, and the server and client entry points Accept and Dial.
+// Package wsproto implements WebSocket connections (RFC 6455): messages,
+// control frames and the closing handshake over the frame codec of package
+// wsproto/frame, and the server and client entry points Accept and Dial.
 //
 // A server accepts a connection in an HTTP handler and reads and writes
 // whole messages:
@@ -55,9 +55,10 @@
 // (flate.HuffmanOnly), which makes no back-references and so keeps within
 // any window. Inflating works with any window the peer uses.
 //
-// The codec pieces (Header, ParseHeader, PutHeader, Mask, CheckHeader,
-// UTF8Validator, ParseClosePayload) are exported for conformance tools and
-// fuzzers that need to build or take apart frames, legal or not.
+// Close codes and the CloseError a closed connection returns are defined in
+// package wsproto/frame with the rest of the wire vocabulary (headers,
+// opcodes, masking, UTF-8 validation), which conformance tools and fuzzers
+// use to build or take apart frames, legal or not.
 //
 // # Concurrency
 //

@@ -1,6 +1,10 @@
 package wsproto
 
-import "errors"
+import (
+	"errors"
+
+	"github.com/pushwire/pushwire/wsproto/frame"
+)
 
 // Protocol errors. Each names the class of a failure detected on input from
 // the peer and decides the close code this end sends when it fails the
@@ -8,12 +12,13 @@ import "errors"
 // of them with %w and add what exactly was wrong; match them with errors.Is.
 var (
 	// ErrProtocol reports a violation of RFC 6455 framing rules. The
-	// connection is failed with close code 1002.
-	ErrProtocol = errors.New("wsproto: protocol error")
+	// connection is failed with close code 1002. It is frame.ErrProtocol.
+	ErrProtocol = frame.ErrProtocol
 
 	// ErrInvalidUTF8 reports a text message or close reason that is not
-	// valid UTF-8 (RFC 6455 §8.1). The connection is failed with 1007.
-	ErrInvalidUTF8 = errors.New("wsproto: invalid UTF-8")
+	// valid UTF-8 (RFC 6455 §8.1). The connection is failed with 1007. It is
+	// frame.ErrInvalidUTF8.
+	ErrInvalidUTF8 = frame.ErrInvalidUTF8
 
 	// ErrMessageTooBig reports a message longer than the read limit. The
 	// connection is failed with close code 1009.

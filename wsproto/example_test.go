@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/pushwire/pushwire/wsproto"
+	"github.com/pushwire/pushwire/wsproto/frame"
 )
 
 // An echo server and a client that talks to it.
@@ -38,14 +39,14 @@ func Example() {
 	c.Write(ctx, wsproto.MessageText, []byte("hello"))
 	typ, msg, err := c.Read(ctx, nil)
 	fmt.Println(typ, string(msg), err)
-	c.Close(wsproto.CloseNormal, "done")
+	c.Close(frame.CloseNormal, "done")
 	// Output: text hello <nil>
 }
 
 // The peer's close code and reason arrive as a CloseError.
 func ExampleCloseError() {
 	srv := httptest.NewServer(wsproto.Handler(nil, func(c *wsproto.Conn) {
-		c.Close(wsproto.CloseGoingAway, "restarting")
+		c.Close(frame.CloseGoingAway, "restarting")
 	}))
 	defer srv.Close()
 
@@ -56,7 +57,7 @@ func ExampleCloseError() {
 		return
 	}
 	_, _, err = c.Read(ctx, nil)
-	var ce wsproto.CloseError
+	var ce frame.CloseError
 	if errors.As(err, &ce) {
 		fmt.Println(ce.Code, ce.Reason)
 	}
@@ -82,7 +83,7 @@ func ExampleAccept() {
 		go func() {
 			defer c.CloseNow()
 			c.Write(context.Background(), wsproto.MessageText, []byte("welcome, you speak "+c.Subprotocol()))
-			c.Close(wsproto.CloseNormal, "")
+			c.Close(frame.CloseNormal, "")
 		}()
 	})
 }

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/binary"
 	"errors"
+	"github.com/pushwire/pushwire/wsproto/frame"
 	"io"
 	"net"
 	"testing"
@@ -53,7 +54,7 @@ func refDecode(in []byte, limit int64) ([]refMessage, int) {
 		if len(in) < 2 {
 			return msgs, 1006
 		}
-		fin, rsv, op := in[0]&0x80 != 0, in[0]&0x70, Opcode(in[0]&0x0f)
+		fin, rsv, op := in[0]&0x80 != 0, in[0]&0x70, frame.Opcode(in[0]&0x0f)
 		masked, n := in[1]&0x80 != 0, uint64(in[1]&0x7f)
 		hl := 2
 		switch n {
@@ -100,7 +101,7 @@ func refDecode(in []byte, limit int64) ([]refMessage, int) {
 			}
 			p := unmask(in[:n])
 			in = in[n:]
-			if op != OpClose {
+			if op != frame.OpClose {
 				continue
 			}
 			switch {
@@ -119,10 +120,10 @@ func refDecode(in []byte, limit int64) ([]refMessage, int) {
 			}
 			return msgs, code
 		}
-		if op == OpContinuation && !inMsg || op != OpContinuation && inMsg {
+		if op == frame.OpContinuation && !inMsg || op != frame.OpContinuation && inMsg {
 			return msgs, 1002
 		}
-		if op != OpContinuation {
+		if op != frame.OpContinuation {
 			inMsg, cur, curType = true, nil, MessageType(op)
 		}
 		if int64(len(cur))+int64(n) > limit || n > uint64(limit) {
@@ -187,14 +188,14 @@ func refValidPrefix(b []byte) bool {
 func FuzzConnRead(f *testing.F) {
 	for _, seed := range [][]byte{
 		text("hello"),
-		frames(rawFrame(false, 0, OpText, true, []byte("frag")), rawFrame(true, 0, OpPing, true, []byte("P")), rawFrame(true, 0, OpContinuation, true, []byte("ment"))),
-		rawFrame(true, 0, OpText, true, []byte{0xed, 0xa0, 0x80}),
-		rawFrame(true, Rsv1, OpBinary, true, []byte{1}),
-		rawFrame(true, 0, OpText, false, []byte("unmasked")),
+		frames(rawFrame(false, 0, frame.OpText, true, []byte("frag")), rawFrame(true, 0, frame.OpPing, true, []byte("P")), rawFrame(true, 0, frame.OpContinuation, true, []byte("ment"))),
+		rawFrame(true, 0, frame.OpText, true, []byte{0xed, 0xa0, 0x80}),
+		rawFrame(true, frame.Rsv1, frame.OpBinary, true, []byte{1}),
+		rawFrame(true, 0, frame.OpText, false, []byte("unmasked")),
 		closeCode(1000), closeCode(1005), closeFrame([]byte{3}), closeFrame(nil),
 		closeFrame([]byte{3, 232, 0xff}),
-		rawFrame(true, 0, OpPing, true, repeat('p', 126)),
-		rawFrame(true, 0, OpBinary, true, repeat('b', 70000)),
+		rawFrame(true, 0, frame.OpPing, true, repeat('p', 126)),
+		rawFrame(true, 0, frame.OpBinary, true, repeat('b', 70000)),
 		{0x81, 0xff, 0x80, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0},
 	} {
 		f.Add(seed)
@@ -226,13 +227,13 @@ func FuzzConnRead(f *testing.F) {
 		sent := lastClose(t, pc.w.Bytes())
 		switch {
 		case wantEnd == 1006:
-			if CloseStatus(err) != CloseAbnormal || sent != -1 {
+			if frame.CloseStatus(err) != frame.CloseAbnormal || sent != -1 {
 				t.Fatalf("end: err %v, sent close %d; reference: input ends (1006)", err, sent)
 			}
 		case sent != wantEnd:
 			t.Fatalf("sent close %d (err %v), reference %d", sent, err, wantEnd)
 		}
-		var ce CloseError
+		var ce frame.CloseError
 		if wantEnd != 1006 && wantEnd != 1002 && wantEnd != 1007 && wantEnd != 1009 && (!errors.As(err, &ce) || (wantEnd > 0 && int(ce.Code) != wantEnd)) {
 			t.Fatalf("err %v, want the peer's close %d", err, wantEnd)
 		}
@@ -245,8 +246,8 @@ func lastClose(t *testing.T, out []byte) int {
 	r := bytes.NewReader(out)
 	code := -1
 	for r.Len() > 0 {
-		var scratch [MaxHeaderSize]byte
-		h, err := ReadHeader(r, &scratch)
+		var scratch [frame.MaxHeaderSize]byte
+		h, err := frame.ReadHeader(r, &scratch)
 		if err != nil {
 			t.Fatalf("server wrote a malformed frame: %v", err)
 		}
@@ -254,7 +255,7 @@ func lastClose(t *testing.T, out []byte) int {
 		if _, err := io.ReadFull(r, p); err != nil {
 			t.Fatalf("server wrote a short frame: %v", err)
 		}
-		if h.Opcode == OpClose {
+		if h.Opcode == frame.OpClose {
 			if code != -1 {
 				t.Fatalf("server wrote two close frames")
 			}

@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/pushwire/pushwire/handshake"
+	"github.com/pushwire/pushwire/wsproto/frame"
 )
 
 // The HTTP/2 server accepts extended CONNECT only when the process starts
@@ -210,7 +211,7 @@ func TestH2ChildMessages(t *testing.T) {
 					})
 				}
 			}
-			if err := c.Close(CloseNormal, ""); err != nil {
+			if err := c.Close(frame.CloseNormal, ""); err != nil {
 				t.Fatalf("Close(1000) = %v, want nil", err)
 			}
 		})
@@ -270,7 +271,7 @@ func TestH2ChildConcurrent(t *testing.T) {
 					return
 				}
 			}
-			if err := c.Close(CloseNormal, ""); err != nil {
+			if err := c.Close(frame.CloseNormal, ""); err != nil {
 				errs2 <- fmt.Errorf("ws %d: Close = %v, want nil", i+1, err)
 			}
 		})
@@ -288,12 +289,12 @@ func TestH2ChildCloseCodes(t *testing.T) {
 	tests := []struct {
 		name       string
 		clientSide bool // the client starts the closing handshake
-		code       CloseCode
+		code       frame.CloseCode
 		reason     string
 	}{
-		{"client 1000", true, CloseNormal, ""},
+		{"client 1000", true, frame.CloseNormal, ""},
 		{"client 4000", true, 4000, "bye"},
-		{"server 1001", false, CloseGoingAway, "restarting"},
+		{"server 1001", false, frame.CloseGoingAway, "restarting"},
 		{"server 4001", false, 4001, "srv"},
 	}
 	for _, tt := range tests {
@@ -322,7 +323,7 @@ func TestH2ChildCloseCodes(t *testing.T) {
 					t.Fatalf("server Close(%d, %q) = %v, want nil", tt.code, tt.reason, err)
 				}
 			}
-			var ce CloseError
+			var ce frame.CloseError
 			if !errors.As(peerErr, &ce) || ce.Code != tt.code || ce.Reason != tt.reason {
 				t.Fatalf("peer Read = %v, want CloseError{%d, %q}", peerErr, tt.code, tt.reason)
 			}
@@ -365,8 +366,8 @@ func TestH2ChildReset(t *testing.T) {
 			<-ready
 			if tt.byServer {
 				_, _, err := c.Read(context.Background(), nil)
-				var ce CloseError
-				if !errors.As(err, &ce) || ce.Code != CloseAbnormal {
+				var ce frame.CloseError
+				if !errors.As(err, &ce) || ce.Code != frame.CloseAbnormal {
 					t.Fatalf("client Read after server reset = %v, want CloseError 1006", err)
 				}
 				c.CloseNow()
@@ -377,8 +378,8 @@ func TestH2ChildReset(t *testing.T) {
 			// resets the stream (RST_STREAM CANCEL).
 			c.CloseNow()
 			err := <-serverErr
-			var ce CloseError
-			if !errors.As(err, &ce) || ce.Code != CloseAbnormal {
+			var ce frame.CloseError
+			if !errors.As(err, &ce) || ce.Code != frame.CloseAbnormal {
 				t.Fatalf("server Read after client reset = %v, want CloseError 1006", err)
 			}
 		})
@@ -407,7 +408,7 @@ func TestH2ChildReadContext(t *testing.T) {
 	if _, got, err := c.Read(ctx, nil); err != nil || string(got) != "still there" {
 		t.Fatalf("Read after canceled reads = %q, %v, want \"still there\", nil", got, err)
 	}
-	if err := c.Close(CloseNormal, ""); err != nil {
+	if err := c.Close(frame.CloseNormal, ""); err != nil {
 		t.Fatalf("Close = %v, want nil", err)
 	}
 }
@@ -459,7 +460,7 @@ func TestH2ChildHandshake(t *testing.T) {
 			if resp.Header.Get("Sec-WebSocket-Accept") != "" {
 				t.Errorf("response has Sec-WebSocket-Accept %q, want none (RFC 8441 §5)", resp.Header.Get("Sec-WebSocket-Accept"))
 			}
-			if err := c.Close(CloseNormal, ""); err != nil {
+			if err := c.Close(frame.CloseNormal, ""); err != nil {
 				t.Fatalf("Close = %v, want nil", err)
 			}
 		})

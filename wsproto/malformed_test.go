@@ -16,22 +16,23 @@ import (
 	"time"
 
 	"github.com/pushwire/pushwire/handshake"
+	"github.com/pushwire/pushwire/wsproto/frame"
 )
 
 // rawFrame builds a frame as a client would send it, legal or not.
-func rawFrame(fin bool, rsv byte, op Opcode, masked bool, p []byte) []byte {
-	h := Header{Fin: fin, Rsv: rsv, Opcode: op, Masked: masked, Mask: [4]byte{0x37, 0xfa, 0x21, 0x3d}, Length: int64(len(p))}
-	b := AppendHeader(nil, h)
+func rawFrame(fin bool, rsv byte, op frame.Opcode, masked bool, p []byte) []byte {
+	h := frame.Header{Fin: fin, Rsv: rsv, Opcode: op, Masked: masked, Mask: [4]byte{0x37, 0xfa, 0x21, 0x3d}, Length: int64(len(p))}
+	b := frame.AppendHeader(nil, h)
 	start := len(b)
 	b = append(b, p...)
 	if masked {
-		Mask(h.Mask, 0, b[start:])
+		frame.Mask(h.Mask, 0, b[start:])
 	}
 	return b
 }
 
-func text(p string) []byte        { return rawFrame(true, 0, OpText, true, []byte(p)) }
-func closeFrame(p []byte) []byte  { return rawFrame(true, 0, OpClose, true, p) }
+func text(p string) []byte        { return rawFrame(true, 0, frame.OpText, true, []byte(p)) }
+func closeFrame(p []byte) []byte  { return rawFrame(true, 0, frame.OpClose, true, p) }
 func closeCode(c uint16) []byte   { return closeFrame(binary.BigEndian.AppendUint16(nil, c)) }
 func frames(fs ...[]byte) []byte  { return bytes.Join(fs, nil) }
 func repeat(b byte, n int) []byte { return bytes.Repeat([]byte{b}, n) }
@@ -69,7 +70,7 @@ type expect struct {
 	status   int               // HTTP status of the handshake response
 	header   map[string]string // response headers that must be present
 	echo     [][]byte          // payloads of the frames expected back, in order, before any close
-	echoOps  []Opcode
+	echoOps  []frame.Opcode
 	close    int // expected close code; -1: none expected (connection stays open); 0: empty close frame
 	noHeader string
 }
@@ -114,13 +115,13 @@ func TestMalformedInputs(t *testing.T) {
 	sameOrigin := request("Host", host, "Origin", "http://"+host)
 
 	splitCodePoint := []byte("€") // E2 82 AC
-	tooLong := rawFrame(true, 0, OpBinary, true, nil)
+	tooLong := rawFrame(true, 0, frame.OpBinary, true, nil)
 	tooLong = append(tooLong[:1], 0x80|127)
 	tooLong = binary.BigEndian.AppendUint64(tooLong, 1<<63|5)
 	tooLong = append(tooLong, 1, 2, 3, 4)
 	nonMinimal := append([]byte{0x81, 0x80 | 126, 0, 5}, 1, 2, 3, 4)
 	nonMinimal = append(nonMinimal, []byte("hello")...)
-	Mask([4]byte{1, 2, 3, 4}, 0, nonMinimal[8:])
+	frame.Mask([4]byte{1, 2, 3, 4}, 0, nonMinimal[8:])
 	overLimit := []byte{0x82, 0x80 | 127}
 	overLimit = binary.BigEndian.AppendUint64(overLimit, 2<<20)
 	overLimit = append(overLimit, 1, 2, 3, 4)
@@ -161,28 +162,28 @@ func TestMalformedInputs(t *testing.T) {
 		{"handshake/verify rejects", request("X-Reject", "1"), nil, expect{status: 401}},
 
 		// Frames, RFC 6455 §5.
-		{"frame/text echo", validRequest + "\r\n", text("hello"), expect{status: 101, echo: [][]byte{[]byte("hello")}, echoOps: []Opcode{OpText}, close: -1}},
-		{"frame/empty binary", validRequest + "\r\n", rawFrame(true, 0, OpBinary, true, nil), expect{status: 101, echo: [][]byte{{}}, echoOps: []Opcode{OpBinary}, close: -1}},
-		{"frame/unmasked", validRequest + "\r\n", rawFrame(true, 0, OpText, false, []byte("hi")), expect{status: 101, close: 1002}},
-		{"frame/rsv1", validRequest + "\r\n", rawFrame(true, Rsv1, OpText, true, []byte("hi")), expect{status: 101, close: 1002}},
-		{"frame/rsv2", validRequest + "\r\n", rawFrame(true, Rsv2, OpText, true, []byte("hi")), expect{status: 101, close: 1002}},
-		{"frame/rsv3", validRequest + "\r\n", rawFrame(true, Rsv3, OpText, true, []byte("hi")), expect{status: 101, close: 1002}},
-		{"frame/rsv on ping", validRequest + "\r\n", rawFrame(true, Rsv1|Rsv2|Rsv3, OpPing, true, nil), expect{status: 101, close: 1002}},
-		{"frame/ping 125", validRequest + "\r\n", rawFrame(true, 0, OpPing, true, repeat('p', 125)), expect{status: 101, echo: [][]byte{repeat('p', 125)}, echoOps: []Opcode{OpPong}, close: -1}},
-		{"frame/ping 126", validRequest + "\r\n", rawFrame(true, 0, OpPing, true, repeat('p', 126)), expect{status: 101, close: 1002}},
-		{"frame/fragmented ping", validRequest + "\r\n", rawFrame(false, 0, OpPing, true, []byte("a")), expect{status: 101, close: 1002}},
-		{"frame/fragmented close", validRequest + "\r\n", rawFrame(false, 0, OpClose, true, []byte{3, 232}), expect{status: 101, close: 1002}},
-		{"frame/unsolicited pong", validRequest + "\r\n", frames(rawFrame(true, 0, OpPong, true, []byte("u")), text("after")), expect{status: 101, echo: [][]byte{[]byte("after")}, echoOps: []Opcode{OpText}, close: -1}},
-		{"frame/orphan continuation", validRequest + "\r\n", rawFrame(true, 0, OpContinuation, true, []byte("x")), expect{status: 101, close: 1002}},
-		{"frame/two text starts", validRequest + "\r\n", frames(rawFrame(false, 0, OpText, true, []byte("a")), rawFrame(true, 0, OpText, true, []byte("b"))), expect{status: 101, close: 1002}},
-		{"frame/ping inside fragmented", validRequest + "\r\n", frames(rawFrame(false, 0, OpText, true, []byte("frag")), rawFrame(true, 0, OpPing, true, []byte("P")), rawFrame(true, 0, OpContinuation, true, []byte("ment"))), expect{status: 101, echo: [][]byte{[]byte("P"), []byte("fragment")}, echoOps: []Opcode{OpPong, OpText}, close: -1}},
-		{"frame/invalid utf8", validRequest + "\r\n", rawFrame(true, 0, OpText, true, []byte{'a', 0xff}), expect{status: 101, close: 1007}},
-		{"frame/invalid utf8 fail fast", validRequest + "\r\n", rawFrame(false, 0, OpText, true, []byte{'a', 0xed, 0xa0, 0x80}), expect{status: 101, close: 1007}},
-		{"frame/code point split", validRequest + "\r\n", frames(rawFrame(false, 0, OpText, true, splitCodePoint[:1]), rawFrame(false, 0, OpContinuation, true, splitCodePoint[1:2]), rawFrame(true, 0, OpContinuation, true, splitCodePoint[2:])), expect{status: 101, echo: [][]byte{splitCodePoint}, echoOps: []Opcode{OpText}, close: -1}},
-		{"frame/text ends mid code point", validRequest + "\r\n", rawFrame(true, 0, OpText, true, splitCodePoint[:2]), expect{status: 101, close: 1007}},
+		{"frame/text echo", validRequest + "\r\n", text("hello"), expect{status: 101, echo: [][]byte{[]byte("hello")}, echoOps: []frame.Opcode{frame.OpText}, close: -1}},
+		{"frame/empty binary", validRequest + "\r\n", rawFrame(true, 0, frame.OpBinary, true, nil), expect{status: 101, echo: [][]byte{{}}, echoOps: []frame.Opcode{frame.OpBinary}, close: -1}},
+		{"frame/unmasked", validRequest + "\r\n", rawFrame(true, 0, frame.OpText, false, []byte("hi")), expect{status: 101, close: 1002}},
+		{"frame/rsv1", validRequest + "\r\n", rawFrame(true, frame.Rsv1, frame.OpText, true, []byte("hi")), expect{status: 101, close: 1002}},
+		{"frame/rsv2", validRequest + "\r\n", rawFrame(true, frame.Rsv2, frame.OpText, true, []byte("hi")), expect{status: 101, close: 1002}},
+		{"frame/rsv3", validRequest + "\r\n", rawFrame(true, frame.Rsv3, frame.OpText, true, []byte("hi")), expect{status: 101, close: 1002}},
+		{"frame/rsv on ping", validRequest + "\r\n", rawFrame(true, frame.Rsv1|frame.Rsv2|frame.Rsv3, frame.OpPing, true, nil), expect{status: 101, close: 1002}},
+		{"frame/ping 125", validRequest + "\r\n", rawFrame(true, 0, frame.OpPing, true, repeat('p', 125)), expect{status: 101, echo: [][]byte{repeat('p', 125)}, echoOps: []frame.Opcode{frame.OpPong}, close: -1}},
+		{"frame/ping 126", validRequest + "\r\n", rawFrame(true, 0, frame.OpPing, true, repeat('p', 126)), expect{status: 101, close: 1002}},
+		{"frame/fragmented ping", validRequest + "\r\n", rawFrame(false, 0, frame.OpPing, true, []byte("a")), expect{status: 101, close: 1002}},
+		{"frame/fragmented close", validRequest + "\r\n", rawFrame(false, 0, frame.OpClose, true, []byte{3, 232}), expect{status: 101, close: 1002}},
+		{"frame/unsolicited pong", validRequest + "\r\n", frames(rawFrame(true, 0, frame.OpPong, true, []byte("u")), text("after")), expect{status: 101, echo: [][]byte{[]byte("after")}, echoOps: []frame.Opcode{frame.OpText}, close: -1}},
+		{"frame/orphan continuation", validRequest + "\r\n", rawFrame(true, 0, frame.OpContinuation, true, []byte("x")), expect{status: 101, close: 1002}},
+		{"frame/two text starts", validRequest + "\r\n", frames(rawFrame(false, 0, frame.OpText, true, []byte("a")), rawFrame(true, 0, frame.OpText, true, []byte("b"))), expect{status: 101, close: 1002}},
+		{"frame/ping inside fragmented", validRequest + "\r\n", frames(rawFrame(false, 0, frame.OpText, true, []byte("frag")), rawFrame(true, 0, frame.OpPing, true, []byte("P")), rawFrame(true, 0, frame.OpContinuation, true, []byte("ment"))), expect{status: 101, echo: [][]byte{[]byte("P"), []byte("fragment")}, echoOps: []frame.Opcode{frame.OpPong, frame.OpText}, close: -1}},
+		{"frame/invalid utf8", validRequest + "\r\n", rawFrame(true, 0, frame.OpText, true, []byte{'a', 0xff}), expect{status: 101, close: 1007}},
+		{"frame/invalid utf8 fail fast", validRequest + "\r\n", rawFrame(false, 0, frame.OpText, true, []byte{'a', 0xed, 0xa0, 0x80}), expect{status: 101, close: 1007}},
+		{"frame/code point split", validRequest + "\r\n", frames(rawFrame(false, 0, frame.OpText, true, splitCodePoint[:1]), rawFrame(false, 0, frame.OpContinuation, true, splitCodePoint[1:2]), rawFrame(true, 0, frame.OpContinuation, true, splitCodePoint[2:])), expect{status: 101, echo: [][]byte{splitCodePoint}, echoOps: []frame.Opcode{frame.OpText}, close: -1}},
+		{"frame/text ends mid code point", validRequest + "\r\n", rawFrame(true, 0, frame.OpText, true, splitCodePoint[:2]), expect{status: 101, close: 1007}},
 		{"frame/64-bit length top bit", validRequest + "\r\n", tooLong, expect{status: 101, close: 1002}},
 		{"frame/over read limit", validRequest + "\r\n", overLimit, expect{status: 101, close: 1009}},
-		{"frame/non-minimal length", validRequest + "\r\n", nonMinimal, expect{status: 101, echo: [][]byte{[]byte("hello")}, echoOps: []Opcode{OpText}, close: -1}},
+		{"frame/non-minimal length", validRequest + "\r\n", nonMinimal, expect{status: 101, echo: [][]byte{[]byte("hello")}, echoOps: []frame.Opcode{frame.OpText}, close: -1}},
 
 		// Closing, RFC 6455 §5.5.1, §7.4.
 		{"close/1000", validRequest + "\r\n", closeCode(1000), expect{status: 101, close: 1000}},
@@ -254,15 +255,15 @@ func TestMalformedInputs(t *testing.T) {
 			}
 			if tc.want.close < 0 {
 				// The connection stays open: a ping is answered.
-				nc.Write(rawFrame(true, 0, OpPing, true, []byte("alive")))
+				nc.Write(rawFrame(true, 0, frame.OpPing, true, []byte("alive")))
 				h, p := readServerFrame(t, br)
-				if h.Opcode != OpPong || string(p) != "alive" {
+				if h.Opcode != frame.OpPong || string(p) != "alive" {
 					t.Fatalf("after the case: %v %q, want pong \"alive\"", h.Opcode, p)
 				}
 				return
 			}
 			h, p := readServerFrame(t, br)
-			if h.Opcode != OpClose {
+			if h.Opcode != frame.OpClose {
 				t.Fatalf("got %v frame %q, want close %d", h.Opcode, trunc(p), tc.want.close)
 			}
 			if tc.want.close == 0 {
@@ -292,10 +293,10 @@ func trunc(p []byte) string {
 }
 
 // readServerFrame reads one frame sent by a server, which must be unmasked.
-func readServerFrame(t *testing.T, r io.Reader) (Header, []byte) {
+func readServerFrame(t *testing.T, r io.Reader) (frame.Header, []byte) {
 	t.Helper()
-	var scratch [MaxHeaderSize]byte
-	h, err := ReadHeader(r, &scratch)
+	var scratch [frame.MaxHeaderSize]byte
+	h, err := frame.ReadHeader(r, &scratch)
 	if err != nil {
 		t.Fatalf("reading frame header: %v", err)
 	}

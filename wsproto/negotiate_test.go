@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/pushwire/pushwire/handshake"
+	"github.com/pushwire/pushwire/wsproto/frame"
 )
 
 func parseExtensions(t testing.TB, value string) []handshake.Extension {
@@ -288,8 +289,8 @@ func FuzzInflate(f *testing.F) {
 		}
 
 		k := int(split) % (len(payload) + 1)
-		in := frames(rawFrame(false, Rsv1, OpBinary, true, payload[:k]), rawFrame(true, 0, OpPing, true, []byte("p")),
-			rawFrame(true, 0, OpContinuation, true, payload[k:]), closeCode(1000))
+		in := frames(rawFrame(false, frame.Rsv1, frame.OpBinary, true, payload[:k]), rawFrame(true, 0, frame.OpPing, true, []byte("p")),
+			rawFrame(true, 0, frame.OpContinuation, true, payload[k:]), closeCode(1000))
 		pc := &pipeConn{r: bytes.NewReader(in)}
 		c := newConn(pc, connConfig{readLimit: limit, closeTimeout: time.Second, deflate: &deflateParams{level: 1, readNoContext: true}})
 		typ, got, err := c.Read(context.Background(), nil)
@@ -297,7 +298,7 @@ func FuzzInflate(f *testing.F) {
 			if err != nil || typ != MessageBinary || !bytes.Equal(got, want) {
 				t.Fatalf("Read(% x) = %v, %d bytes, %v; reference %d bytes", payload, typ, len(got), err, len(want))
 			}
-			if _, _, err := c.Read(context.Background(), nil); CloseStatus(err) != CloseNormal {
+			if _, _, err := c.Read(context.Background(), nil); frame.CloseStatus(err) != frame.CloseNormal {
 				t.Fatalf("after the message: %v, want the peer's close 1000", err)
 			}
 			return

@@ -3,6 +3,7 @@ package wsproto
 import (
 	"context"
 	"errors"
+	"github.com/pushwire/pushwire/wsproto/frame"
 	"io"
 	"net"
 	"sync"
@@ -62,8 +63,8 @@ func (n *netConn) Read(p []byte) (int, error) {
 
 // readErr maps a normal close to io.EOF.
 func (n *netConn) readErr(err error) error {
-	var ce CloseError
-	if errors.As(err, &ce) && (ce.Code == CloseNormal || ce.Code == CloseGoingAway) {
+	var ce frame.CloseError
+	if errors.As(err, &ce) && (ce.Code == frame.CloseNormal || ce.Code == frame.CloseGoingAway) {
 		n.eof = true
 		return io.EOF
 	}
@@ -78,7 +79,7 @@ func (n *netConn) Write(p []byte) (int, error) {
 }
 
 func (n *netConn) Close() error {
-	err := n.c.Close(CloseNormal, "")
+	err := n.c.Close(frame.CloseNormal, "")
 	if errors.Is(err, net.ErrClosed) {
 		return nil
 	}

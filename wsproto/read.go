@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/pushwire/pushwire/wsproto/frame"
 	"io"
 	"os"
 )
@@ -220,7 +221,7 @@ func (c *Conn) readFailed(ctx context.Context, err error, midMessage bool) error
 	if errors.Is(err, io.EOF) {
 		err = io.ErrUnexpectedEOF
 	}
-	err = c.setErr(fmt.Errorf("%w: %w", CloseError{Code: CloseAbnormal}, err))
+	err = c.setErr(fmt.Errorf("%w: %w", frame.CloseError{Code: frame.CloseAbnormal}, err))
 	c.signalCloseRecv()
 	c.closeNet()
 	c.releaseReadBuffer()
@@ -306,15 +307,19 @@ func (c *Conn) nextFrame() error {
 		if err := c.fill(2, 2); err != nil {
 			return err
 		}
-		hs := HeaderSize(c.rbuf[c.rpos], c.rbuf[c.rpos+1])
+		hs := frame.HeaderSize(c.rbuf[c.rpos:c.rend])
 		if err := c.fill(hs, hs); err != nil {
 			return err
 		}
-		h, err := ParseHeader(c.rbuf[c.rpos : c.rpos+hs])
+		h, err := frame.ParseHeader(c.rbuf[c.rpos : c.rpos+hs])
 		if err != nil {
 			return err
 		}
-		if err := CheckHeader(h, c.rsvAllowed, !c.client); err != nil {
+		from := frame.FromClient
+		if c.client {
+			from = frame.FromServer
+		}
+		if err := frame.CheckHeader(h, c.rsvAllowed, from); err != nil {
 			return err
 		}
 		if h.Opcode.IsControl() {
@@ -327,14 +332,14 @@ func (c *Conn) nextFrame() error {
 			payload := c.rbuf[c.rpos : c.rpos+int(h.Length)]
 			c.rpos += len(payload)
 			if h.Masked {
-				Mask(h.Mask, 0, payload)
+				frame.Mask(h.Mask, 0, payload)
 			}
 			if err := c.handleControl(h.Opcode, payload); err != nil {
 				return err
 			}
 			continue
 		}
-		if h.Opcode == OpContinuation {
+		if h.Opcode == frame.OpContinuation {
 			// RFC 6455 §5.4: a continuation frame continues a fragmented
 			// message; with none under way there is nothing to continue.
 			if !c.inMessage {
@@ -352,7 +357,7 @@ func (c *Conn) nextFrame() error {
 			c.utf8.Reset()
 			// RFC 7692 §6: RSV1 on the first frame of a message marks it
 			// compressed (CheckHeader refused it where it is not allowed).
-			if h.Rsv&Rsv1 != 0 {
+			if h.Rsv&frame.Rsv1 != 0 {
 				c.msgCompressed = true
 				c.inf.start()
 			}
@@ -431,7 +436,7 @@ func (c *Conn) readPayload(p []byte) (int, error) {
 // them and counts them off the frame.
 func (c *Conn) consumePayload(b []byte) error {
 	if c.masked {
-		c.maskPos = Mask(c.frameMask, c.maskPos, b)
+		c.maskPos = frame.Mask(c.frameMask, c.maskPos, b)
 	}
 	c.frameLeft -= int64(len(b))
 	// RFC 6455 §8.1: invalid UTF-8 fails the connection as soon as it is

@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"github.com/pushwire/pushwire/wsproto/frame"
 	"io"
 	"os"
 	"sync"
@@ -30,9 +31,9 @@ func (c *Conn) Write(ctx context.Context, typ MessageType, p []byte) error {
 	}
 	defer unlock(c.wmsg)
 	if c.dfl != nil && len(p) >= c.dfl.p.threshold {
-		return c.writeCompressed(ctx, Opcode(typ), p)
+		return c.writeCompressed(ctx, frame.Opcode(typ), p)
 	}
-	return c.writeFrame(ctx, true, Opcode(typ), 0, p)
+	return c.writeFrame(ctx, true, frame.Opcode(typ), 0, p)
 }
 
 // WriteUncompressed sends p as one message in a single frame, like Write,
@@ -47,7 +48,7 @@ func (c *Conn) WriteUncompressed(ctx context.Context, typ MessageType, p []byte)
 		return err
 	}
 	defer unlock(c.wmsg)
-	return c.writeFrame(ctx, true, Opcode(typ), 0, p)
+	return c.writeFrame(ctx, true, frame.Opcode(typ), 0, p)
 }
 
 var errAfterClose = fmt.Errorf("wsproto: write after close frame: %w", errConnClosed)
@@ -55,12 +56,12 @@ var errAfterClose = fmt.Errorf("wsproto: write after close frame: %w", errConnCl
 // writeControl sends a control frame, between the frames of a message if one
 // is being written (RFC 6455 §5.5: control frames "MAY be injected in the
 // middle of a fragmented message").
-func (c *Conn) writeControl(ctx context.Context, op Opcode, payload []byte) error {
+func (c *Conn) writeControl(ctx context.Context, op frame.Opcode, payload []byte) error {
 	return c.writeFrame(ctx, true, op, 0, payload)
 }
 
 // writeFrame sends one frame.
-func (c *Conn) writeFrame(ctx context.Context, fin bool, op Opcode, rsv byte, p []byte) error {
+func (c *Conn) writeFrame(ctx context.Context, fin bool, op frame.Opcode, rsv byte, p []byte) error {
 	if err := c.lock(ctx, c.wframe); err != nil {
 		return err
 	}
@@ -79,17 +80,17 @@ func (c *Conn) writeFrame(ctx context.Context, fin bool, op Opcode, rsv byte, p 
 	if err := c.wwatch.arm(ctx); err != nil {
 		return err
 	}
-	if op == OpClose {
+	if op == frame.OpClose {
 		c.sentClose.Store(true)
 	}
-	h := Header{Fin: fin, Rsv: rsv, Opcode: op, Length: int64(len(p))}
+	h := frame.Header{Fin: fin, Rsv: rsv, Opcode: op, Length: int64(len(p))}
 	if c.client {
 		// RFC 6455 §5.3: a fresh, unpredictable masking key per frame
 		// (ChaCha8 seeded from crypto/rand).
 		h.Masked = true
 		binary.LittleEndian.PutUint32(h.Mask[:], uint32(c.rng.Uint64()))
 	}
-	n := PutHeader(c.whdr[:], h)
+	n := frame.PutHeader(c.whdr[:], h)
 	var written int64
 	var err error
 	switch {
@@ -134,7 +135,7 @@ func (c *Conn) writeMasked(hdr []byte, key [4]byte, p []byte) (int64, error) {
 	var written int64
 	for {
 		m := copy(b[off:], p)
-		pos = Mask(key, pos, b[off:off+m])
+		pos = frame.Mask(key, pos, b[off:off+m])
 		p = p[m:]
 		w, err := c.nc.Write(b[:off+m])
 		written += int64(w)
@@ -183,7 +184,7 @@ func (c *Conn) Writer(ctx context.Context, typ MessageType) (io.WriteCloser, err
 		return nil, err
 	}
 	c.mw.gen++
-	c.mw.op = Opcode(typ)
+	c.mw.op = frame.Opcode(typ)
 	c.mw.n = 0
 	c.mw.err = nil
 	c.mw.zw = nil
@@ -195,7 +196,7 @@ func (c *Conn) Writer(ctx context.Context, typ MessageType) (io.WriteCloser, err
 type messageWriter struct {
 	c   *Conn
 	gen uint64
-	op  Opcode
+	op  frame.Opcode
 	buf *[]byte
 	n   int
 	err error
@@ -285,9 +286,9 @@ func (w *messageWriter) compress(p []byte) (int, error) {
 
 // frame sends one frame of the message.
 func (w *messageWriter) frame(ctx context.Context, fin bool, p []byte) error {
-	started := w.op == OpContinuation
+	started := w.op == frame.OpContinuation
 	err := w.c.writeFrame(ctx, fin, w.op, 0, p)
-	w.op = OpContinuation
+	w.op = frame.OpContinuation
 	if err != nil {
 		w.err = err
 		if started {
@@ -369,8 +370,8 @@ func NewPreparedMessage(typ MessageType, data []byte) (*PreparedMessage, error) 
 // serverFrame returns the unmasked frame, encoded on first use.
 func (pm *PreparedMessage) serverFrame() []byte {
 	pm.once.Do(func() {
-		h := Header{Fin: true, Opcode: Opcode(pm.typ), Length: int64(len(pm.data))}
-		pm.frame = append(AppendHeader(make([]byte, 0, h.Size()+len(pm.data)), h), pm.data...)
+		h := frame.Header{Fin: true, Opcode: frame.Opcode(pm.typ), Length: int64(len(pm.data))}
+		pm.frame = append(frame.AppendHeader(make([]byte, 0, h.Size()+len(pm.data)), h), pm.data...)
 	})
 	return pm.frame
 }

@@ -17,6 +17,7 @@ import (
 
 	"github.com/pushwire/pushwire/peers"
 	"github.com/pushwire/pushwire/wsproto"
+	"github.com/pushwire/pushwire/wsproto/frame"
 )
 
 // deflateOffer is the load generator's Sec-WebSocket-Extensions offer: plain
@@ -119,10 +120,10 @@ func deflatedFrame(p []byte) ([]byte, int) {
 		check(fmt.Errorf("pre-compressed frame does not inflate back: %v", err))
 	}
 	key := [4]byte{0x5a, 0x12, 0xc3, 0x9e}
-	frame := wsproto.AppendHeader(nil, wsproto.Header{Fin: true, Rsv: wsproto.Rsv1, Opcode: wsproto.OpBinary, Masked: true, Mask: key, Length: int64(len(body))})
+	fr := frame.AppendHeader(nil, frame.Header{Fin: true, Rsv: frame.Rsv1, Opcode: frame.OpBinary, Masked: true, Mask: key, Length: int64(len(body))})
 	masked := bytes.Clone(body)
-	wsproto.Mask(key, 0, masked)
-	return append(frame, masked...), len(body)
+	frame.Mask(key, 0, masked)
+	return append(fr, masked...), len(body)
 }
 
 func compressedEchoWorkloads(r *report, impls []*peers.Impl) {
@@ -143,7 +144,7 @@ func compressedEchoWorkloads(r *report, impls []*peers.Impl) {
 		if size >= 64<<10 {
 			window = 8
 		}
-		frame, zlen := deflatedFrame(jsonPayload(size))
+		msgFrame, zlen := deflatedFrame(jsonPayload(size))
 		for _, conns := range []int{1, 100} {
 			w := &workload{
 				title: fmt.Sprintf("Compressed echo, %s JSON messages, %d connection(s)", sizeName(size), conns),
@@ -155,7 +156,7 @@ func compressedEchoWorkloads(r *report, impls []*peers.Impl) {
 			}
 			for rep := range *reps {
 				for _, z := range rotate(zs, rep) {
-					n, err := frameLoad(addrs[z.name], "/echo", deflateOffer, frame, conns, window, *echoDur)
+					n, err := frameLoad(addrs[z.name], "/echo", deflateOffer, msgFrame, conns, window, *echoDur)
 					if err != nil {
 						logf("zecho %s %d B %d conns: %v", z.name, size, conns, err)
 						w.fail(z.name, err)
@@ -184,7 +185,7 @@ func modes(zs []zServer) string {
 func compressedMemWorkload(r *report, impls []*peers.Impl) {
 	zs := zServers(impls)
 	n := *zConns
-	frame, _ := deflatedFrame(jsonPayload(1 << 10))
+	msgFrame, _ := deflatedFrame(jsonPayload(1 << 10))
 	w := &workload{
 		title: fmt.Sprintf("Memory per connection with compression, %d connections", n),
 		file:  "memory-compressed", unit: "bytes/conn",
@@ -193,7 +194,7 @@ func compressedMemWorkload(r *report, impls []*peers.Impl) {
 	for i, z := range zs {
 		c := startChild(z.impl)
 		base := fields(c.ask("mem"))
-		conns, err := dialCompressed(c.addr, "/z/"+z.name, frame, n, 100+i)
+		conns, err := dialCompressed(c.addr, "/z/"+z.name, msgFrame, n, 100+i)
 		if err != nil {
 			logf("%s: %s: %v", w.title, z.name, err)
 			w.fail(z.name, err)
@@ -213,7 +214,7 @@ func compressedMemWorkload(r *report, impls []*peers.Impl) {
 
 // dialCompressed opens n connections offering permessage-deflate, and on
 // each sends frame and reads the compressed reply.
-func dialCompressed(addr, path string, frame []byte, n, spread int) ([]net.Conn, error) {
+func dialCompressed(addr, path string, msgFrame []byte, n, spread int) ([]net.Conn, error) {
 	conns := make([]net.Conn, n)
 	sem := make(chan struct{}, 64)
 	var wg sync.WaitGroup
@@ -228,7 +229,7 @@ func dialCompressed(addr, path string, frame []byte, n, spread int) ([]net.Conn,
 				err = fmt.Errorf("permessage-deflate not accepted (Sec-WebSocket-Extensions: %q)", ext)
 			}
 			if err == nil {
-				err = exchangeCompressed(c, br, frame)
+				err = exchangeCompressed(c, br, msgFrame)
 				if err != nil {
 					c.Close()
 				}
@@ -252,17 +253,17 @@ func dialCompressed(addr, path string, frame []byte, n, spread int) ([]net.Conn,
 	return conns, nil
 }
 
-func exchangeCompressed(c net.Conn, br *bufio.Reader, frame []byte) error {
+func exchangeCompressed(c net.Conn, br *bufio.Reader, msg []byte) error {
 	c.SetDeadline(time.Now().Add(20 * time.Second))
 	defer c.SetDeadline(time.Time{})
-	if _, err := c.Write(frame); err != nil {
+	if _, err := c.Write(msg); err != nil {
 		return err
 	}
-	rsv, err := skipMessage(br, new([wsproto.MaxHeaderSize]byte))
+	rsv, err := skipMessage(br, new([frame.MaxHeaderSize]byte))
 	if err != nil {
 		return err
 	}
-	if rsv&wsproto.Rsv1 == 0 {
+	if rsv&frame.Rsv1 == 0 {
 		return errors.New("reply without RSV1: not compressed")
 	}
 	return nil

@@ -14,7 +14,7 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/pushwire/pushwire/wsproto"
+	"github.com/pushwire/pushwire/wsproto/frame"
 )
 
 const handshakeKey = "dGhlIHNhbXBsZSBub25jZQ=="
@@ -64,24 +64,24 @@ func rawDialExt(local *net.TCPAddr, addr, path, ext string) (net.Conn, *bufio.Re
 // maskedFrame is a binary client frame of n bytes, masked, pre-encoded.
 func maskedFrame(n int) []byte {
 	key := [4]byte{0x37, 0xfa, 0x21, 0x3d}
-	b := wsproto.AppendHeader(nil, wsproto.Header{Fin: true, Opcode: wsproto.OpBinary, Masked: true, Mask: key, Length: int64(n)})
+	b := frame.AppendHeader(nil, frame.Header{Fin: true, Opcode: frame.OpBinary, Masked: true, Mask: key, Length: int64(n)})
 	p := make([]byte, n)
 	for i := range p {
 		p[i] = byte(i)
 	}
-	wsproto.Mask(key, 0, p)
+	frame.Mask(key, 0, p)
 	return append(b, p...)
 }
 
 // serverFrame is an unmasked binary server frame of n bytes.
 func serverFrame(n int) []byte {
-	b := wsproto.AppendHeader(nil, wsproto.Header{Fin: true, Opcode: wsproto.OpBinary, Length: int64(n)})
+	b := frame.AppendHeader(nil, frame.Header{Fin: true, Opcode: frame.OpBinary, Length: int64(n)})
 	return append(b, make([]byte, n)...)
 }
 
 // skipFrame reads one frame from br and returns its payload length.
-func skipFrame(br *bufio.Reader, scratch *[wsproto.MaxHeaderSize]byte) (int64, error) {
-	h, err := wsproto.ReadHeader(br, scratch)
+func skipFrame(br *bufio.Reader, scratch *[frame.MaxHeaderSize]byte) (int64, error) {
+	h, err := frame.ReadHeader(br, scratch)
 	if err != nil {
 		return 0, err
 	}
@@ -92,8 +92,8 @@ func skipFrame(br *bufio.Reader, scratch *[wsproto.MaxHeaderSize]byte) (int64, e
 }
 
 // skipFrameHeader reads one frame from br and returns its header.
-func skipFrameHeader(br *bufio.Reader, scratch *[wsproto.MaxHeaderSize]byte) (wsproto.Header, error) {
-	h, err := wsproto.ReadHeader(br, scratch)
+func skipFrameHeader(br *bufio.Reader, scratch *[frame.MaxHeaderSize]byte) (frame.Header, error) {
+	h, err := frame.ReadHeader(br, scratch)
 	if err != nil {
 		return h, err
 	}
@@ -103,7 +103,7 @@ func skipFrameHeader(br *bufio.Reader, scratch *[wsproto.MaxHeaderSize]byte) (ws
 
 // skipMessage reads the frames of one data message from br, skipping
 // control frames, and returns the RSV bits of its first frame.
-func skipMessage(br *bufio.Reader, scratch *[wsproto.MaxHeaderSize]byte) (byte, error) {
+func skipMessage(br *bufio.Reader, scratch *[frame.MaxHeaderSize]byte) (byte, error) {
 	var rsv byte
 	first := true
 	for {
@@ -134,7 +134,7 @@ func echoLoad(addr string, size, conns, window int, d time.Duration) (int64, err
 // frame in flight, and returns the replies received. With an extension
 // offer, the server must accept permessage-deflate and every reply must have
 // RSV1 set, the per-message compressed bit (RFC 7692 §6).
-func frameLoad(addr, path, ext string, frame []byte, conns, window int, d time.Duration) (int64, error) {
+func frameLoad(addr, path, ext string, msgFrame []byte, conns, window int, d time.Duration) (int64, error) {
 	var total atomic.Int64
 	var wg sync.WaitGroup
 	errs := make(chan error, conns)
@@ -159,13 +159,13 @@ func frameLoad(addr, path, ext string, frame []byte, conns, window int, d time.D
 					case <-stop:
 						return
 					}
-					if _, err := c.Write(frame); err != nil {
+					if _, err := c.Write(msgFrame); err != nil {
 						return
 					}
 				}
 			}()
 			defer close(stop)
-			var scratch [wsproto.MaxHeaderSize]byte
+			var scratch [frame.MaxHeaderSize]byte
 			c.SetReadDeadline(deadline.Add(10 * time.Second))
 			first := true // the next frame starts a message
 			for time.Now().Before(deadline) {
@@ -179,7 +179,7 @@ func frameLoad(addr, path, ext string, frame []byte, conns, window int, d time.D
 				}
 				// RFC 7692 §6: RSV1 is set on the first frame of a
 				// compressed message only.
-				if first && ext != "" && h.Rsv&wsproto.Rsv1 == 0 {
+				if first && ext != "" && h.Rsv&frame.Rsv1 == 0 {
 					errs <- errors.New("reply without RSV1: not compressed")
 					return
 				}

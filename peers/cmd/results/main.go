@@ -37,7 +37,7 @@ import (
 
 	"github.com/pushwire/pushwire/peers"
 	"github.com/pushwire/pushwire/sseproto"
-	"github.com/pushwire/pushwire/wsproto"
+	"github.com/pushwire/pushwire/wsproto/frame"
 )
 
 var (
@@ -365,7 +365,7 @@ func memWorkloads(r *report, impls []*peers.Impl) {
 			for j := range conns {
 				wg.Go(func() {
 					conns[j].SetReadDeadline(time.Now().Add(30 * time.Second))
-					if _, err := skipMessage(brs[j], new([wsproto.MaxHeaderSize]byte)); err == nil {
+					if _, err := skipMessage(brs[j], new([frame.MaxHeaderSize]byte)); err == nil {
 						got.Add(1)
 					}
 				})

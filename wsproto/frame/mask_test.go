@@ -1,4 +1,4 @@
-package wsproto
+package frame
 
 import (
 	"bytes"

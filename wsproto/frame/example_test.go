@@ -1,10 +1,10 @@
-package wsproto_test
+package frame_test
 
 import (
 	"errors"
 	"fmt"
 
-	"github.com/pushwire/pushwire/wsproto"
+	"github.com/pushwire/pushwire/wsproto/frame"
 )
 
 func ExampleMask() {
@@ -12,11 +12,11 @@ func ExampleMask() {
 	// piece resumes at the key offset the first returned.
 	key := [4]byte{0x37, 0xfa, 0x21, 0x3d}
 	payload := []byte("Hello")
-	pos := wsproto.Mask(key, 0, payload[:2])
-	pos = wsproto.Mask(key, pos, payload[2:])
+	pos := frame.Mask(key, 0, payload[:2])
+	pos = frame.Mask(key, pos, payload[2:])
 	fmt.Printf("masked:   % x (next offset %d)\n", payload, pos)
 
-	wsproto.Mask(key, 0, payload) // masking again unmasks
+	frame.Mask(key, 0, payload) // masking again unmasks
 	fmt.Printf("unmasked: %s\n", payload)
 	// Output:
 	// masked:   7f 9f 4d 51 58 (next offset 1)
@@ -24,18 +24,18 @@ func ExampleMask() {
 }
 
 func ExamplePutHeader() {
-	h := wsproto.Header{
+	h := frame.Header{
 		Fin:    true,
-		Opcode: wsproto.OpText,
+		Opcode: frame.OpText,
 		Masked: true,
 		Mask:   [4]byte{0x37, 0xfa, 0x21, 0x3d},
 		Length: 300,
 	}
-	var buf [wsproto.MaxHeaderSize]byte
-	n := wsproto.PutHeader(buf[:], h)
+	var buf [frame.MaxHeaderSize]byte
+	n := frame.PutHeader(buf[:], h)
 	fmt.Printf("% x\n", buf[:n])
 
-	got, err := wsproto.ParseHeader(buf[:n])
+	got, err := frame.ParseHeader(buf[:n])
 	fmt.Println(got == h, err)
 	// Output:
 	// 81 fe 01 2c 37 fa 21 3d
@@ -49,11 +49,11 @@ func ExampleParseClosePayload() {
 		{0x03, 0xed},                // 1005 may not be sent
 		{0x03, 0xe8, 0xff},          // reason is not UTF-8
 	} {
-		ce, err := wsproto.ParseClosePayload(p)
+		ce, err := frame.ParseClosePayload(p)
 		switch {
-		case errors.Is(err, wsproto.ErrProtocol):
+		case errors.Is(err, frame.ErrProtocol):
 			fmt.Println("fail with 1002:", err)
-		case errors.Is(err, wsproto.ErrInvalidUTF8):
+		case errors.Is(err, frame.ErrInvalidUTF8):
 			fmt.Println("fail with 1007:", err)
 		default:
 			fmt.Println(ce)
@@ -68,7 +68,7 @@ func ExampleParseClosePayload() {
 
 func ExampleUTF8Validator() {
 	// "€" is e2 82 ac; a text message may split it across frames.
-	var v wsproto.UTF8Validator
+	var v frame.UTF8Validator
 	fmt.Println(v.Write([]byte("price: \xe2\x82")), v.Done())
 	fmt.Println(v.Write([]byte("\xac")), v.Done())
 

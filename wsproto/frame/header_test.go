@@ -1,4 +1,4 @@
-package wsproto
+package frame
 
 import (
 	"bytes"
@@ -394,8 +394,8 @@ func TestPutHeaderNegativeLength(t *testing.T) {
 func TestParseHeader(t *testing.T) {
 	for _, tt := range headerTests {
 		t.Run(tt.name, func(t *testing.T) {
-			if got := HeaderSize(tt.wire[0], tt.wire[1]); got != len(tt.wire) {
-				t.Errorf("HeaderSize(%#x, %#x) = %d, want %d", tt.wire[0], tt.wire[1], got, len(tt.wire))
+			if got := HeaderSize(tt.wire); got != len(tt.wire) {
+				t.Errorf("HeaderSize(% x) = %d, want %d", tt.wire, got, len(tt.wire))
 			}
 			h, err := ParseHeader(tt.wire)
 			if err != nil || h != tt.h {
@@ -450,8 +450,8 @@ func TestParseHeaderNonMinimal(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if got := HeaderSize(tt.wire[0], tt.wire[1]); got != len(tt.wire) {
-				t.Errorf("HeaderSize(%#x, %#x) = %d, want %d", tt.wire[0], tt.wire[1], got, len(tt.wire))
+			if got := HeaderSize(tt.wire); got != len(tt.wire) {
+				t.Errorf("HeaderSize(% x) = %d, want %d", tt.wire, got, len(tt.wire))
 			}
 			h, err := ParseHeader(tt.wire)
 			if err != nil || h != tt.h {
@@ -542,8 +542,8 @@ func TestHeaderSize(t *testing.T) {
 	}
 	for _, tt := range tests {
 		for _, b0 := range []byte{0x00, 0x81, 0xFF} {
-			if got := HeaderSize(b0, tt.b1); got != tt.want {
-				t.Errorf("HeaderSize(%#x, %#x) = %d, want %d", b0, tt.b1, got, tt.want)
+			if got := HeaderSize([]byte{b0, tt.b1}); got != tt.want {
+				t.Errorf("HeaderSize([%#x %#x]) = %d, want %d", b0, tt.b1, got, tt.want)
 			}
 		}
 	}
@@ -687,7 +687,7 @@ func TestCheckHeader(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			err := CheckHeader(tt.h, tt.rsvAllowed, tt.wantMasked)
+			err := CheckHeader(tt.h, tt.rsvAllowed, sender(tt.wantMasked))
 			if tt.err == "" {
 				if err != nil {
 					t.Errorf("CheckHeader(%+v, %#x, %v) = %v, want nil", tt.h, tt.rsvAllowed, tt.wantMasked, err)
@@ -804,7 +804,7 @@ func FuzzParseHeader(f *testing.F) {
 		if err != nil {
 			t.Fatalf("ParseHeader(%x) = %v, want no error", b, err)
 		}
-		n := HeaderSize(b[0], b[1])
+		n := HeaderSize(b)
 
 		// Reading gives the same header, however the input is chunked.
 		var scratch [MaxHeaderSize]byte
@@ -819,8 +819,8 @@ func FuzzParseHeader(f *testing.F) {
 		// sender used the minimal length encoding.
 		var buf [MaxHeaderSize]byte
 		m := PutHeader(buf[:], h)
-		if m != h.Size() || m != HeaderSize(buf[0], buf[1]) {
-			t.Fatalf("PutHeader(%+v) = %d, Size() = %d, HeaderSize = %d", h, m, h.Size(), HeaderSize(buf[0], buf[1]))
+		if m != h.Size() || m != HeaderSize(buf[:]) {
+			t.Fatalf("PutHeader(%+v) = %d, Size() = %d, HeaderSize = %d", h, m, h.Size(), HeaderSize(buf[:]))
 		}
 		h2, err := ParseHeader(buf[:m])
 		if err != nil || h2 != h {
@@ -837,7 +837,7 @@ func FuzzParseHeader(f *testing.F) {
 		// CheckHeader agrees with the plain reading of its rules.
 		for _, rsv := range []byte{0, Rsv1, Rsv1 | Rsv2 | Rsv3} {
 			for _, wantMasked := range []bool{true, false} {
-				err := CheckHeader(h, rsv, wantMasked)
+				err := CheckHeader(h, rsv, sender(wantMasked))
 				if ok := checkRef(h, rsv, wantMasked); (err == nil) != ok || err != nil && !errors.Is(err, ErrProtocol) {
 					t.Fatalf("CheckHeader(%+v, %#x, %v) = %v, want ok = %v", h, rsv, wantMasked, err, ok)
 				}
@@ -875,4 +875,12 @@ func BenchmarkPutHeader(b *testing.B) {
 	for b.Loop() {
 		PutHeader(buf[:], h)
 	}
+}
+
+// sender maps the old "server expects masked frames" flag to a Sender.
+func sender(wantMasked bool) Sender {
+	if wantMasked {
+		return FromClient
+	}
+	return FromServer
 }

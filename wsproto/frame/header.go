@@ -1,4 +1,4 @@
-package wsproto
+package frame
 
 import (
 	"encoding/binary"
@@ -118,12 +118,16 @@ func AppendHeader(dst []byte, h Header) []byte {
 	return append(dst, buf[:n]...)
 }
 
-// HeaderSize returns the total size of a frame header whose first two bytes
-// are b0 and b1: 2, 4 or 10 bytes depending on the 7-bit payload length,
-// plus 4 when the MASK bit is set (RFC 6455 §5.2). It is the number of bytes
-// to read before calling ParseHeader.
-func HeaderSize(b0, b1 byte) int {
-	_ = b0 // the size depends on the second byte only
+// HeaderSize returns the total size of the frame header at the start of b,
+// read off its first two bytes: 2, 4 or 10 bytes depending on the 7-bit
+// payload length, plus 4 when the MASK bit is set (RFC 6455 §5.2). It is the
+// number of bytes to have before calling ParseHeader. With fewer than 2
+// bytes in b it returns 2.
+func HeaderSize(b []byte) int {
+	if len(b) < 2 {
+		return 2
+	}
+	b1 := b[1]
 	n := 2
 	switch b1 & bitsLen7 {
 	case len16:
@@ -138,9 +142,9 @@ func HeaderSize(b0, b1 byte) int {
 }
 
 // ParseHeader decodes the frame header at the start of b, which must hold at
-// least HeaderSize(b[0], b[1]) bytes; with fewer it returns an error wrapping
+// least HeaderSize(b) bytes; with fewer it returns an error wrapping
 // io.ErrUnexpectedEOF. Bytes after the header are ignored. The header
-// occupies HeaderSize(b[0], b[1]) bytes of b, which differs from h.Size() when
+// occupies HeaderSize(b) bytes of b, which differs from h.Size() when
 // the sender used a longer length encoding than needed.
 //
 // ParseHeader only decodes. It accepts non-minimal length encodings (the
@@ -152,7 +156,7 @@ func ParseHeader(b []byte) (Header, error) {
 	if len(b) < 2 {
 		return Header{}, fmt.Errorf("wsproto: frame header needs at least 2 bytes, have %d: %w", len(b), io.ErrUnexpectedEOF)
 	}
-	if n := HeaderSize(b[0], b[1]); len(b) < n {
+	if n := HeaderSize(b); len(b) < n {
 		return Header{}, fmt.Errorf("wsproto: frame header needs %d bytes, have %d: %w", n, len(b), io.ErrUnexpectedEOF)
 	}
 	h := Header{
@@ -194,7 +198,7 @@ func ReadHeader(r io.Reader, scratch *[MaxHeaderSize]byte) (Header, error) {
 	if _, err := io.ReadFull(r, scratch[:2]); err != nil {
 		return Header{}, err
 	}
-	n := HeaderSize(scratch[0], scratch[1])
+	n := HeaderSize(scratch[:2])
 	if _, err := io.ReadFull(r, scratch[2:n]); err != nil {
 		if err == io.EOF {
 			err = io.ErrUnexpectedEOF
@@ -204,11 +208,21 @@ func ReadHeader(r io.Reader, scratch *[MaxHeaderSize]byte) (Header, error) {
 	return ParseHeader(scratch[:n])
 }
 
+// Sender names the endpoint that sent a frame, for CheckHeader. RFC 6455
+// §5.1: a client masks every frame it sends, a server masks none.
+type Sender uint8
+
+// The two senders.
+const (
+	FromClient Sender = iota + 1 // a server checks its client's frames: they must be masked
+	FromServer                   // a client checks its server's frames: they must not be masked
+)
+
 // CheckHeader checks a received header h against the rules of RFC 6455 §5.1,
 // §5.2, §5.4 and §5.5 that need no connection state. rsvAllowed holds the
 // RSV bits the negotiated extensions define: 0 without extensions, Rsv1 with
-// permessage-deflate. wantMasked is true on a server, whose peer must mask
-// every frame, and false on a client, whose peer must mask none.
+// permessage-deflate. from is the endpoint that sent the frame; any other
+// value than FromClient and FromServer is treated as FromServer.
 //
 // When rsvAllowed has Rsv1, CheckHeader applies RFC 7692 §6 to it: RSV1 is
 // rejected on control frames and on continuation frames (which are never the
@@ -216,7 +230,8 @@ func ReadHeader(r io.Reader, scratch *[MaxHeaderSize]byte) (Header, error) {
 // and that continuation frames continue something, the caller checks.
 //
 // Every error wraps ErrProtocol and names the rule that was broken.
-func CheckHeader(h Header, rsvAllowed byte, wantMasked bool) error {
+func CheckHeader(h Header, rsvAllowed byte, from Sender) error {
+	wantMasked := from == FromClient
 	// RFC 6455 §5.2: "If an unknown opcode is received, the receiving
 	// endpoint MUST _Fail the WebSocket Connection_."
 	if h.Opcode.IsReserved() {

@@ -165,7 +165,7 @@ func (f *FuzzingServer) simpleClose(w http.ResponseWriter, r *http.Request, msg,
 		if _, err := io.ReadFull(st.br, hb[:2]); err != nil {
 			return
 		}
-		n := headerSize(hb[0], hb[1])
+		n := headerSize(hb[:2])
 		if _, err := io.ReadFull(st.br, hb[2:n]); err != nil {
 			return
 		}

@@ -160,7 +160,7 @@ func fragmentsOf(op opcode, rsv byte, p []byte, size int) []frameSpec {
 // maxHeader is the size of the largest frame header.
 const maxHeader = frame.MaxHeaderSize
 
-func headerSize(b0, b1 byte) int { return frame.HeaderSize([]byte{b0, b1}) }
+func headerSize(b []byte) int { return frame.HeaderSize(b) }
 
 func parseHeader(b []byte) (frame.Header, error) { return frame.ParseHeader(b) }
 

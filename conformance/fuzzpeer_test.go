@@ -96,7 +96,7 @@ func (p *peer) reader() {
 		if _, err := io.ReadFull(p.br, hb[:2]); err != nil {
 			return
 		}
-		n := headerSize(hb[0], hb[1])
+		n := headerSize(hb[:2])
 		if _, err := io.ReadFull(p.br, hb[2:n]); err != nil {
 			return
 		}

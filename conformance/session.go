@@ -609,7 +609,7 @@ func (s *session) reader() {
 			s.readEnd(err)
 			return
 		}
-		n := headerSize(hb[0], hb[1])
+		n := headerSize(hb[:2])
 		if _, err := io.ReadFull(s.br, hb[2:n]); err != nil {
 			s.readEnd(err)
 			return

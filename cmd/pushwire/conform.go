@@ -27,9 +27,50 @@ roles:
   sse-server  -url http://HOST/path       test a Server-Sent Events server
   sse-client  [-addr 127.0.0.1:9002]      serve event streams to an SSE client under test
 
-Run 'pushwire conform <role> -h' for a role's flags. The exit code is 0 when
-no case is FAILED or NON-STRICT, 1 otherwise, 2 on bad usage.
+The WebSocket catalogue is Autobahn|Testsuite's (categories 1-13, its ids,
+payloads, timing and grading) plus pushwire's own cases (15.x, 16.x).
+'pushwire conform <role> -list' prints a role's cases; 'pushwire conform
+<role> -h' its flags and examples. The exit code is 0 when no case is
+FAILED or NON-STRICT, 1 otherwise, 2 on bad usage.
 `
+
+// Examples shown by each role's -h.
+const (
+	serverExamples = `
+examples:
+  pushwire echo -addr 127.0.0.1:9001 &
+  pushwire conform server -url ws://127.0.0.1:9001/ -limit 67108864 -agent pushwire
+  pushwire conform server -url ws://127.0.0.1:9001/ -cases '6.*,7.7.1' -strict
+  pushwire conform server -list
+`
+	clientExamples = `
+examples:
+  pushwire conform client -addr 127.0.0.1:9001 -report reports/clients
+      then point the client under test at ws://127.0.0.1:9001 (/getCaseCount,
+      /runCase?case=N&agent=NAME, /updateReports?agent=NAME)
+  pushwire conform client -self
+  pushwire conform client -list
+`
+	sseServerExamples = `
+examples:
+  pushwire serve &
+  pushwire conform sse-server -url http://127.0.0.1:8080/events
+  pushwire conform sse-server -url http://127.0.0.1:8080/events -cases '1.*' -report reports/sse-server
+  pushwire conform sse-server -list
+`
+	sseClientExamples = `
+examples:
+  pushwire conform sse-client -addr 127.0.0.1:9002 &
+  curl -s http://127.0.0.1:9002/cases
+      then, for each case, run the client under test on its URL and POST what it
+      dispatched (JSON lines {"type","data","lastEventId"}) to /report/ID?agent=NAME;
+      pushwire's own client does it as:
+  pushwire sse -json 'http://127.0.0.1:9002/stream/1.1?agent=pushwire' |
+      curl -s --data-binary @- 'http://127.0.0.1:9002/report/1.1?agent=pushwire'
+  curl -s 'http://127.0.0.1:9002/updateReports?agent=pushwire'   (writes the report)
+  pushwire conform sse-client -list
+`
+)
 
 // runConform implements `pushwire conform <server|client|sse-server|sse-client> [flags]`; args exclude "conform"; returns the exit code.
 func runConform(ctx context.Context, args []string, stdout, stderr io.Writer) int {
@@ -57,22 +98,47 @@ func runConform(ctx context.Context, args []string, stdout, stderr io.Writer) in
 
 // commonFlags are the flags every role has.
 type commonFlags struct {
+	role           string
 	cases, exclude string
 	parallel       int
 	timeout        time.Duration
+	strict         bool
+	testData       string
 	report         string
 	agent          string
 	quiet          bool
+	list           bool
 }
 
-func (c *commonFlags) register(fs *flag.FlagSet, defReport string) {
+func (c *commonFlags) register(fs *flag.FlagSet, role, defReport, examples string) {
+	c.role = role
 	fs.StringVar(&c.cases, "cases", "", "comma-separated case `patterns` to run, such as '6.*,7.7.1' (default: all)")
 	fs.StringVar(&c.exclude, "exclude", "", "comma-separated case `patterns` to leave out, such as '9.*,12.*,13.*'")
 	fs.IntVar(&c.parallel, "parallel", 4, "cases run at once")
-	fs.DurationVar(&c.timeout, "timeout", 0, "per-case wait for the peer (default 2s; 9.x 15x, 12.x/13.x 10x)")
 	fs.StringVar(&c.report, "report", defReport, "write index.json, per-case JSON and index.html under `dir` (empty: none)")
 	fs.StringVar(&c.agent, "agent", "", "name of the implementation under test in the report")
 	fs.BoolVar(&c.quiet, "q", false, "no progress line")
+	fs.BoolVar(&c.list, "list", false, "print the role's case ids and descriptions, and exit")
+	if strings.HasPrefix(role, "sse") {
+		fs.DurationVar(&c.timeout, "timeout", 0, "how long a case waits for each reaction of the peer (default 2s)")
+	} else {
+		fs.DurationVar(&c.timeout, "timeout", 0, "the length of the cases' one-second unit: Autobahn's timers (killAfter(1), the 1 s closing\nhandshake, ...) scale with it (default 1s, Autobahn's timing)")
+		fs.BoolVar(&c.strict, "strict", false, "add pushwire's stricter checks: a SHOULD of the RFC not followed makes an OK grade NON-STRICT")
+		fs.StringVar(&c.testData, "testdata", "", "`dir` holding Autobahn's test files (autobahntestsuite/testdata), for byte-exact 12.x/13.x payloads\n(default: stand-ins of the same size and kind)")
+	}
+	fs.Usage = func() {
+		fmt.Fprintf(fs.Output(), "usage: pushwire conform %s [flags]\n\nflags:\n", role)
+		fs.PrintDefaults()
+		fmt.Fprint(fs.Output(), examples)
+	}
+}
+
+// listCases prints the role's cases, one per line: id and description.
+func (c *commonFlags) listCases(stdout io.Writer) int {
+	for _, ci := range conformance.Cases(c.role) {
+		fmt.Fprintf(stdout, "%-9s %s\n", ci.ID, ci.Description)
+	}
+	return 0
 }
 
 func splitList(s string) []string {
@@ -92,6 +158,8 @@ func (c *commonFlags) options() conformance.Options {
 		Exclude:  splitList(c.exclude),
 		Parallel: c.parallel,
 		Timeout:  c.timeout,
+		Strict:   c.strict,
+		TestData: c.testData,
 	}
 }
 
@@ -147,12 +215,15 @@ func conformServer(ctx context.Context, args []string, stdout, stderr io.Writer)
 	fs := flag.NewFlagSet("conform server", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	var c commonFlags
-	c.register(fs, "reports/server")
+	c.register(fs, "server", "reports/server", serverExamples)
 	u := fs.String("url", "", "ws:// or wss:// `URL` of the server under test")
 	limit := fs.Int64("limit", 0, "the server's read limit in `bytes`, for the 1009 cases (pushwire echo: 67108864)")
 	origin := fs.String("origin", "", "Origin header to send in the handshakes")
 	if ok, code := parse(fs, args); !ok {
 		return code
+	}
+	if c.list {
+		return c.listCases(stdout)
 	}
 	if *u == "" {
 		fmt.Fprintln(stderr, "pushwire conform server: -url is required")
@@ -176,13 +247,16 @@ func conformClient(ctx context.Context, args []string, stdout, stderr io.Writer)
 	fs := flag.NewFlagSet("conform client", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	var c commonFlags
-	c.register(fs, "reports/client")
+	c.register(fs, "client", "reports/client", clientExamples)
 	addr := fs.String("addr", "127.0.0.1:9001", "address to serve the cases on")
 	self := fs.Bool("self", false, "run pushwire's own client (wsproto.Dial, echoing) against the cases, then exit")
 	compress := fs.Bool("compress", true, "with -self: offer permessage-deflate (RFC 7692)")
 	limit := fs.Int64("limit", 0, "the client's read limit in `bytes`, for the 1009 cases (-self: 67108864)")
 	if ok, code := parse(fs, args); !ok {
 		return code
+	}
+	if c.list {
+		return c.listCases(stdout)
 	}
 	opts := c.options()
 	opts.Progress = progress(stderr, c.quiet)
@@ -286,10 +360,13 @@ func conformSSEServer(ctx context.Context, args []string, stdout, stderr io.Writ
 	fs := flag.NewFlagSet("conform sse-server", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	var c commonFlags
-	c.register(fs, "reports/sse-server")
+	c.register(fs, "sse-server", "reports/sse-server", sseServerExamples)
 	u := fs.String("url", "", "http:// or https:// `URL` of the event stream under test")
 	if ok, code := parse(fs, args); !ok {
 		return code
+	}
+	if c.list {
+		return c.listCases(stdout)
 	}
 	if *u == "" {
 		fmt.Fprintln(stderr, "pushwire conform sse-server: -url is required")
@@ -310,10 +387,13 @@ func conformSSEClient(ctx context.Context, args []string, stdout, stderr io.Writ
 	fs := flag.NewFlagSet("conform sse-client", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	var c commonFlags
-	c.register(fs, "reports/sse-client")
+	c.register(fs, "sse-client", "reports/sse-client", sseClientExamples)
 	addr := fs.String("addr", "127.0.0.1:9002", "address to serve the event streams on")
 	if ok, code := parse(fs, args); !ok {
 		return code
+	}
+	if c.list {
+		return c.listCases(stdout)
 	}
 	opts := c.options()
 	opts.Progress = progress(stderr, c.quiet)

@@ -38,15 +38,18 @@ func TestConformUsage(t *testing.T) {
 	}
 }
 
-// TestConformServerEcho runs `pushwire conform server` against `pushwire
-// echo`, without the long categories.
+// TestConformServerEcho runs `pushwire conform server -strict` against
+// `pushwire echo`, without the long categories: every case OK or
+// INFORMATIONAL. -strict only turns OK grades into NON-STRICT, so this
+// covers the default grading too.
 func TestConformServerEcho(t *testing.T) {
-	srv := httptest.NewServer(echoHandler(64<<20, true))
+	// A 1 MiB read limit keeps the limit cases (15.4, 15.5) small.
+	srv := httptest.NewServer(echoHandler(1<<20, true))
 	defer srv.Close()
 	dir := t.TempDir()
 	var out, errb bytes.Buffer
-	args := []string{"server", "-url", "ws" + strings.TrimPrefix(srv.URL, "http") + "/", "-exclude", "9.*,12.*,13.*",
-		"-parallel", "8", "-limit", "67108864", "-report", dir, "-agent", "pushwire"}
+	args := []string{"server", "-url", "ws" + strings.TrimPrefix(srv.URL, "http") + "/", "-exclude", "9.*,12.*,13.*", "-strict", "-timeout", "2s",
+		"-parallel", "8", "-limit", "1048576", "-report", dir, "-agent", "pushwire"}
 	if code := runConform(context.Background(), args, &out, &errb); code != 0 {
 		t.Fatalf("runConform(%q) = %d, want 0\n%s", args, code, out.String())
 	}
@@ -68,12 +71,49 @@ func TestConformServerEcho(t *testing.T) {
 func TestConformClientSelf(t *testing.T) {
 	dir := t.TempDir()
 	var out, errb bytes.Buffer
-	args := []string{"client", "-self", "-addr", "127.0.0.1:0", "-exclude", "9.*,12.*,13.*", "-parallel", "8", "-report", dir, "-q"}
+	args := []string{"client", "-self", "-addr", "127.0.0.1:0", "-exclude", "9.*,12.*,13.*", "-timeout", "2s", "-parallel", "8", "-report", dir, "-q"}
 	if code := runConform(context.Background(), args, &out, &errb); code != 0 {
 		t.Fatalf("runConform(%q) = %d, want 0\n%s%s", args, code, out.String(), errb.String())
 	}
 	if _, err := os.Stat(filepath.Join(dir, "index.html")); err != nil {
 		t.Errorf("report: %v", err)
+	}
+}
+
+// TestConformList checks -list: each role prints its case ids and
+// descriptions, Autobahn's first for the WebSocket roles.
+func TestConformList(t *testing.T) {
+	for _, tt := range []struct{ role, first string }{
+		{"server", "1.1.1 "}, {"client", "1.1.1 "}, {"sse-server", "1.1 "}, {"sse-client", "1.1 "},
+	} {
+		var out, errb bytes.Buffer
+		if code := runConform(context.Background(), []string{tt.role, "-list"}, &out, &errb); code != 0 {
+			t.Fatalf("conform %s -list = %d (%s)", tt.role, code, errb.String())
+		}
+		lines := strings.Split(strings.TrimSpace(out.String()), "\n")
+		if want := len(conformance.Cases(tt.role)); len(lines) != want || !strings.HasPrefix(lines[0], tt.first) {
+			t.Errorf("conform %s -list: %d lines starting %q, want %d starting %q", tt.role, len(lines), lines[0], want, tt.first)
+		}
+	}
+}
+
+// TestConformHelp checks that each role's -h shows examples of that role:
+// event-stream URLs for the SSE roles.
+func TestConformHelp(t *testing.T) {
+	for _, tt := range []struct{ role, want string }{
+		{"server", "conform server -url ws://"}, {"client", "conform client -self"},
+		{"sse-server", "conform sse-server -url http://127.0.0.1:8080/events"}, {"sse-client", "pushwire sse -json"},
+	} {
+		var out, errb bytes.Buffer
+		if code := runConform(context.Background(), []string{tt.role, "-h"}, &out, &errb); code != 0 {
+			t.Fatalf("conform %s -h = %d", tt.role, code)
+		}
+		if !strings.Contains(errb.String(), tt.want) {
+			t.Errorf("conform %s -h lacks %q:\n%s", tt.role, tt.want, errb.String())
+		}
+		if strings.HasPrefix(tt.role, "sse") && strings.Contains(errb.String(), "ws://") {
+			t.Errorf("conform %s -h shows WebSocket examples:\n%s", tt.role, errb.String())
+		}
 	}
 }
 

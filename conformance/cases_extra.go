@@ -174,8 +174,10 @@ func handshakeCases(b *builder) {
 				if resp.StatusCode == 405 && resp.Header.Get("Allow") == "" {
 					e.res.Behavior, e.res.BehaviorReason = NonStrict, `405 without Allow (RFC 9110 §15.5.6: "The origin server MUST generate an Allow header field in a 405 response")`
 				}
+			case resp.StatusCode >= 400 && resp.StatusCode < 500 && e.opts.Strict:
+				e.res.Behavior, e.res.BehaviorReason = NonStrict, fmt.Sprintf("-strict: status %d, where %v fits best (%s)", resp.StatusCode, want, ruleHandshake)
 			case resp.StatusCode >= 400 && resp.StatusCode < 500:
-				e.res.Behavior, e.res.BehaviorReason = NonStrict, fmt.Sprintf("status %d, expected %v", resp.StatusCode, want)
+				e.res.Behavior, e.res.BehaviorReason = OK, fmt.Sprintf("status %d, an error code (%v would fit best)", resp.StatusCode, want)
 			default:
 				e.res.Behavior, e.res.BehaviorReason = Failed, fmt.Sprintf("status %d, expected %v (%s)", resp.StatusCode, want, ruleHandshake)
 			}
@@ -185,18 +187,24 @@ func handshakeCases(b *builder) {
 	add("A valid handshake with tokens in other case and in lists: \"Upgrade: WebSocket\", \"Connection: keep-alive, upgrade\".", "101 (RFC 6455 §4.2.1: the tokens are ASCII case-insensitive).",
 		accepted(func(r *hsRequest) { r.set("Upgrade", "WebSocket"); r.set("Connection", "keep-alive, upgrade") }))
 	rej := func(desc string, want []int, edit func(r *hsRequest)) {
-		add(desc+" (RFC 6455 §4.2.1).", fmt.Sprintf("The server refuses with %v (another 4xx: NON-STRICT).", want), rejected(want, edit))
+		add(desc+" (RFC 6455 §4.2.1).", fmt.Sprintf("The server refuses with %v (another 4xx: OK; with -strict NON-STRICT).", want), rejected(want, edit))
 	}
 	rej("Method POST instead of GET", []int{405, 400}, func(r *hsRequest) { r.method = "POST"; r.set("Content-Length", "0") })
 	rej("HTTP/1.0 instead of HTTP/1.1", []int{400, 426, 505}, func(r *hsRequest) { r.proto = "HTTP/1.0" })
 	rej("No Host header", []int{400}, func(r *hsRequest) { r.del("Host") })
 	rej("No Upgrade header", []int{400, 426}, func(r *hsRequest) { r.del("Upgrade") })
 	rej("Upgrade: h2c instead of websocket", []int{400, 426}, func(r *hsRequest) { r.set("Upgrade", "h2c") })
-	rej("No Connection header", []int{400}, func(r *hsRequest) { r.del("Connection") })
-	rej("Connection: keep-alive without Upgrade", []int{400}, func(r *hsRequest) { r.set("Connection", "keep-alive") })
+	rej("No Connection header", []int{400, 426}, func(r *hsRequest) { r.del("Connection") })
+	rej("Connection: keep-alive without Upgrade", []int{400, 426}, func(r *hsRequest) { r.set("Connection", "keep-alive") })
 	rej("No Sec-WebSocket-Version header", []int{400, 426}, func(r *hsRequest) { r.del("Sec-WebSocket-Version") })
-	add("Sec-WebSocket-Version: 8 (an older draft) (RFC 6455 §4.2.2, §4.4).", "426 with Sec-WebSocket-Version: 13 (another 4xx with the header: NON-STRICT).",
-		rejected([]int{426}, func(r *hsRequest) { r.set("Sec-WebSocket-Version", "8") }))
+	version8 := rejected([]int{426}, func(r *hsRequest) { r.set("Sec-WebSocket-Version", "8") })
+	add("Sec-WebSocket-Version: 8 (the hybi-08 draft) (RFC 6455 §4.2.2, §4.4).", "426 (or another 4xx) with Sec-WebSocket-Version: 13. A server that also speaks the draft and accepts it: INFORMATIONAL.",
+		func(e *rawEnv) {
+			version8(e)
+			if e.res.Behavior == Failed && strings.HasPrefix(e.res.BehaviorReason, "the server accepted") {
+				e.res.Behavior, e.res.BehaviorReason = Informational, "the server accepted version 8: it speaks the hybi-08 draft too, which RFC 6455 §4.2.2 allows a server that understands it"
+			}
+		})
 	rej("No Sec-WebSocket-Key header", []int{400}, func(r *hsRequest) { r.del("Sec-WebSocket-Key") })
 	rej("Sec-WebSocket-Key decoding to 15 bytes instead of 16", []int{400}, func(r *hsRequest) { r.set("Sec-WebSocket-Key", "cHVzaHdpcmUga2V5IDE1") })
 	rej("Sec-WebSocket-Key that is not base64", []int{400}, func(r *hsRequest) { r.set("Sec-WebSocket-Key", "not base64 at all!!!!!==") })

@@ -109,8 +109,11 @@ func (s *session) gradeStrict() {
 
 // uncleanRule is the rule an unclean close broke.
 func (s *session) uncleanRule() string {
-	if strings.HasPrefix(s.notClean, "server did not drop") {
+	switch {
+	case strings.HasPrefix(s.notClean, "server did not drop"):
 		return ruleServerCloseTCP
+	case strings.HasSuffix(s.notClean, "the peer broke a rule") && len(s.violations) > 0:
+		return s.violations[0]
 	}
 	return ruleCloseReply
 }

@@ -574,7 +574,18 @@ func (s *session) failConnection(code int, reason string) {
 		s.sendCloseFrame(closeCode(code, reason), false)
 		return
 	}
+	if !s.wasClean && s.notClean == "" {
+		s.notClean = "the harness failed the connection during the closing handshake: " + why(code)
+	}
 	s.drop(false)
+}
+
+// why says why the harness fails the connection with code.
+func why(code int) string {
+	if code == 1001 {
+		return "the case's timer ran out"
+	}
+	return "the peer broke a rule"
 }
 
 // drop closes the TCP connection: at once (abort), or after the queued

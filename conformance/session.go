@@ -473,9 +473,14 @@ func (s *session) sendFrame(f frameSpec) {
 	if f.op == opClose && len(p) >= 2 {
 		e.Code = int(p[0])<<8 | int(p[1])
 	}
-	if f.chop > 0 {
+	switch {
+	case f.length < 0:
+		e.Text = "its 64-bit length has the most significant bit set"
+	case f.length > 0:
+		e.Text = fmt.Sprintf("its header claims %d bytes", f.length)
+	case f.chop > 0:
 		e.Text = fmt.Sprintf("in chops of %d bytes", f.chop)
-	} else if f.sync {
+	case f.sync:
 		e.Text = "in its own write"
 	}
 	s.log(e)

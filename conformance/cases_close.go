@@ -100,6 +100,9 @@ func closeCases(b *builder) {
 		closeCode(1000, string(bytes.Repeat([]byte("*"), 123))), true, 1000)
 	closeWith("7.3.6", "Send a close frame with the code 1000 and a reason of 124 bytes: a payload of 126 bytes, over the control frame limit.", "A close with 1002, or the TCP connection dropped.", ruleControl,
 		closeCode(1000, string(bytes.Repeat([]byte("*"), 124))), false, 1002)
+	// 1002 or 1007, as in Autobahn: the close reason is not a message, so
+	// 1007 (ruleCode1007) is not the only fitting code; invalid UTF-8 must
+	// fail the connection either way (ruleUTF8).
 	closeWith("7.5.1", fmt.Sprintf("Send a close frame with the code 1000 and a reason that is not valid UTF-8 (% x).", seqs(kosme, []byte("\xed\xa0\x80edited"))),
 		"A close with 1002 or 1007, or the TCP connection dropped.", ruleUTF8,
 		append(closeCode(1000, ""), seqs(kosme, []byte("\xed\xa0\x80edited"))...), false, 1002, 1007)
@@ -111,6 +114,9 @@ func closeCases(b *builder) {
 		closeWith(fmt.Sprintf("7.9.%d", i+1), fmt.Sprintf("Send a close frame with the invalid code %d.", code), "A close with 1002, or the TCP connection dropped.",
 			ruleCloseBody+" "+ruleCloseCodes+" "+ruleValidate, closeCode(code, ""), false, 1002)
 	}
+	// RFC 6455 §7.4.2 defines ranges up to 4999 only: what a peer does with
+	// 5000 or 65535 is undefined, so any answer is INFORMATIONAL, as in
+	// Autobahn.
 	for i, code := range []int{5000, 65535} {
 		add(fmt.Sprintf("7.13.%d", i+1), fmt.Sprintf("Send a close frame with the code %d, outside every range RFC 6455 §7.4 defines.", code),
 			"INFORMATIONAL: the RFC does not say what the peer does.", "",

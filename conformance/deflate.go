@@ -103,7 +103,7 @@ func (p *pmdState) inflate(b []byte) ([]byte, error) {
 		return nil, err
 	}
 	if int64(len(out)) > p.limit {
-		return nil, fmt.Errorf("inflates to more than %d bytes", p.limit)
+		return nil, fmt.Errorf("%w: more than %d bytes", errInflateLimit, p.limit)
 	}
 	if !p.recvNoCtx {
 		p.dict = append(p.dict, out...)
@@ -303,6 +303,10 @@ func (c *pmdCase) accept(offers []handshake.Extension) (resp, offer pmdParams, o
 }
 
 var errNoPMD = errors.New("the peer did not negotiate permessage-deflate")
+
+// errInflateLimit reports a compressed message that inflates to more than
+// the harness keeps: the harness's limit, not the peer's violation.
+var errInflateLimit = errors.New("the message inflates past the harness's limit")
 
 // setupClient installs, for the harness as the client, the compression the
 // server's response agreed on. It returns errNoPMD when the response has

@@ -53,9 +53,16 @@ func (s *session) grade() {
 		if s.c.rule != "" {
 			s.resultClose += " (" + s.c.rule + ")"
 		}
+	// A case that expects the peer to fail the connection does not require
+	// a clean close (Autobahn's requireClean false): a TCP drop without a
+	// close frame passes, since sending one is a SHOULD (ruleFailClose);
+	// -strict makes it NON-STRICT.
 	case exp.requireClean && !s.wasClean:
 		s.behaviorClose = Failed
 		s.resultClose = "UNCLEAN: " + s.notClean + " (" + s.uncleanRule() + ")"
+	// A close frame without a code passes wherever a code is expected, as
+	// in Autobahn: the body is optional (ruleCloseBodyOptional); -strict
+	// asks for the code a failing peer SHOULD send (ruleFailClose).
 	case s.gotClose && s.remoteCode != 1005 && !slices.Contains(exp.codes, s.remoteCode):
 		s.behaviorClose = NonStrict
 		s.resultClose = fmt.Sprintf("WRONG CODE: the close code should have been %s or empty, was %d", joinInts(exp.codes), s.remoteCode)

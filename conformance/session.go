@@ -113,8 +113,9 @@ type inFrame struct {
 	// are unset unless protocol is set too.
 	fatal string
 	// protocol marks fatal as the peer's protocol violation (a frame the
-	// harness cannot read on from), not the end of the stream.
-	protocol bool
+	// harness cannot read on from), not the end of the stream; limit marks
+	// it as more than the harness reads.
+	protocol, limit bool
 }
 
 // writeItem is a write the loop queued.
@@ -636,7 +637,7 @@ func (s *session) reader() {
 			return
 		}
 		if h.Length > maxFrame {
-			s.post(inFrame{h: h, hdrLen: n, protocol: true, fatal: fmt.Sprintf("a frame of %d bytes, more than the %d the harness reads", h.Length, maxFrame)})
+			s.post(inFrame{h: h, hdrLen: n, limit: true, fatal: fmt.Sprintf("a frame of %d bytes, more than the %d the harness reads", h.Length, maxFrame)})
 			return
 		}
 		var buf bytes.Buffer
@@ -696,6 +697,15 @@ func (s *session) violation(code int, what string) {
 	s.failConnection(code, "pushwire conformance: protocol violation")
 }
 
+// harnessLimit fails the connection (1009) when the peer sends more than
+// the harness keeps (see the constants above): the harness's limit, not a
+// rule of the peer's, so it is noted, not graded as a violation. The
+// expectations of the case grade what happened.
+func (s *session) harnessLimit(what string) {
+	s.log(Event{Dir: "note", Kind: "note", Text: "the harness's limit: " + what})
+	s.failConnection(1009, "the harness's limit")
+}
+
 // onFrame processes a frame from the peer as Autobahn's protocol does:
 // checks in its order, then control frames and message reassembly.
 func (s *session) onFrame(f inFrame) {
@@ -703,11 +713,15 @@ func (s *session) onFrame(f inFrame) {
 		return
 	}
 	if f.fatal != "" {
-		if !f.protocol {
+		switch {
+		case f.protocol:
+			s.violation(1002, f.fatal)
+		case f.limit:
+			s.harnessLimit(f.fatal)
+		default:
 			s.log(Event{Dir: "recv", Kind: "note", Text: f.fatal})
 			return // a read error: the end follows
 		}
-		s.violation(1002, f.fatal)
 		s.drop(false) // the harness cannot read on
 		return
 	}
@@ -798,7 +812,7 @@ func (s *session) onData(h frame.Header, p []byte) {
 		return
 	}
 	if len(s.msg)+len(p) > maxMessage {
-		s.violation(1009, fmt.Sprintf("a message of more than %d bytes, more than the harness reassembles", maxMessage))
+		s.harnessLimit(fmt.Sprintf("a message of more than %d bytes, more than the harness reassembles", maxMessage))
 		s.inside = false
 		s.msg = nil
 		return
@@ -816,6 +830,10 @@ func (s *session) onData(h frame.Header, p []byte) {
 	s.msg = nil
 	if s.msgComp {
 		out, err := s.pmd.inflate(msg)
+		if errors.Is(err, errInflateLimit) {
+			s.harnessLimit("a compressed message that inflates to " + err.Error())
+			return
+		}
 		if err != nil {
 			s.violation(1007, fmt.Sprintf("compressed message does not inflate: %v (%s)", err, rulePMDInflate))
 			return
@@ -852,7 +870,7 @@ func b2i(b bool) int {
 // what the case expects (Autobahn's finishWhenDone).
 func (s *session) record(o obs) {
 	if len(s.received) >= maxReceived || s.recvBytes+len(o.data) > maxReceivedBytes {
-		s.violation(1008, fmt.Sprintf("more than %d messages or %d bytes, more than the harness keeps for a case", maxReceived, maxReceivedBytes))
+		s.harnessLimit(fmt.Sprintf("more than %d messages or %d bytes, more than the harness keeps for a case", maxReceived, maxReceivedBytes))
 		return
 	}
 	s.received = append(s.received, o)

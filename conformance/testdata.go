@@ -288,15 +288,16 @@ func genPDF(n int) []byte {
 	r := rand.New(rand.NewPCG(5, 12))
 	var b bytes.Buffer
 	b.WriteString("%PDF-1.2\n%\xe2\xe3\xcf\xd3\n")
-	var text bytes.Buffer
+	var text, z bytes.Buffer
+	fw, _ := flate.NewWriter(&z, flate.BestSpeed)
 	for obj := 1; b.Len() < n; obj++ {
 		text.Reset()
 		for range 200 + r.IntN(400) {
 			fmt.Fprintf(&text, "BT /F%d %d Tf %d %d Td (%s %s %s) Tj ET\n", r.IntN(8), 8+r.IntN(6), r.IntN(600), r.IntN(800),
 				englishWords[r.IntN(len(englishWords))], englishWords[r.IntN(len(englishWords))], englishWords[r.IntN(len(englishWords))])
 		}
-		var z bytes.Buffer
-		fw, _ := flate.NewWriter(&z, flate.BestCompression)
+		z.Reset()
+		fw.Reset(&z)
 		fw.Write(text.Bytes())
 		fw.Close()
 		fmt.Fprintf(&b, "%d 0 obj\n<< /Length %d /Filter /FlateDecode >>\nstream\n", obj, z.Len())

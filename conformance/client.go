@@ -219,6 +219,7 @@ func (f *FuzzingServer) runCase(w http.ResponseWriter, r *http.Request, c *wsCas
 	switch {
 	case agreed:
 		c.pmd.setupServer(s, resp, offer)
+		s.mayDecline = true
 	case c.pmd != nil:
 		onOpen = notNegotiated(errNoPMD)
 	}

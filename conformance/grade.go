@@ -88,6 +88,16 @@ func (s *session) grade() {
 	if s.onLost != nil {
 		s.onLost()
 	}
+	// A client that receives the agreed permessage-deflate parameters and
+	// does not accept them fails the connection at once, before any frame
+	// (gorilla's client does so unless the response has both
+	// no_context_takeover parameters). It did not take up the extension:
+	// UNIMPLEMENTED, as when it is not agreed, not a broken rule.
+	if s.mayDecline && s.rxFrames == 0 && !s.gotClose && !s.closedByMe && !s.droppedByMe && len(s.violations) == 0 {
+		s.behavior, s.behaviorClose = Unimplemented, Unimplemented
+		s.result = "the client closed the TCP connection right after the handshake, without a frame: it did not take up permessage-deflate with the parameters the harness answered"
+		s.resultClose = "closed by the client before any frame"
+	}
 	if s.strict {
 		s.gradeStrict()
 	}

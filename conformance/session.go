@@ -175,6 +175,8 @@ type session struct {
 	checkUTF8  bool
 	received   []obs
 	recvBytes  int
+	rxFrames   int  // frames received
+	mayDecline bool // the peer (a client) may still refuse the agreed compression
 	txFrames   map[opcode]int // frames sent, by opcode (10.1.1)
 	violations []string
 
@@ -726,6 +728,7 @@ func (s *session) onFrame(f inFrame) {
 		return
 	}
 	h, p := f.h, f.payload
+	s.rxFrames++
 	s.log(Event{Dir: "recv", Kind: "frame", Opcode: h.Opcode.String(), Fin: h.Fin, Rsv: int(h.Rsv >> 4), Len: h.Length, Data: preview(p)})
 	control := h.Opcode&0x8 != 0
 	if h.Rsv != 0 && !(s.pmd != nil && h.Rsv == rsv1) {

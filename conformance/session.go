@@ -175,8 +175,8 @@ type session struct {
 	checkUTF8  bool
 	received   []obs
 	recvBytes  int
-	rxFrames   int  // frames received
-	mayDecline bool // the peer (a client) may still refuse the agreed compression
+	rxFrames   int            // frames received
+	mayDecline bool           // the peer (a client) may still refuse the agreed compression
 	txFrames   map[opcode]int // frames sent, by opcode (10.1.1)
 	violations []string
 

@@ -1,3 +1,3 @@
 module github.com/pushwire/pushwire
 
-go 1.26
+go 1.25

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"net/http"
 	"net/http/httptest"
 	"strings"
 	"sync"
@@ -116,7 +117,7 @@ func TestPushwireCompression(t *testing.T) {
 	t.Run("server", func(t *testing.T) {
 		const limit = 4 << 20
 		opts := &wsproto.AcceptOptions{ReadLimit: limit, InsecureSkipOriginCheck: true, Compression: &wsproto.CompressionOptions{}}
-		srv := httptest.NewServer(wsproto.Handler(opts, echoConn))
+		srv := httptest.NewServer(wsproto.Handler(opts, func(c *wsproto.Conn, _ *http.Request) { echoConn(c) }))
 		defer srv.Close()
 		rep, err := RunServer(context.Background(), Options{URL: "ws" + strings.TrimPrefix(srv.URL, "http") + "/", Cases: short, Parallel: 10, ReadLimit: limit, Timeout: testUnit})
 		if err != nil {

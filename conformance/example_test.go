@@ -3,6 +3,7 @@ package conformance_test
 import (
 	"context"
 	"fmt"
+	"net/http"
 	"net/http/httptest"
 	"strings"
 
@@ -24,7 +25,7 @@ func ExampleCases() {
 // RunServer tests a WebSocket server: here pushwire's own echo server,
 // on the UTF-8 cases.
 func ExampleRunServer() {
-	srv := httptest.NewServer(wsproto.Handler(&wsproto.AcceptOptions{InsecureSkipOriginCheck: true}, func(c *wsproto.Conn) {
+	srv := httptest.NewServer(wsproto.Handler(&wsproto.AcceptOptions{InsecureSkipOriginCheck: true}, func(c *wsproto.Conn, _ *http.Request) {
 		ctx := context.Background()
 		for {
 			typ, msg, err := c.Read(ctx, nil)

@@ -2,6 +2,7 @@ package conformance
 
 import (
 	"context"
+	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
@@ -13,7 +14,7 @@ import (
 // pushwireEcho is pushwire's echo server, as `pushwire echo` runs it.
 func pushwireEcho(limit int64) *httptest.Server {
 	opts := &wsproto.AcceptOptions{ReadLimit: limit, InsecureSkipOriginCheck: true}
-	return httptest.NewServer(wsproto.Handler(opts, echoConn))
+	return httptest.NewServer(wsproto.Handler(opts, func(c *wsproto.Conn, _ *http.Request) { echoConn(c) }))
 }
 
 // echoConn echoes every message until the connection ends.

@@ -26,7 +26,7 @@ type wsPair struct {
 
 func newWSPair(tb testing.TB) *wsPair {
 	p := &wsPair{}
-	p.srv = httptest.NewServer(wsproto.Handler(&wsproto.AcceptOptions{ReadLimit: 1 << 20}, func(c *wsproto.Conn) {
+	p.srv = httptest.NewServer(wsproto.Handler(&wsproto.AcceptOptions{ReadLimit: 1 << 20}, func(c *wsproto.Conn, _ *http.Request) {
 		ctx := context.Background()
 		var buf []byte
 		for {

@@ -194,7 +194,7 @@ func TestClientHandshakeInvalidInput(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			var w bytes.Buffer
 			_, err := ClientHandshake(&w, bufio.NewReader(strings.NewReader("")), mustURL(t, tt.url), tt.opts)
-			re, ok := errors.AsType[*ResponseError](err)
+			re, ok := asType[*ResponseError](err)
 			if !ok || re.StatusCode != 0 || re.Reason != tt.reason {
 				t.Fatalf("ClientHandshake(%q) = %v, want *ResponseError %q", tt.url, err, tt.reason)
 			}
@@ -204,11 +204,11 @@ func TestClientHandshakeInvalidInput(t *testing.T) {
 		})
 	}
 	_, err := ClientHandshake(io.Discard, bufio.NewReader(strings.NewReader("")), nil, ClientOptions{})
-	if re, ok := errors.AsType[*ResponseError](err); !ok || re.Reason != "nil URL" {
+	if re, ok := asType[*ResponseError](err); !ok || re.Reason != "nil URL" {
 		t.Errorf("ClientHandshake(nil URL) = %v, want *ResponseError \"nil URL\"", err)
 	}
 	_, err = ClientHandshake(io.Discard, nil, mustURL(t, "ws://h/"), ClientOptions{})
-	if re, ok := errors.AsType[*ResponseError](err); !ok || re.Reason != "nil connection or bufio.Reader" {
+	if re, ok := asType[*ResponseError](err); !ok || re.Reason != "nil connection or bufio.Reader" {
 		t.Errorf("ClientHandshake(nil reader) = %v, want *ResponseError", err)
 	}
 }
@@ -219,7 +219,7 @@ func (f failWriter) Write([]byte) (int, error) { return 0, f.err }
 
 func TestClientHandshakeWriteError(t *testing.T) {
 	_, err := ClientHandshake(failWriter{net.ErrClosed}, bufio.NewReader(strings.NewReader("")), mustURL(t, "ws://h/"), ClientOptions{})
-	re, ok := errors.AsType[*ResponseError](err)
+	re, ok := asType[*ResponseError](err)
 	if !ok || re.StatusCode != 0 || !errors.Is(err, net.ErrClosed) {
 		t.Errorf("ClientHandshake(failing writer) = %v, want *ResponseError wrapping net.ErrClosed", err)
 	}
@@ -355,7 +355,7 @@ func checkClientResult(t *testing.T, name string, res *ClientResult, err error, 
 		}
 		return
 	}
-	re, ok := errors.AsType[*ResponseError](err)
+	re, ok := asType[*ResponseError](err)
 	if !ok || res != nil {
 		t.Fatalf("%s: ClientHandshake = %v, %v, want a *ResponseError", name, res, err)
 	}
@@ -509,7 +509,7 @@ func TestClientHandshakeTCP(t *testing.T) {
 	}
 	t.Run("403 from net/http, body capped", func(t *testing.T) {
 		_, _, err := dial(t, "/net-http-403", clientOpts)
-		re, ok := errors.AsType[*ResponseError](err)
+		re, ok := asType[*ResponseError](err)
 		if !ok || re.StatusCode != 403 || re.Header.Get("X-Why") != "origin" || string(re.Body) != strings.Repeat("x", 1024) {
 			t.Fatalf("ClientHandshake = %v, want 403 with X-Why and 1024 bytes of body", err)
 		}
@@ -518,7 +518,7 @@ func TestClientHandshakeTCP(t *testing.T) {
 		opts := clientOpts
 		opts.Header = http.Header{"Origin": {"https://evil.example"}}
 		_, _, err := dial(t, "/", opts)
-		re, ok := errors.AsType[*ResponseError](err)
+		re, ok := asType[*ResponseError](err)
 		wantBody := `Origin "https://evil.example" is not allowed for Host "` + host + `"` + "\n"
 		if !ok || re.StatusCode != 403 || string(re.Body) != wantBody ||
 			re.Header.Get("Content-Type") != "text/plain; charset=utf-8" {
@@ -560,7 +560,7 @@ func FuzzClientHandshake(f *testing.F) {
 		br := bufio.NewReaderSize(s, 64)
 		res, err := ClientHandshake(s, br, mustURL(t, "ws://example.com/"), clientOpts)
 		if err != nil {
-			re, ok := errors.AsType[*ResponseError](err)
+			re, ok := asType[*ResponseError](err)
 			if !ok || res != nil {
 				t.Fatalf("ClientHandshake(%q) = %v, %v, want a *ResponseError", sent, res, err)
 			}

@@ -1,7 +1,6 @@
 package handshake
 
 import (
-	"errors"
 	"net/http"
 	"reflect"
 	"strings"
@@ -138,7 +137,7 @@ func TestCheckConnect(t *testing.T) {
 				}
 				return
 			}
-			re, ok := errors.AsType[*RejectError](err)
+			re, ok := asType[*RejectError](err)
 			if !ok || got != nil || re.Status != tt.wantStatus || !strings.Contains(re.Reason, tt.wantReason) {
 				t.Fatalf("CheckConnect(%q) = %+v, %v, want a %d RejectError containing %q", tt.name, got, err, tt.wantStatus, tt.wantReason)
 			}
@@ -186,8 +185,8 @@ func FuzzCheckConnect(f *testing.F) {
 			t.Fatalf("CheckConnect(%q) = %v, but CheckRequest of the same fields = %v", h2, err2, err1)
 		}
 		if err1 != nil {
-			re1, _ := errors.AsType[*RejectError](err1)
-			re2, ok := errors.AsType[*RejectError](err2)
+			re1, _ := asType[*RejectError](err1)
+			re2, ok := asType[*RejectError](err2)
 			if !ok || re1 == nil || re1.Status != re2.Status {
 				t.Fatalf("CheckConnect(%q) = %v, want the status of CheckRequest's %v", h2, err2, err1)
 			}

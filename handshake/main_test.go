@@ -1,6 +1,7 @@
 package handshake
 
 import (
+	"errors"
 	"flag"
 	"fmt"
 	"os"
@@ -63,4 +64,11 @@ func leakedGoroutines() []string {
 		}
 	}
 	return leaked
+}
+
+// asType is errors.As returning the match, for tests.
+func asType[T error](err error) (T, bool) {
+	var t T
+	ok := errors.As(err, &t)
+	return t, ok
 }

@@ -82,7 +82,7 @@ func TestCheckOrigin(t *testing.T) {
 			}
 			err := CheckOrigin(r, tt.patterns)
 			got := allow
-			if re, ok := errors.AsType[*RejectError](err); ok && re.Status == 403 {
+			if re, ok := asType[*RejectError](err); ok && re.Status == 403 {
 				got = refuse
 				if !strings.Contains(re.Reason, "Origin") || strings.ContainsAny(re.Reason, "\r\n") {
 					t.Errorf("CheckOrigin reason %q does not name the Origin in one line", re.Reason)

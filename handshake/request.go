@@ -208,7 +208,8 @@ func checkKey(h http.Header) (string, error) {
 // malformedReason returns the rejection reason for an error from
 // ParseProtocols or ParseExtensions.
 func malformedReason(err error) string {
-	if me, ok := errors.AsType[*malformedError](err); ok {
+	var me *malformedError
+	if errors.As(err, &me) {
 		return me.reason()
 	}
 	return oneLine(err.Error())

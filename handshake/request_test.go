@@ -3,7 +3,6 @@ package handshake
 import (
 	"bufio"
 	"encoding/base64"
-	"errors"
 	"net/http"
 	"reflect"
 	"strings"
@@ -179,7 +178,7 @@ func TestCheckRequest(t *testing.T) {
 				}
 				return
 			}
-			re, ok := errors.AsType[*RejectError](err)
+			re, ok := asType[*RejectError](err)
 			if got != nil || !ok || re.Status != tt.status || re.Reason != tt.reason {
 				t.Fatalf("CheckRequest(%q) = %+v, %v, want *RejectError %d %q", tt.raw, got, err, tt.status, tt.reason)
 			}
@@ -220,7 +219,7 @@ func FuzzCheckRequest(f *testing.F) {
 		}
 		req, err := CheckRequest(r)
 		if err != nil {
-			re, ok := errors.AsType[*RejectError](err)
+			re, ok := asType[*RejectError](err)
 			if !ok || req != nil {
 				t.Fatalf("CheckRequest(%q) = %v, %v, want a *RejectError", raw, req, err)
 			}

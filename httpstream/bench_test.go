@@ -31,7 +31,7 @@ func (s *benchSink) flush() error { s.buf = s.buf[:0]; return nil }
 func BenchmarkFanOut(b *testing.B) {
 	for _, subs := range []int{1, 100, 10000} {
 		b.Run(fmt.Sprintf("subscribers=%d", subs), func(b *testing.B) {
-			tp := hub.NewTopic(nil)
+			tp := hub.NewTopic(&hub.TopicOptions{Epoch: "e1"})
 			h := NewHandler(tp, &Options{KeepAlive: -1})
 			ctx, cancel := context.WithCancel(context.Background())
 			var wg, running sync.WaitGroup

@@ -11,6 +11,11 @@
 //	mux.Handle("GET /pushwire.js", h)
 //	defer h.Close() // before http.Server.Shutdown: ends the streams
 //
+// Client is the same client for Go programs: it reads the log over
+// WebSocket, SSE or long polling with the same fallback, reconnection and
+// resumption from its cursor, and reports gaps (and resets) as pushwire.js
+// does.
+//
 // # Choosing the transport
 //
 // A GET request names its transport in the transport query parameter:
@@ -21,40 +26,57 @@
 //
 // The client's cursor (see hub.ParseCursor) is the Last-Event-ID header if
 // there is one (an EventSource reconnecting), else the cursor query
-// parameter; "" means from now, "oldest" from the oldest entry held, and n
-// the entries after n. A malformed cursor is answered with 400, one ahead of
-// the log (from another log) with 409.
+// parameter: "EPOCH:N" for the entries after N in the log's history named
+// EPOCH, as every record carries it; a bare N from clients that keep only
+// a number; "" for from now; "oldest" for the oldest entry held. A
+// malformed cursor is answered with 400. A well-formed one is always
+// served: a cursor from another history (another epoch — the log of a
+// restarted process, a wiped stream — or ahead of the log) gets one reset
+// record saying where the client resumes, then the entries, never an
+// error it would retry forever.
 //
 // # Wire formats
 //
 // Every transport carries the same records (the long poll as a batch):
 //
-//		{"cursor":"17"}                                  the stream starts after 17
-//		{"seq":18,"type":"chat","data":"hello"}          an entry; type omitted when ""
-//		{"gap":{"after":3,"oldest":10,"lost":6},"cursor":"9"}   entries lost to the bound of the log
-//		{"error":"..."}                                  a WebSocket message OnPublish refused
+//	{"cursor":"k3x9:17"}                             the stream starts after 17, epoch k3x9
+//	{"seq":18,"type":"chat","data":"hello"}          an entry; type omitted when ""
+//	{"gap":{"after":3,"oldest":10,"lost":6},"cursor":"k3x9:9"}   entries lost to the bound of the log
+//	{"reset":{"epoch":"p2m7","after":0},"cursor":"p2m7:0"}   the log is a new history: go on after 0
+//	{"error":"..."}                                  a WebSocket message OnPublish refused
 //
-//	  - poll: one JSON object {"cursor":"19","entries":[...]} with at most
-//	    MaxBatch entries, and "gap" when the cursor was too old. The request is
-//	    held until there is something after the cursor or the timeout (the
-//	    timeout query parameter in seconds, at most PollTimeout; 0 is short
-//	    polling) passes; then the answer has no entries and the same cursor.
-//	  - stream: application/x-ndjson, one record per line; lines of
-//	    whitespace (the padding and keep-alives) carry nothing.
-//	  - iframe: an HTML document with one <script>parent.CALLBACK(record)</script>
-//	    per record, CALLBACK being the callback query parameter (an identifier
-//	    path, default pushwireFrame).
-//	  - sse: text/event-stream, each entry an event with id the sequence
-//	    number, event the entry's Type and data the payload; a
-//	    "pushwire.cursor" event opens the stream and a "pushwire.gap" event
-//	    (data the gap as JSON, id the cursor that skips it) reports a gap.
-//	  - websocket: one record per text message; messages from the client go to
-//	    OnPublish.
+// An entry record carries its sequence number only; its epoch is that of
+// the last cursor, gap or reset record, and the client's cursor after it
+// is EPOCH:SEQ. A stream opens with a cursor record, or with a reset record
+// instead when the client's cursor is from another history.
+//
+//   - poll: one JSON object {"cursor":"k3x9:19","entries":[...]} with at
+//     most MaxBatch entries, "gap" when the cursor was too old, "reset"
+//     (answered at once, with no entries) when it was from another
+//     history. The request is
+//     held until there is something after the cursor or the timeout (the
+//     timeout query parameter in seconds, at most PollTimeout; 0 is short
+//     polling) passes; then the answer has no entries and the same cursor.
+//   - stream: application/x-ndjson, one record per line; lines of
+//     whitespace (the padding and keep-alives) carry nothing.
+//   - iframe: an HTML document with one <script>parent.CALLBACK(record)</script>
+//     per record, CALLBACK being the callback query parameter (an identifier
+//     path, default pushwireFrame).
+//   - sse: text/event-stream, each entry an event with id the cursor
+//     after it (EPOCH:SEQ: an EventSource sends back only its last id),
+//     event the entry's Type and data the payload; a "pushwire.cursor"
+//     event opens the stream, a "pushwire.gap" event (data the gap as
+//     JSON, id the cursor that skips it) reports a gap, and a
+//     "pushwire.reset" event (data {"epoch":"p2m7","after":0}, id the
+//     cursor to resume from) a new history.
+//   - websocket: one record per text message; messages from the client go to
+//     OnPublish.
 //
 // A client that keeps the last seq (or cursor) it received and sends it when
 // it reconnects receives every entry exactly once and in order, on any
 // transport and across transports, as long as the log still holds what it
-// missed; otherwise it gets a gap record, never a silent skip.
+// missed; otherwise it gets a gap record, never a silent skip. pushwire.js
+// does so, and emits "gap" and "reset" events for the application.
 //
 // Entries are text on every transport: Type and Data are sent as UTF-8 with
 // invalid bytes replaced by U+FFFD. The reserved SSE event types begin with

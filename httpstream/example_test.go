@@ -15,7 +15,7 @@ import (
 // A long-poll client sends the cursor of each answer with its next poll;
 // timeout=0 makes it a short poll.
 func Example_poll() {
-	tp := hub.NewTopic(nil)
+	tp := hub.NewTopic(&hub.TopicOptions{Epoch: "e1"})
 	h := httpstream.NewHandler(tp, nil)
 	srv := httptest.NewServer(h)
 	defer srv.Close()
@@ -34,15 +34,15 @@ func Example_poll() {
 		fmt.Print(string(body))
 	}
 	// Output:
-	// {"cursor":"2","entries":[{"seq":1,"type":"chat","data":"hello"},{"seq":2,"type":"chat","data":"\u003c/script\u003e"}]}
-	// {"cursor":"2","entries":[{"seq":2,"type":"chat","data":"\u003c/script\u003e"}]}
-	// {"cursor":"2","entries":[]}
+	// {"cursor":"e1:2","entries":[{"seq":1,"type":"chat","data":"hello"},{"seq":2,"type":"chat","data":"\u003c/script\u003e"}]}
+	// {"cursor":"e1:2","entries":[{"seq":2,"type":"chat","data":"\u003c/script\u003e"}]}
+	// {"cursor":"e1:2","entries":[]}
 }
 
 // OnPublish lets clients publish with POST (and WebSocket messages); the
 // application decides what goes into the log.
 func ExampleOptions_onPublish() {
-	tp := hub.NewTopic(nil)
+	tp := hub.NewTopic(&hub.TopicOptions{Epoch: "e1"})
 	h := httpstream.NewHandler(tp, &httpstream.Options{
 		OnPublish: func(r *http.Request, data []byte) error {
 			if len(data) == 0 {
@@ -71,4 +71,47 @@ func ExampleOptions_onPublish() {
 	// 204 ""
 	// 400 "empty message"
 	// 1 entry published
+}
+
+// The Go side of the hub protocol: a Client reads the log over WebSocket
+// (or SSE, or long polling), resuming from its cursor after every
+// reconnection, and publishes through the Handler's OnPublish.
+func ExampleClient() {
+	tp := hub.NewTopic(nil)
+	h := httpstream.NewHandler(tp, &httpstream.Options{
+		OnPublish: func(r *http.Request, data []byte) error {
+			_, err := tp.Publish(r.Context(), "chat", data)
+			return err
+		},
+	})
+	srv := httptest.NewServer(h)
+	defer srv.Close()
+	defer h.Close()
+	tp.Publish(context.Background(), "chat", []byte("before we came"))
+
+	c, err := httpstream.NewClient(srv.URL, &httpstream.ClientOptions{
+		Cursor:    "oldest", // all the log holds; "" for new entries only
+		OnConnect: func(transport string) { fmt.Println("connected over", transport) },
+		OnGap:     func(g hub.GapError) { fmt.Println(g.Lost, "entries are gone") },
+		OnReset:   func(r hub.ResetError) { fmt.Println("the log restarted; going on after", r.Cursor()) },
+	})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	err = c.Run(ctx, func(e hub.Entry) error {
+		fmt.Printf("#%d %s: %s\n", e.Seq, e.Type, e.Data)
+		if e.Seq == 1 {
+			return c.Send(ctx, []byte("hello from Go"))
+		}
+		cancel()
+		return nil
+	})
+	fmt.Println(err, "; resume after", strings.TrimPrefix(c.Cursor(), string(tp.Epoch())+":")) // "EPOCH:2"
+	// Output:
+	// connected over websocket
+	// #1 chat: before we came
+	// #2 chat: hello from Go
+	// context canceled ; resume after 2
 }

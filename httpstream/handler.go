@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/pushwire/pushwire/hub"
-	"github.com/pushwire/pushwire/sseproto"
 	"github.com/pushwire/pushwire/wsproto"
 )
 
@@ -241,23 +240,14 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		httpError(w, "unknown transport "+q.Get("transport"), http.StatusBadRequest)
 		return
 	}
-	// A reconnecting EventSource sends the last id it saw in Last-Event-ID
-	// and the query of its first request again: the header is newer.
-	cursorText := sseproto.LastEventID(r)
-	if cursorText == "" {
-		cursorText = q.Get("cursor")
-	}
-	cur, err := hub.ParseCursor(cursorText)
+	cur, err := requestCursor(r)
 	if err != nil {
 		httpError(w, "malformed cursor", http.StatusBadRequest)
 		return
 	}
-	// Check the cursor against the log before answering, so that a cursor
-	// from another log is refused with a status every transport can see.
-	if _, _, err := h.log.ReadAfter(r.Context(), cur, nil); errors.Is(err, hub.ErrCursorAhead) {
-		httpError(w, "cursor ahead of the log", http.StatusConflict)
-		return
-	}
+	// A well-formed cursor is always served: one from another history
+	// (another epoch, or ahead of the log) gets one reset record, then
+	// the entries.
 	switch transport {
 	case transportWebSocket:
 		h.serveWebSocket(w, r, cur)

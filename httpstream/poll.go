@@ -12,11 +12,14 @@ import (
 
 // servePoll answers a long poll (or, with a timeout of 0, a short poll):
 //
-//	{"cursor":"19","entries":[{"seq":18,...},{"seq":19,...}]}
-//	{"cursor":"9","entries":[],"gap":{"after":3,"oldest":10,"lost":6}}
+//	{"cursor":"k3x9:19","entries":[{"seq":18,...},{"seq":19,...}]}
+//	{"cursor":"k3x9:9","entries":[],"gap":{"after":3,"oldest":10,"lost":6}}
+//	{"cursor":"p2m7:0","entries":[],"reset":{"epoch":"p2m7","after":0}}
 //
 // The entries are those after the request's cursor, oldest first, at most
-// MaxBatch; cursor is what the client sends with its next poll. With nothing
+// MaxBatch; cursor is what the client sends with its next poll. A cursor
+// from another history is answered at once with "reset" and the cursor
+// that starts the current one. With nothing
 // after the cursor the request is held until an entry is published, the
 // timeout passes, the client goes away or the handler is closed; then the
 // answer carries no entries and the resolved cursor. A client that polls
@@ -56,12 +59,11 @@ func (h *Handler) servePoll(w http.ResponseWriter, r *http.Request, cur hub.Curs
 		}
 	}
 	var gap hub.GapError
+	var reset hub.ResetError
 	switch {
 	case err == nil, errors.Is(err, hub.ErrClosed):
 	case errors.As(err, &gap):
-	case errors.Is(err, hub.ErrCursorAhead):
-		httpError(w, "cursor ahead of the log", http.StatusConflict)
-		return
+	case errors.As(err, &reset):
 	default: // the client went away, or the log failed
 		httpError(w, "reading the log failed", http.StatusServiceUnavailable)
 		return
@@ -80,6 +82,10 @@ func (h *Handler) servePoll(w http.ResponseWriter, r *http.Request, cur hub.Curs
 	if gap.Oldest != 0 {
 		out = append(out, `,"gap":`...)
 		out = appendGap(out, gap)
+	}
+	if reset.Epoch != "" {
+		out = append(out, `,"reset":`...)
+		out = appendReset(out, reset)
 	}
 	out = append(out, "}\n"...)
 	hd := w.Header()

@@ -22,7 +22,7 @@ import (
 )
 
 func TestPoll(t *testing.T) {
-	tp := hub.NewTopic(&hub.TopicOptions{MaxEntries: 4})
+	tp := hub.NewTopic(&hub.TopicOptions{Epoch: "e1", MaxEntries: 4})
 	publish(t, tp, "", "a", "b")
 	publish(t, tp, "chat", "<c>")
 	srv, _ := serve(t, tp, &Options{MaxBatch: 2})
@@ -33,15 +33,18 @@ func TestPoll(t *testing.T) {
 		code   int
 		want   string
 	}{
-		{"from zero", "?cursor=0&timeout=0", nil, 200, `{"cursor":"2","entries":[{"seq":1,"data":"a"},{"seq":2,"data":"b"}]}` + "\n"},
-		{"batch boundary", "?cursor=2&timeout=0", nil, 200, `{"cursor":"3","entries":[{"seq":3,"type":"chat","data":"\u003cc\u003e"}]}` + "\n"},
-		{"up to date", "?transport=poll&cursor=3&timeout=0", nil, 200, `{"cursor":"3","entries":[]}` + "\n"},
-		{"from now", "?timeout=0", nil, 200, `{"cursor":"3","entries":[]}` + "\n"},
-		{"oldest", "?cursor=oldest&timeout=0", nil, 200, `{"cursor":"2","entries":[{"seq":1,"data":"a"},{"seq":2,"data":"b"}]}` + "\n"},
-		{"last-event-id wins", "?cursor=0&timeout=0", []string{"Last-Event-ID", "2"}, 200, `{"cursor":"3","entries":[{"seq":3,"type":"chat","data":"\u003cc\u003e"}]}` + "\n"},
+		{"from zero", "?cursor=0&timeout=0", nil, 200, `{"cursor":"e1:2","entries":[{"seq":1,"data":"a"},{"seq":2,"data":"b"}]}` + "\n"},
+		{"batch boundary", "?cursor=2&timeout=0", nil, 200, `{"cursor":"e1:3","entries":[{"seq":3,"type":"chat","data":"\u003cc\u003e"}]}` + "\n"},
+		{"up to date", "?transport=poll&cursor=3&timeout=0", nil, 200, `{"cursor":"e1:3","entries":[]}` + "\n"},
+		{"from now", "?timeout=0", nil, 200, `{"cursor":"e1:3","entries":[]}` + "\n"},
+		{"oldest", "?cursor=oldest&timeout=0", nil, 200, `{"cursor":"e1:2","entries":[{"seq":1,"data":"a"},{"seq":2,"data":"b"}]}` + "\n"},
+		{"last-event-id wins", "?cursor=0&timeout=0", []string{"Last-Event-ID", "2"}, 200, `{"cursor":"e1:3","entries":[{"seq":3,"type":"chat","data":"\u003cc\u003e"}]}` + "\n"},
 		{"malformed cursor", "?cursor=01", nil, 400, "malformed cursor\n"},
 		{"negative cursor", "?cursor=-1", nil, 400, "malformed cursor\n"},
-		{"cursor ahead", "?cursor=4", nil, 409, "cursor ahead of the log\n"},
+		{"cursor ahead: reset", "?cursor=4", nil, 200, `{"cursor":"e1:0","entries":[],"reset":{"epoch":"e1","after":0}}` + "\n"},
+		{"other epoch: reset", "?cursor=e0:2", nil, 200, `{"cursor":"e1:0","entries":[],"reset":{"epoch":"e1","after":0}}` + "\n"},
+		{"bare cursor adopted", "?cursor=2&timeout=0", nil, 200, `{"cursor":"e1:3","entries":[{"seq":3,"type":"chat","data":"\u003cc\u003e"}]}` + "\n"},
+		{"malformed epoch", "?cursor=e.1:2", nil, 400, "malformed cursor\n"},
 		{"malformed timeout", "?cursor=0&timeout=x", nil, 400, "malformed timeout\n"},
 		{"unknown transport", "?transport=carrier-pigeon", nil, 400, "unknown transport carrier-pigeon\n"},
 	}
@@ -58,15 +61,15 @@ func TestPoll(t *testing.T) {
 // TestPollGap: a cursor older than the log gets the gap and the cursor that
 // skips it, then the entries after it.
 func TestPollGap(t *testing.T) {
-	tp := hub.NewTopic(&hub.TopicOptions{MaxEntries: 4})
+	tp := hub.NewTopic(&hub.TopicOptions{Epoch: "e1", MaxEntries: 4})
 	publish(t, tp, "", "1", "2", "3", "4", "5", "6", "7", "8", "9", "10")
 	srv, _ := serve(t, tp, nil)
 	_, body := get(t, srv.URL+"?cursor=2&timeout=0")
-	if want := `{"cursor":"6","entries":[],"gap":{"after":2,"oldest":7,"lost":4}}` + "\n"; body != want {
+	if want := `{"cursor":"e1:6","entries":[],"gap":{"after":2,"oldest":7,"lost":4}}` + "\n"; body != want {
 		t.Errorf("GET(cursor=2) = %q, want %q", body, want)
 	}
 	_, body = get(t, srv.URL+"?cursor=6&timeout=0")
-	if want := `{"cursor":"10","entries":[{"seq":7,"data":"7"},{"seq":8,"data":"8"},{"seq":9,"data":"9"},{"seq":10,"data":"10"}]}` + "\n"; body != want {
+	if want := `{"cursor":"e1:10","entries":[{"seq":7,"data":"7"},{"seq":8,"data":"8"},{"seq":9,"data":"9"},{"seq":10,"data":"10"}]}` + "\n"; body != want {
 		t.Errorf("GET(cursor=6) = %q, want %q", body, want)
 	}
 }
@@ -74,7 +77,7 @@ func TestPollGap(t *testing.T) {
 // TestPollHeld: a long poll with nothing to read is answered by the next
 // publish, and a poll "from now" gets that entry.
 func TestPollHeld(t *testing.T) {
-	tp := hub.NewTopic(nil)
+	tp := hub.NewTopic(&hub.TopicOptions{Epoch: "e1"})
 	publish(t, tp, "", "old")
 	srv, _ := serve(t, tp, nil)
 	for _, query := range []string{"?cursor=1", "?cursor="} {
@@ -123,7 +126,7 @@ func TestPollExpiry(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
-				h := NewHandler(hub.NewTopic(nil), &Options{PollTimeout: 30 * time.Second})
+				h := NewHandler(hub.NewTopic(&hub.TopicOptions{Epoch: "e1"}), &Options{PollTimeout: 30 * time.Second})
 				defer h.Close()
 				rec := httptest.NewRecorder()
 				start := time.Now()
@@ -131,7 +134,7 @@ func TestPollExpiry(t *testing.T) {
 				if got := time.Since(start); got != tt.wait {
 					t.Errorf("GET(%q) answered after %v, want %v", tt.query, got, tt.wait)
 				}
-				if want := `{"cursor":"0","entries":[]}` + "\n"; rec.Body.String() != want {
+				if want := `{"cursor":"e1:0","entries":[]}` + "\n"; rec.Body.String() != want {
 					t.Errorf("GET(%q) = %q, want %q", tt.query, rec.Body.String(), want)
 				}
 			})
@@ -153,7 +156,7 @@ const (
 // The client calls got for each entry it receives and returns when it has
 // them all. got checks that they come exactly once and in order.
 func reconnectTest(t *testing.T, opts *Options, client func(ctx context.Context, url string, got func(seq uint64, data string) error) error) {
-	tp := hub.NewTopic(&hub.TopicOptions{MaxEntries: 2 * reconnectEntries, MaxBytes: 16 << 20})
+	tp := hub.NewTopic(&hub.TopicOptions{Epoch: "e1", MaxEntries: 2 * reconnectEntries, MaxBytes: 16 << 20})
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -255,7 +258,7 @@ func TestPollReconnects(t *testing.T) {
 					return err
 				}
 			}
-			if len(resp.Entries) > 0 && resp.Cursor != strconv.FormatUint(resp.Entries[len(resp.Entries)-1].Seq, 10) {
+			if len(resp.Entries) > 0 && resp.Cursor != "e1:"+strconv.FormatUint(resp.Entries[len(resp.Entries)-1].Seq, 10) {
 				return fmt.Errorf("poll answer cursor %s, want the last entry's seq", resp.Cursor)
 			}
 			cursor = resp.Cursor

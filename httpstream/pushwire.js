@@ -3,6 +3,7 @@
 //   const pw = new Pushwire("/chat", { types: ["chat"] });
 //   pw.on("entry", (e) => show(e.seq, e.type, e.data));
 //   pw.on("gap", (g) => warn(g.lost + " messages are gone"));
+//   pw.on("reset", (r) => warn("the server's log started again"));
 //   pw.on("state", (s) => status(s.transport, s.state, s.reconnects));
 //   pw.send("hello");   // over the WebSocket if open, else a POST
 //
@@ -10,13 +11,17 @@
 // a transport fails to open twice in a row, reconnects with exponential
 // backoff and jitter, and always resumes from the cursor of the last record
 // it received, so that every entry arrives exactly once and in order,
-// whatever the transport. Options:
+// whatever the transport. A cursor is "EPOCH:SEQ": the log's epoch and the
+// sequence number. When the server's log is no longer the one the cursor
+// came from (an in-memory log after a restart, a wiped stream), the server
+// sends one reset record: the client emits "reset" with { epoch, after,
+// from } and carries on in the new log, from after. Options:
 //
 //   transports  the transports to try, in order; default
 //               ["websocket", "sse", "poll"]; also "stream" (chunked NDJSON
 //               read with fetch) and "iframe" (the forever iframe).
 //   cursor      where to start: "" (default) for new entries only, "oldest",
-//               or a sequence number.
+//               or a cursor ("EPOCH:SEQ", or a bare sequence number).
 //   types       entry types other than "" to receive over SSE, where the
 //               browser delivers only the event types it listens for.
 //   minDelay, maxDelay   reconnection backoff, in ms (default 250, 10000).
@@ -41,6 +46,7 @@
       this.state = "connecting";
       this.reconnects = 0; // connections lost, or attempts that failed
       this.duplicates = 0; // entries at or before the cursor, dropped
+      this.resets = 0; // times the server's log was a new one
       this._index = 0;
       this._failures = 0; // attempts on this transport that never opened
       this._attempt = 0; // for the backoff
@@ -52,7 +58,7 @@
       setTimeout(() => this._connect(), 0);
     }
 
-    // on registers fn for "entry", "gap", "state" or "error".
+    // on registers fn for "entry", "gap", "reset", "state" or "error".
     on(name, fn) {
       (this._handlers[name] = this._handlers[name] || []).push(fn);
       return this;
@@ -110,13 +116,20 @@
     _record(gen, rec) {
       if (gen !== this._generation) return;
       if (rec.seq !== undefined) {
-        const last = /^[0-9]+$/.test(this.cursor) ? Number(this.cursor) : -1;
+        const m = /^(?:([A-Za-z0-9_-]+):)?([0-9]+)$/.exec(this.cursor);
+        const last = m ? Number(m[2]) : -1;
         if (rec.seq <= last) { this.duplicates++; return; }
-        this.cursor = String(rec.seq);
+        this.cursor = (m && m[1] ? m[1] + ":" : "") + rec.seq;
         this._emit("entry", { seq: rec.seq, type: rec.type || "", data: rec.data });
       } else if (rec.gap) {
         this.cursor = rec.cursor;
         this._emit("gap", rec.gap);
+      } else if (rec.reset) {
+        const from = this.cursor;
+        this.cursor = rec.cursor;
+        this.resets++;
+        this._opened(gen);
+        this._emit("reset", { epoch: rec.reset.epoch, after: rec.reset.after, from });
       } else if (rec.error) {
         this._emit("error", rec.error);
       } else if (rec.cursor !== undefined) {
@@ -170,11 +183,13 @@
 
     _sse(gen) {
       const es = new EventSource(this._endpoint("sse"));
-      const onEntry = (e) => this._record(gen, { seq: Number(e.lastEventId), type: e.type === "message" ? "" : e.type, data: e.data });
+      // An entry's id is the cursor after it, EPOCH:SEQ.
+      const onEntry = (e) => this._record(gen, { seq: Number(e.lastEventId.slice(e.lastEventId.indexOf(":") + 1)), type: e.type === "message" ? "" : e.type, data: e.data });
       es.onmessage = onEntry;
       for (const t of this.types) es.addEventListener(t, onEntry);
       es.addEventListener("pushwire.cursor", (e) => this._record(gen, { cursor: e.data }));
       es.addEventListener("pushwire.gap", (e) => this._record(gen, { gap: JSON.parse(e.data), cursor: e.lastEventId }));
+      es.addEventListener("pushwire.reset", (e) => this._record(gen, { reset: JSON.parse(e.data), cursor: e.lastEventId }));
       es.onerror = () => {
         // The EventSource reconnects by itself with Last-Event-ID unless
         // the server refused it for good; either way count it.
@@ -195,9 +210,10 @@
           .then((r) => { if (!r.ok) throw new Error("poll: " + r.status); return r.json(); })
           .then((body) => {
             if (gen !== this._generation) return;
+            if (body.reset) this._record(gen, { reset: body.reset, cursor: body.cursor });
             for (const e of body.entries) this._record(gen, e);
             if (body.gap) this._record(gen, { gap: body.gap, cursor: body.cursor });
-            else this.cursor = body.cursor;
+            else if (!body.reset) this.cursor = body.cursor;
             this._opened(gen);
             loop();
           })

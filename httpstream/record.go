@@ -10,9 +10,10 @@ import (
 // The JSON records of the WebSocket, streaming and iframe transports, and the
 // entries of a long-poll response. Each is one JSON object:
 //
-//	{"cursor":"17"}                                  where the stream starts
+//	{"cursor":"k3x9:17"}                             where the stream starts
 //	{"seq":18,"type":"chat","data":"hello"}          an entry ("type" omitted when empty)
-//	{"gap":{"after":3,"oldest":10,"lost":6},"cursor":"9"}   entries lost
+//	{"gap":{"after":3,"oldest":10,"lost":6},"cursor":"k3x9:9"}   entries lost
+//	{"reset":{"epoch":"p2m7","after":0},"cursor":"p2m7:0"}   a new history
 //	{"error":"..."}                                  a message the server refused
 //
 // Strings are escaped so that the record can be placed as is inside an HTML
@@ -60,20 +61,30 @@ func appendGap(dst []byte, g hub.GapError) []byte {
 	return append(dst, '}')
 }
 
+// appendResetRecord appends {"reset":{...},"cursor":"EPOCH:N"}.
+func appendResetRecord(dst []byte, r hub.ResetError) []byte {
+	dst = append(dst, `{"reset":`...)
+	dst = appendReset(dst, r)
+	dst = append(dst, `,"cursor":"`...)
+	dst = appendCursor(dst, r.Cursor())
+	return append(dst, `"}`...)
+}
+
+// appendReset appends {"epoch":"E","after":N}: the log's new epoch and the
+// sequence number the client resumes after.
+func appendReset(dst []byte, r hub.ResetError) []byte {
+	dst = append(dst, `{"epoch":"`...)
+	dst = append(dst, r.Epoch...) // letters, digits, '-' and '_' only
+	dst = append(dst, `","after":`...)
+	dst = strconv.AppendUint(dst, uint64(r.After), 10)
+	return append(dst, '}')
+}
+
 // appendErrorRecord appends {"error":"msg"}.
 func appendErrorRecord(dst []byte, msg string) []byte {
 	dst = append(dst, `{"error":`...)
 	dst = appendJSONString(dst, []byte(msg))
 	return append(dst, '}')
-}
-
-// appendCursor appends the wire form of a concrete cursor without
-// allocating; symbolic cursors are written as Cursor.String gives them.
-func appendCursor(dst []byte, c hub.Cursor) []byte {
-	if seq, ok := c.Seq(); ok {
-		return strconv.AppendUint(dst, uint64(seq), 10)
-	}
-	return append(dst, c.String()...)
 }
 
 const hexDigits = "0123456789abcdef"

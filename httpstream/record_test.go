@@ -64,11 +64,12 @@ func TestRecords(t *testing.T) {
 		got  []byte
 		want string
 	}{
-		{"cursor", appendCursorRecord(nil, hub.After(17)), `{"cursor":"17"}`},
+		{"cursor", appendCursorRecord(nil, hub.AfterIn("e1", 17)), `{"cursor":"e1:17"}`},
 		{"cursor from now", appendCursorRecord(nil, hub.FromNow()), `{"cursor":""}`},
 		{"entry", appendEntryRecord(nil, &hub.Entry{Seq: 18, Data: []byte("hi")}), `{"seq":18,"data":"hi"}`},
 		{"typed entry", appendEntryRecord(nil, &hub.Entry{Seq: 1, Type: "chat", Data: []byte("<b>")}), `{"seq":1,"type":"chat","data":"\u003cb\u003e"}`},
-		{"gap", appendGapRecord(nil, hub.GapError{After: 3, Oldest: 10, Lost: 6}, hub.After(9)), `{"gap":{"after":3,"oldest":10,"lost":6},"cursor":"9"}`},
+		{"reset", appendResetRecord(nil, hub.ResetError{From: hub.AfterIn("e0", 5), Epoch: "e1", After: 2}), `{"reset":{"epoch":"e1","after":2},"cursor":"e1:2"}`},
+		{"gap", appendGapRecord(nil, hub.GapError{After: 3, Oldest: 10, Lost: 6}, hub.AfterIn("e1", 9)), `{"gap":{"after":3,"oldest":10,"lost":6},"cursor":"e1:9"}`},
 		{"error", appendErrorRecord(nil, `too "long"`), `{"error":"too \"long\""}`},
 	}
 	for _, tt := range tests {

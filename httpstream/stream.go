@@ -11,14 +11,18 @@ import (
 	"github.com/pushwire/pushwire/hub"
 )
 
-// A sink writes one transport's framing. The loop calls open once, then
-// entry and gap for what the log delivers, flush after each batch and
-// keepAlive when the stream was idle for KeepAlive; the first error ends the
-// stream. None of them is called concurrently.
+// A sink writes one transport's framing. The loop calls open once, with
+// the reset to report instead of the cursor when the client's cursor is
+// from another history; then entry, gap and reset for what the log
+// delivers, flush after each batch
+// and keepAlive when the stream was idle for KeepAlive; the first error
+// ends the stream. None of them is called concurrently. The epoch of the
+// entries is that of the cursor given to open or of the last reset.
 type sink interface {
-	open(cur hub.Cursor) error
+	open(cur hub.Cursor, r *hub.ResetError) error
 	entry(e *hub.Entry) error
 	gap(g hub.GapError, next hub.Cursor) error
+	reset(r hub.ResetError) error
 	keepAlive() error
 	flush() error
 }
@@ -50,11 +54,16 @@ func (h *Handler) stream(ctx context.Context, cur hub.Cursor, s sink) error {
 	// published in between.
 	_, resolved, err := h.log.ReadAfter(ctx, cur, nil)
 	var gap hub.GapError
+	var reset hub.ResetError
 	switch {
 	case err == nil, errors.Is(err, hub.ErrClosed):
 	case errors.As(err, &gap):
-		// the subscription reports it
-		resolved = cur
+		// The subscription reports it; the client stands at its cursor,
+		// in the log's epoch.
+		resolved = hub.AfterIn(resolved.Epoch(), gap.After)
+	case errors.As(err, &reset):
+		// Told once, at the start; the stream goes on from where the
+		// reset says.
 	default:
 		return err
 	}
@@ -72,7 +81,7 @@ func (h *Handler) stream(ctx context.Context, cur hub.Cursor, s sink) error {
 			case <-ctx.Done():
 				return
 			}
-			if err != nil && !errors.As(err, new(hub.GapError)) {
+			if err != nil && !errors.As(err, new(hub.GapError)) && !errors.As(err, new(hub.ResetError)) {
 				return
 			}
 		}
@@ -84,7 +93,12 @@ func (h *Handler) stream(ctx context.Context, cur hub.Cursor, s sink) error {
 		}
 	}()
 
-	if err := s.open(resolved); err != nil {
+	epoch := resolved.Epoch()
+	var r *hub.ResetError
+	if reset.Epoch != "" {
+		r = &reset
+	}
+	if err := s.open(resolved, r); err != nil {
 		return err
 	}
 	if err := s.flush(); err != nil {
@@ -118,7 +132,7 @@ func (h *Handler) stream(ctx context.Context, cur hub.Cursor, s sink) error {
 				return nil
 			}
 			*slot = n
-			done, err := h.write(s, slot)
+			done, err := h.write(s, slot, &epoch)
 			// Take what else is ready, up to a batch, before flushing.
 			for i := 1; !done && err == nil && i < h.opts.MaxBatch; i++ {
 				select {
@@ -128,7 +142,7 @@ func (h *Handler) stream(ctx context.Context, cur hub.Cursor, s sink) error {
 						break
 					}
 					*slot = n
-					done, err = h.write(s, slot)
+					done, err = h.write(s, slot, &epoch)
 					continue
 				default:
 				}
@@ -147,16 +161,21 @@ func (h *Handler) stream(ctx context.Context, cur hub.Cursor, s sink) error {
 	}
 }
 
-// write passes one result of Next to s. done reports the end of the
+// write passes one result of Next to s; *epoch is the epoch of the
+// entries, which a reset changes. done reports the end of the
 // subscription; err is s's error or ErrSlowConsumer.
-func (h *Handler) write(s sink, n *next) (done bool, err error) {
+func (h *Handler) write(s sink, n *next, epoch *hub.Epoch) (done bool, err error) {
 	if n.err == nil {
 		return false, s.entry(&n.e)
 	}
 	var gap hub.GapError
+	var reset hub.ResetError
 	switch {
 	case errors.As(n.err, &gap):
-		return false, s.gap(gap, hub.After(gap.Oldest-1))
+		return false, s.gap(gap, hub.AfterIn(*epoch, gap.Oldest-1))
+	case errors.As(n.err, &reset):
+		*epoch = reset.Epoch
+		return false, s.reset(reset)
 	case errors.Is(n.err, hub.ErrSlowConsumer):
 		return true, errSlowConsumer
 	}
@@ -209,7 +228,7 @@ func (h *Handler) serveStreaming(w http.ResponseWriter, r *http.Request, cur hub
 	if !h.begin() {
 		// Closed: open the stream and end it at once, so that the client
 		// reconnects (to the next process) as after any end of stream.
-		s.open(cur)
+		s.open(cur, nil)
 		s.flush()
 		return
 	}
@@ -233,12 +252,15 @@ func (h *Handler) serveNDJSON(w http.ResponseWriter, r *http.Request, cur hub.Cu
 	h.serveStreaming(w, r, cur, &ndjsonSink{newRespWriter(w, h.opts.WriteTimeout), h.opts.Padding})
 }
 
-func (s *ndjsonSink) open(cur hub.Cursor) error {
+func (s *ndjsonSink) open(cur hub.Cursor, r *hub.ResetError) error {
 	if s.padding > 0 {
 		for range s.padding - 1 {
 			s.buf = append(s.buf, ' ')
 		}
 		s.buf = append(s.buf, '\n')
+	}
+	if r != nil {
+		return s.reset(*r)
 	}
 	s.buf = appendCursorRecord(s.buf, cur)
 	s.buf = append(s.buf, '\n')
@@ -253,6 +275,12 @@ func (s *ndjsonSink) entry(e *hub.Entry) error {
 
 func (s *ndjsonSink) gap(g hub.GapError, next hub.Cursor) error {
 	s.buf = appendGapRecord(s.buf, g, next)
+	s.buf = append(s.buf, '\n')
+	return nil
+}
+
+func (s *ndjsonSink) reset(r hub.ResetError) error {
+	s.buf = appendResetRecord(s.buf, r)
 	s.buf = append(s.buf, '\n')
 	return nil
 }
@@ -305,7 +333,7 @@ func (h *Handler) serveIframe(w http.ResponseWriter, r *http.Request, cur hub.Cu
 	h.serveStreaming(w, r, cur, &iframeSink{newRespWriter(w, h.opts.WriteTimeout), h.opts.Padding, cb})
 }
 
-func (s *iframeSink) open(cur hub.Cursor) error {
+func (s *iframeSink) open(cur hub.Cursor, r *hub.ResetError) error {
 	s.buf = append(s.buf, "<!doctype html>\n<meta charset=\"utf-8\">\n<title>pushwire</title>\n"...)
 	if s.padding > 0 {
 		for range s.padding - 1 {
@@ -313,13 +341,11 @@ func (s *iframeSink) open(cur hub.Cursor) error {
 		}
 		s.buf = append(s.buf, '\n')
 	}
-	return s.record(appendCursorRecord, cur)
-}
-
-// record appends one script element calling the callback.
-func (s *iframeSink) record(f func([]byte, hub.Cursor) []byte, c hub.Cursor) error {
+	if r != nil {
+		return s.reset(*r)
+	}
 	s.begin()
-	s.buf = f(s.buf, c)
+	s.buf = appendCursorRecord(s.buf, cur)
 	s.end()
 	return nil
 }
@@ -346,17 +372,26 @@ func (s *iframeSink) gap(g hub.GapError, next hub.Cursor) error {
 	return nil
 }
 
+func (s *iframeSink) reset(r hub.ResetError) error {
+	s.begin()
+	s.buf = appendResetRecord(s.buf, r)
+	s.end()
+	return nil
+}
+
 func (s *iframeSink) keepAlive() error {
 	s.buf = append(s.buf, '\n')
 	return nil
 }
 
 // sseSink writes text/event-stream (HTML §9.2): each entry an event whose id
-// is its sequence number, whose type is the entry's Type (none for ""), and
+// is the cursor after it (EPOCH:SEQ, since an EventSource sends back only
+// its last event id), whose type is the entry's Type (none for ""), and
 // whose data is the payload.
 type sseSink struct {
 	respWriter
 	retry time.Duration
+	epoch hub.Epoch // of the entries: their ids are EPOCH:SEQ
 }
 
 func (h *Handler) serveSSE(w http.ResponseWriter, r *http.Request, cur hub.Cursor) {
@@ -368,14 +403,19 @@ func (h *Handler) serveSSE(w http.ResponseWriter, r *http.Request, cur hub.Curso
 // id and data are the resolved cursor: the id makes a reconnecting
 // EventSource resume from there even before the first entry, and the data
 // tells a script where the stream starts (EventSource has no other way to
-// show it the last event ID).
-func (s *sseSink) open(cur hub.Cursor) error {
+// show it the last event ID). For a client from another history it writes
+// the "pushwire.reset" event instead.
+func (s *sseSink) open(cur hub.Cursor, r *hub.ResetError) error {
 	if s.retry > 0 {
 		ms := (s.retry + time.Millisecond - 1) / time.Millisecond
 		s.buf = append(s.buf, "retry: "...)
 		s.buf = strconv.AppendInt(s.buf, int64(ms), 10)
 		s.buf = append(s.buf, '\n')
 	}
+	if r != nil {
+		return s.reset(*r)
+	}
+	s.epoch = cur.Epoch()
 	s.buf = append(s.buf, "event: pushwire.cursor\nid: "...)
 	s.buf = appendCursor(s.buf, cur)
 	s.buf = append(s.buf, "\ndata: "...)
@@ -384,8 +424,22 @@ func (s *sseSink) open(cur hub.Cursor) error {
 	return nil
 }
 
+// reset writes a "pushwire.reset" event: data the new epoch and the
+// sequence number the stream resumes after, as JSON, and id the cursor to
+// resume from, so that an EventSource reconnecting later sends it in
+// Last-Event-ID (HTML §9.2.6: the id field sets the last event ID buffer).
+func (s *sseSink) reset(r hub.ResetError) error {
+	s.epoch = r.Epoch
+	s.buf = append(s.buf, "event: pushwire.reset\nid: "...)
+	s.buf = appendCursor(s.buf, r.Cursor())
+	s.buf = append(s.buf, "\ndata: "...)
+	s.buf = appendReset(s.buf, r)
+	s.buf = append(s.buf, "\n\n"...)
+	return nil
+}
+
 // entry writes the event by hand, since every piece is known to be safe:
-// the id is digits, a type holding CR or LF is dropped (HTML §9.2.6: a line
+// the id is the cursor after the entry, EPOCH:SEQ, a type holding CR or LF is dropped (HTML §9.2.6: a line
 // ends at CR, LF or CRLF, so such a type would inject fields), and every
 // line of the data becomes a data field, so the event dispatches with the
 // payload's lines joined by LF. Invalid UTF-8 is decoded by the receiver as
@@ -397,7 +451,7 @@ func (s *sseSink) entry(e *hub.Entry) error {
 		s.buf = append(s.buf, '\n')
 	}
 	s.buf = append(s.buf, "id: "...)
-	s.buf = strconv.AppendUint(s.buf, uint64(e.Seq), 10)
+	s.buf = appendCursor(s.buf, hub.AfterIn(s.epoch, e.Seq))
 	s.buf = append(s.buf, '\n')
 	s.buf = appendSSEData(s.buf, e.Data)
 	s.buf = append(s.buf, '\n')

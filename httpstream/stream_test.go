@@ -29,31 +29,31 @@ func TestStreams(t *testing.T) {
 		want   string
 	}{
 		{"ndjson", "?transport=stream&cursor=1", nil, "application/x-ndjson",
-			`{"cursor":"1"}` + "\n" +
-				`{"gap":{"after":1,"oldest":3,"lost":1},"cursor":"2"}` + "\n" +
+			`{"cursor":"e1:1"}` + "\n" +
+				`{"gap":{"after":1,"oldest":3,"lost":1},"cursor":"e1:2"}` + "\n" +
 				`{"seq":3,"data":"a\u003c/script\u003e"}` + "\n" +
 				`{"seq":4,"type":"chat","data":"b\u2028c"}` + "\n"},
 		{"ndjson by accept", "?cursor=3", []string{"Accept", "application/x-ndjson"}, "application/x-ndjson",
-			`{"cursor":"3"}` + "\n" +
+			`{"cursor":"e1:3"}` + "\n" +
 				`{"seq":4,"type":"chat","data":"b\u2028c"}` + "\n"},
 		{"iframe", "?transport=iframe&cursor=1&callback=app.cb", nil, "text/html; charset=utf-8",
 			"<!doctype html>\n<meta charset=\"utf-8\">\n<title>pushwire</title>\n" +
-				`<script>parent.app.cb({"cursor":"1"})</script>` + "\n" +
-				`<script>parent.app.cb({"gap":{"after":1,"oldest":3,"lost":1},"cursor":"2"})</script>` + "\n" +
+				`<script>parent.app.cb({"cursor":"e1:1"})</script>` + "\n" +
+				`<script>parent.app.cb({"gap":{"after":1,"oldest":3,"lost":1},"cursor":"e1:2"})</script>` + "\n" +
 				`<script>parent.app.cb({"seq":3,"data":"a\u003c/script\u003e"})</script>` + "\n" +
 				`<script>parent.app.cb({"seq":4,"type":"chat","data":"b\u2028c"})</script>` + "\n"},
 		{"sse", "?transport=sse&cursor=1", nil, "text/event-stream",
-			"event: pushwire.cursor\nid: 1\ndata: 1\n\n" +
-				"event: pushwire.gap\nid: 2\ndata: {\"after\":1,\"oldest\":3,\"lost\":1}\n\n" +
-				"id: 3\ndata: a</script>\n\n" +
-				"event: chat\nid: 4\ndata: b\u2028c\n\n"},
+			"event: pushwire.cursor\nid: e1:1\ndata: e1:1\n\n" +
+				"event: pushwire.gap\nid: e1:2\ndata: {\"after\":1,\"oldest\":3,\"lost\":1}\n\n" +
+				"id: e1:3\ndata: a</script>\n\n" +
+				"event: chat\nid: e1:4\ndata: b\u2028c\n\n"},
 		{"sse by accept, last-event-id", "?cursor=0", []string{"Accept", "text/event-stream", "Last-Event-ID", "3"}, "text/event-stream",
-			"event: pushwire.cursor\nid: 3\ndata: 3\n\n" +
-				"event: chat\nid: 4\ndata: b\u2028c\n\n"},
+			"event: pushwire.cursor\nid: e1:3\ndata: e1:3\n\n" +
+				"event: chat\nid: e1:4\ndata: b\u2028c\n\n"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			tp := hub.NewTopic(&hub.TopicOptions{MaxEntries: 2})
+			tp := hub.NewTopic(&hub.TopicOptions{Epoch: "e1", MaxEntries: 2})
 			publish(t, tp, "", "dropped", "dropped", "a</script>")
 			publish(t, tp, "chat", "b\u2028c")
 			srv, h := serve(t, tp, &Options{Padding: -1})
@@ -75,7 +75,7 @@ func TestStreams(t *testing.T) {
 // comment or end a JavaScript line inside the iframe stream.
 func TestIframeEscaping(t *testing.T) {
 	payloads := []string{"</script><script>alert(1)</script>", "</SCRIPT >", "<!--<script>", "a\u2028b\u2029c", "]]>-->", "\"});alert(1);({\"", "\x00\r\n"}
-	tp := hub.NewTopic(nil)
+	tp := hub.NewTopic(&hub.TopicOptions{Epoch: "e1"})
 	publish(t, tp, "</script>", payloads...)
 	srv, h := serve(t, tp, &Options{Padding: -1})
 	s := openStream(t, srv.URL+"?transport=iframe&cursor=0")
@@ -98,7 +98,7 @@ func TestIframeEscaping(t *testing.T) {
 }
 
 func TestIframeCallback(t *testing.T) {
-	srv, _ := serve(t, hub.NewTopic(nil), nil)
+	srv, _ := serve(t, hub.NewTopic(&hub.TopicOptions{Epoch: "e1"}), nil)
 	for _, cb := range []string{"alert(1)", "a..b", "1a", "a-b", "</script>", strings.Repeat("a", 65)} {
 		code, _ := get(t, srv.URL+"?transport=iframe&callback="+cb)
 		if code != http.StatusBadRequest {
@@ -108,9 +108,9 @@ func TestIframeCallback(t *testing.T) {
 }
 
 func TestPadding(t *testing.T) {
-	srv, _ := serve(t, hub.NewTopic(nil), &Options{Padding: 100})
+	srv, _ := serve(t, hub.NewTopic(&hub.TopicOptions{Epoch: "e1"}), &Options{Padding: 100})
 	s := openStream(t, srv.URL+"?transport=stream&cursor=0")
-	if got, want := s.readUntil("}\n"), strings.Repeat(" ", 99)+"\n"+`{"cursor":"0"}`+"\n"; got != want {
+	if got, want := s.readUntil("}\n"), strings.Repeat(" ", 99)+"\n"+`{"cursor":"e1:0"}`+"\n"; got != want {
 		t.Errorf("padded stream = %q, want %q", got, want)
 	}
 }
@@ -137,14 +137,14 @@ func (f *flushRecorder) String() string { f.mu.Lock(); defer f.mu.Unlock(); retu
 // transport's form, and none before.
 func TestKeepAlive(t *testing.T) {
 	tests := []struct{ transport, open, keepAlive string }{
-		{"stream", `{"cursor":"0"}` + "\n", "\n"},
-		{"iframe", `<script>parent.pushwireFrame({"cursor":"0"})</script>` + "\n", "\n"},
-		{"sse", "event: pushwire.cursor\nid: 0\ndata: 0\n\n", ":\n"},
+		{"stream", `{"cursor":"e1:0"}` + "\n", "\n"},
+		{"iframe", `<script>parent.pushwireFrame({"cursor":"e1:0"})</script>` + "\n", "\n"},
+		{"sse", "event: pushwire.cursor\nid: e1:0\ndata: e1:0\n\n", ":\n"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.transport, func(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
-				h := NewHandler(hub.NewTopic(nil), &Options{KeepAlive: 10 * time.Second, Padding: -1})
+				h := NewHandler(hub.NewTopic(&hub.TopicOptions{Epoch: "e1"}), &Options{KeepAlive: 10 * time.Second, Padding: -1})
 				w := &flushRecorder{header: http.Header{}}
 				ctx, cancel := context.WithCancel(context.Background())
 				done := make(chan struct{})
@@ -183,7 +183,7 @@ func TestKeepAlive(t *testing.T) {
 // TestWriteDeadlineExtended: a server WriteTimeout does not cut a stream,
 // since each write moves the deadline.
 func TestWriteDeadlineExtended(t *testing.T) {
-	tp := hub.NewTopic(nil)
+	tp := hub.NewTopic(&hub.TopicOptions{Epoch: "e1"})
 	h := NewHandler(tp, nil)
 	srv := httptest.NewUnstartedServer(h)
 	srv.Config.WriteTimeout = 50 * time.Millisecond
@@ -226,7 +226,7 @@ func TestSSEReconnects(t *testing.T) {
 			if ev.Type != "message" {
 				return errors.New("unexpected event " + ev.Type)
 			}
-			seq, err := strconv.ParseUint(ev.ID, 10, 64)
+			seq, err := strconv.ParseUint(strings.TrimPrefix(ev.ID, "e1:"), 10, 64)
 			if err != nil {
 				return err
 			}
@@ -245,7 +245,7 @@ func TestSSEReconnects(t *testing.T) {
 func TestSlowSubscriber(t *testing.T) {
 	const entries = 2000
 	payload := strings.Repeat("x", 8<<10) // 16 MB in all: more than socket buffers hold
-	tp := hub.NewTopic(&hub.TopicOptions{MaxEntries: entries, MaxBytes: 64 << 20})
+	tp := hub.NewTopic(&hub.TopicOptions{Epoch: "e1", MaxEntries: entries, MaxBytes: 64 << 20})
 	h := NewHandler(tp, &Options{WriteTimeout: time.Minute})
 	srv := httptest.NewUnstartedServer(h)
 	cl := &countingListener{Listener: srv.Listener}

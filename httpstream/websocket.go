@@ -59,8 +59,16 @@ func (s *wsSink) send() error {
 	return err
 }
 
-func (s *wsSink) open(cur hub.Cursor) error {
+func (s *wsSink) open(cur hub.Cursor, r *hub.ResetError) error {
+	if r != nil {
+		return s.reset(*r)
+	}
 	s.buf = appendCursorRecord(s.buf[:0], cur)
+	return s.send()
+}
+
+func (s *wsSink) reset(r hub.ResetError) error {
+	s.buf = appendResetRecord(s.buf[:0], r)
 	return s.send()
 }
 

@@ -36,7 +36,7 @@ func readMessages(t *testing.T, c *wsproto.Conn, n int) []string {
 // TestWebSocketResume: a WebSocket client resumes from its cursor, and a
 // reconnection with the last seq it saw gets exactly what it missed.
 func TestWebSocketResume(t *testing.T) {
-	tp := hub.NewTopic(nil)
+	tp := hub.NewTopic(&hub.TopicOptions{Epoch: "e1"})
 	publish(t, tp, "", "a", "b", "c")
 	srv, _ := serve(t, tp, nil)
 	ctx := context.Background()
@@ -45,7 +45,7 @@ func TestWebSocketResume(t *testing.T) {
 		t.Fatal(err)
 	}
 	got := readMessages(t, c, 3)
-	want := []string{`{"cursor":"1"}`, `{"seq":2,"data":"b"}`, `{"seq":3,"data":"c"}`}
+	want := []string{`{"cursor":"e1:1"}`, `{"seq":2,"data":"b"}`, `{"seq":3,"data":"c"}`}
 	if fmt.Sprint(got) != fmt.Sprint(want) {
 		t.Errorf("messages = %q, want %q", got, want)
 	}
@@ -57,7 +57,7 @@ func TestWebSocketResume(t *testing.T) {
 	}
 	defer c.CloseNow()
 	got = readMessages(t, c, 3)
-	want = []string{`{"cursor":"3"}`, `{"seq":4,"data":"d"}`, `{"seq":5,"data":"e"}`}
+	want = []string{`{"cursor":"e1:3"}`, `{"seq":4,"data":"d"}`, `{"seq":5,"data":"e"}`}
 	if fmt.Sprint(got) != fmt.Sprint(want) {
 		t.Errorf("messages after reconnecting = %q, want %q", got, want)
 	}
@@ -70,7 +70,7 @@ func TestWebSocketResume(t *testing.T) {
 // TestWebSocketPublish: client messages go through OnPublish; a refusal
 // comes back as an error record; a read-only topic closes with 1003.
 func TestWebSocketPublish(t *testing.T) {
-	tp := hub.NewTopic(nil)
+	tp := hub.NewTopic(&hub.TopicOptions{Epoch: "e1"})
 	srv, _ := serve(t, tp, &Options{OnPublish: func(r *http.Request, data []byte) error {
 		if string(data) == "bad" {
 			return errors.New("no bad words")
@@ -110,7 +110,7 @@ func TestWebSocketPublish(t *testing.T) {
 }
 
 func TestPublishPOST(t *testing.T) {
-	tp := hub.NewTopic(nil)
+	tp := hub.NewTopic(&hub.TopicOptions{Epoch: "e1"})
 	srv, _ := serve(t, tp, &Options{MaxMessageSize: 8, OnPublish: func(r *http.Request, data []byte) error {
 		_, err := tp.Publish(r.Context(), "", data)
 		return err
@@ -152,7 +152,7 @@ func TestPublishPOST(t *testing.T) {
 // streams end, a held poll answers), and clients that reconnect to a new
 // handler on the same log with their cursors get every entry exactly once.
 func TestShutdown(t *testing.T) {
-	tp := hub.NewTopic(nil)
+	tp := hub.NewTopic(&hub.TopicOptions{Epoch: "e1"})
 	publish(t, tp, "", "1", "2")
 	h1 := NewHandler(tp, nil)
 	srv1 := newServer(t, h1)
@@ -165,7 +165,7 @@ func TestShutdown(t *testing.T) {
 	defer ws.CloseNow()
 	readMessages(t, ws, 3)
 	sse := openStream(t, srv1.URL+"?transport=sse&cursor=0")
-	sse.readUntil("id: 2\n")
+	sse.readUntil("id: e1:2\n")
 	stream := openStream(t, srv1.URL+"?transport=stream&cursor=0")
 	stream.readUntil(`"seq":2`)
 	poll := make(chan string, 1)
@@ -200,7 +200,7 @@ func TestShutdown(t *testing.T) {
 	}
 	sseBody := sse.readAll() // ends
 	streamBody := stream.readAll()
-	if got := <-poll; !strings.HasPrefix(got, `{"cursor":"3","entries":[{"seq":3,`) && got != `{"cursor":"2","entries":[]}`+"\n" {
+	if got := <-poll; !strings.HasPrefix(got, `{"cursor":"e1:3","entries":[{"seq":3,`) && got != `{"cursor":"e1:2","entries":[]}`+"\n" {
 		t.Errorf("held poll after Close = %q, want entry 3 or no entries", got)
 	}
 	publish(t, tp, "", "4") // after the close: for the next handler
@@ -230,12 +230,12 @@ func TestShutdown(t *testing.T) {
 	if got := readMessages(t, ws2, 2)[1]; got != `{"seq":4,"data":"4"}` {
 		t.Errorf("WebSocket after reconnecting got %q, want entry 4", got)
 	}
-	sse2.readUntil("id: 4\n")
+	sse2.readUntil("id: e1:4\n")
 	stream2.readUntil(`"seq":4`)
 	h2.Close()
 	all := sseBody + sse2.readAll()
 	for i := 1; i <= 4; i++ {
-		if n := strings.Count(all, fmt.Sprintf("\n\nid: %d\ndata", i)); n != 1 {
+		if n := strings.Count(all, fmt.Sprintf("\n\nid: e1:%d\ndata", i)); n != 1 {
 			t.Errorf("SSE client got entry %d %d times, want once:\n%s", i, n, all)
 		}
 	}
@@ -249,7 +249,7 @@ func TestShutdown(t *testing.T) {
 
 // TestClosedHandler: requests after Close end at once.
 func TestClosedHandler(t *testing.T) {
-	tp := hub.NewTopic(nil)
+	tp := hub.NewTopic(&hub.TopicOptions{Epoch: "e1"})
 	publish(t, tp, "", "a")
 	srv, h := serve(t, tp, nil)
 	h.Close()
@@ -258,9 +258,10 @@ func TestClosedHandler(t *testing.T) {
 		code  int
 		want  string
 	}{
-		{"?transport=poll&cursor=1", 200, `{"cursor":"1","entries":[]}` + "\n"},
+		{"?transport=poll&cursor=1", 200, `{"cursor":"e1:1","entries":[]}` + "\n"},
+		// A stream after Close echoes the client's cursor and ends.
 		{"?transport=stream&cursor=1", 200, strings.Repeat(" ", DefaultPadding-1) + "\n" + `{"cursor":"1"}` + "\n"},
-		{"?transport=sse&cursor=1", 200, "event: pushwire.cursor\nid: 1\ndata: 1\n\n"},
+		{"?transport=sse&cursor=e1:1", 200, "event: pushwire.cursor\nid: e1:1\ndata: e1:1\n\n"},
 	}
 	for _, tt := range tests {
 		code, body := get(t, srv.URL+tt.query)

@@ -2,6 +2,7 @@ package hub
 
 import (
 	"errors"
+	"regexp"
 	"strconv"
 	"strings"
 	"testing"
@@ -38,6 +39,19 @@ var parseCursorTests = []struct {
 	{"now spelled out", "now", Cursor{}, ErrInvalidCursor},
 	{"fullwidth digit", "\uff11", Cursor{}, ErrInvalidCursor},
 	{"NUL", "1\x00", Cursor{}, ErrInvalidCursor},
+	{"with epoch", "k3x9:17", AfterIn("k3x9", 17), nil},
+	{"epoch zero", "Ab-_9:0", AfterIn("Ab-_9", 0), nil},
+	{"epoch of 32", strings.Repeat("e", 32) + ":18446744073709551615", AfterIn(Epoch(strings.Repeat("e", 32)), 1<<64-1), nil},
+	{"epoch of 33", strings.Repeat("e", 33) + ":1", Cursor{}, ErrInvalidCursor},
+	{"empty epoch", ":1", Cursor{}, ErrInvalidCursor},
+	{"epoch without seq", "k3x9:", Cursor{}, ErrInvalidCursor},
+	{"epoch oldest", "k3x9:oldest", Cursor{}, ErrInvalidCursor},
+	{"two colons", "a:b:1", Cursor{}, ErrInvalidCursor},
+	{"dot in epoch", "a.b:1", Cursor{}, ErrInvalidCursor},
+	{"space in epoch", "a b:1", Cursor{}, ErrInvalidCursor},
+	{"newline in epoch", "a\n:1", Cursor{}, ErrInvalidCursor},
+	{"non-ASCII epoch", "\u00e9:1", Cursor{}, ErrInvalidCursor},
+	{"epoch leading zero", "e:01", Cursor{}, ErrInvalidCursor},
 }
 
 func TestParseCursor(t *testing.T) {
@@ -70,6 +84,8 @@ func TestCursorString(t *testing.T) {
 		{"now", FromNow(), ""},
 		{"oldest", FromOldest(), "oldest"},
 		{"max", After(1<<64 - 1), "18446744073709551615"},
+		{"with epoch", AfterIn("k3x9", 17), "k3x9:17"},
+		{"AfterIn without epoch", AfterIn("", 17), "17"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -112,9 +128,11 @@ func TestSeqStringMatchesAppendUint(t *testing.T) {
 }
 
 // FuzzParseCursor checks ParseCursor against a plain reference: "" and
-// "oldest" are the symbolic cursors; otherwise a string is accepted exactly
-// when strconv.ParseUint accepts it and formats back to the same text.
-// Accepted strings must round-trip through Cursor.String.
+// "oldest" are the symbolic cursors; otherwise a string is an optional
+// epoch (a regular expression's idea of 1 to 32 letters, digits, '-' and
+// '_') and a colon, then a number that strconv.ParseUint accepts and
+// formats back to the same text. Accepted strings must round-trip through
+// Cursor.String.
 func FuzzParseCursor(f *testing.F) {
 	for _, tt := range parseCursorTests {
 		f.Add(tt.in)
@@ -129,9 +147,13 @@ func FuzzParseCursor(f *testing.F) {
 		case "oldest":
 			want = FromOldest()
 		default:
-			n, perr := strconv.ParseUint(s, 10, 64)
-			wantOK = perr == nil && strconv.FormatUint(n, 10) == s
-			want = After(Seq(n))
+			num, epoch := s, ""
+			if m := epochPrefix.FindString(s); m != "" {
+				epoch, num = m[:len(m)-1], s[len(m):]
+			}
+			n, perr := strconv.ParseUint(num, 10, 64)
+			wantOK = perr == nil && strconv.FormatUint(n, 10) == num
+			want = AfterIn(Epoch(epoch), Seq(n))
 		}
 		if !wantOK {
 			if err == nil || !errors.Is(err, ErrInvalidCursor) {
@@ -147,3 +169,31 @@ func FuzzParseCursor(f *testing.F) {
 		}
 	})
 }
+
+func TestNewEpoch(t *testing.T) {
+	seen := map[Epoch]bool{}
+	for range 1000 {
+		e := NewEpoch()
+		if !e.Valid() || len(e) > 13 {
+			t.Fatalf("NewEpoch() = %q, want a valid epoch of at most 13 bytes", e)
+		}
+		if seen[e] {
+			t.Fatalf("NewEpoch() repeated %q", e)
+		}
+		seen[e] = true
+	}
+}
+
+func TestCursorAppendTextAllocs(t *testing.T) {
+	c := AfterIn("k3x9", 1<<40)
+	buf := make([]byte, 0, 64)
+	if n := testing.AllocsPerRun(100, func() { buf, _ = c.AppendText(buf[:0]) }); n != 0 {
+		t.Errorf("AppendText allocates %v times, want 0", n)
+	}
+	if string(buf) != c.String() {
+		t.Errorf("AppendText = %q, String = %q", buf, c.String())
+	}
+}
+
+// epochPrefix is the reference grammar of an epoch and its colon.
+var epochPrefix = regexp.MustCompile(`^[A-Za-z0-9_-]{1,32}:`)

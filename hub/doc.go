@@ -14,14 +14,23 @@
 // TopicOptions.MaxEntries of them and MaxBytes bytes in total; publishing
 // drops the oldest entries as needed.
 //
+// # Epochs
+//
+// Every log has an epoch (see Epoch): the name of its history. An in-memory
+// topic gets a random one when it is made, so the log of a restarted
+// process has a new one; an engine keeps its log's epoch as long as the
+// log continues, and gives a wiped log a new one. Sequence numbers are only
+// meaningful within an epoch.
+//
 // # Cursors
 //
 // A reader names where it is with a Cursor and receives the entries after
-// it: After(n) for "after entry n", FromNow() for "only what is published
-// from now on", FromOldest() for "from the oldest entry still held". Every
-// read returns the concrete cursor to continue from. On the wire a cursor
-// is the sequence number in decimal, the same text as Seq.String and the
-// SSE id; Cursor.String and ParseCursor convert, with "" meaning FromNow
+// it: AfterIn(epoch, n) for "after entry n of that history" (what every
+// read returns), After(n) for a bare sequence number, FromNow() for "only
+// what is published from now on", FromOldest() for "from the oldest entry
+// still held". Every read returns the concrete cursor to continue from. On
+// the wire a cursor is "EPOCH:SEQ"; Cursor.String, Cursor.AppendText and
+// ParseCursor convert, with a bare "SEQ" still accepted, "" meaning FromNow
 // (a client that has no cursor yet, such as an EventSource that never
 // received an id, sees new entries only) and "oldest" meaning FromOldest.
 //
@@ -29,8 +38,11 @@
 // moved forward in silence: the read returns a GapError carrying the
 // oldest sequence number still held and how many entries were lost, along
 // with the cursor that skips the gap, and the caller decides whether to
-// tell the client, resync it, or give up. A cursor ahead of the log yields
-// ErrCursorAhead.
+// tell the client, resync it, or give up. A cursor of another epoch, or
+// ahead of every entry published (it cannot come from this history), is
+// never read as a position in this log either: the read returns a
+// ResetError with the cursor that starts the current history, once, and
+// the reader goes on from there; a transport tells its client "reset".
 //
 // # Reading
 //
@@ -45,9 +57,25 @@
 //     entries one by one, waiting as needed: the loop of WebSocket, SSE and
 //     chunked streaming.
 //
-// The Log interface is exactly these three plus Publish, narrow enough
-// that a distributed log such as Redis Streams or NATS JetStream can stand
-// behind it in place of the in-memory *Topic.
+// The Log interface is exactly these three plus Publish; transports take a
+// Log.
+//
+// # Engines
+//
+// A Topic is either its own in-memory log (NewTopic, the default) or a
+// node's view of a shared log kept by an Engine (OpenTopic), such as NATS
+// JetStream (engines/jetstream) or Redis Streams. The Engine interface is
+// narrow: per topic, an EngineLog appends with an idempotency key, reads
+// after a sequence number, reports its bounds and epoch, and waits for its
+// tail. The engine numbers the entries, so its order is every node's
+// order. An engine-backed topic runs one goroutine, its tail, that reads
+// the engine into the node's ring; every reader on the node reads the
+// ring, and asks the engine only what the ring cannot answer (a cursor
+// older than the ring or of an epoch it has not caught up with; FromNow,
+// which is the engine's head). A cursor the engine has passed but the
+// ring not yet is valid: readers wait for the tail, never get an error.
+// MemoryEngine is the in-memory log behind the interface, and
+// hub/enginetest the suite every engine passes.
 //
 // # Design
 //
@@ -82,13 +110,14 @@
 //
 // # Concurrency
 //
-// Every method of Hub, Topic and Subscription is safe for concurrent use.
-// Publish never blocks on readers. Entries are read-only once published:
+// Every method of Hub, Topic, Subscription and MemoryEngine is safe for
+// concurrent use. Publish never blocks on readers. Entries are read-only once published:
 // Data is shared by every reader and must not be modified. Calls to Next
 // on one subscription may come from several goroutines; each entry then
 // goes to exactly one of them, though which returns first is up to the
 // scheduler. Close of a subscription may be called at any time and wakes a
-// blocked Next. The package starts no goroutines.
+// blocked Next. The package starts no goroutines for in-memory topics; an
+// engine-backed topic starts its tail, which Close ends.
 //
 // Closing a topic (or the hub, which closes all its topics) makes Publish
 // fail with ErrClosed and wakes every waiting reader. Nothing published
@@ -100,7 +129,10 @@
 // Defaults: MaxEntries 1024 entries and MaxBytes 1 MiB per topic (sizes
 // counted as len(Type)+len(Data); an entry larger than MaxBytes is
 // rejected with ErrTooLarge); QueueLen 256 under Drop; MaxTopics 1024 per
-// hub. Topics are never removed from a hub, so a hub with default limits
+// hub. An in-memory topic remembers the idempotency keys of Append for as
+// long as their entries are held. An engine-backed topic's ring has the
+// same limits; a subscriber that reads from the engine holds at most 32
+// entries it fetched. Topics are never removed from a hub, so a hub with default limits
 // holds at most about 1 GiB of payload plus 72 bytes of Entry per held
 // entry. A topic's ring starts small and grows to MaxEntries as it fills.
 // A Subscription of a *Topic takes under 200 bytes, its channel included,
@@ -111,16 +143,17 @@
 // Cursors and topic names come from clients. ParseCursor accepts only the
 // canonical forms above, at most 20 digits, and wraps ErrInvalidCursor
 // otherwise. A well-formed cursor can do no harm: it is checked against the
-// log when used (GapError, ErrCursorAhead) and reads at most what the log
+// log when used (GapError, ResetError) and reads at most what the log
 // holds. Hub.Topic creates any topic it is asked for, up to MaxTopics, so
 // transports should check client-supplied names, or use Hub.Lookup, which
 // never creates.
 //
 // Sequence numbers of an in-memory topic restart at 1 when the process
-// restarts. A client cursor from before the restart is then either ahead of
-// the log (ErrCursorAhead) or, once the new log has grown past it, names
-// entries the client never saw; applications that must tell these apart
-// can carry an epoch of their own next to the cursor.
+// restarts, under a new epoch, so a client cursor from before the restart
+// gets a ResetError, never entries of the new log in place of the old
+// ones it named. An epoch is 64 random bits: it identifies a history, it
+// is not a secret. A cursor's epoch is checked for its grammar (1 to 32
+// bytes of letters, digits, '-' and '_') and compared, never interpreted.
 //
 // The hub stores Type and Data as given. Entries are payload for
 // transports that frame them (an SSE encoder must still refuse a Type with

@@ -19,11 +19,11 @@ var (
 	// failed: every later Next returns the same error.
 	ErrSlowConsumer = errors.New("hub: slow consumer")
 
-	// ErrCursorAhead reports a cursor after the last entry ever published to
-	// the topic. The client cannot have seen such an entry from this log: it
-	// forged the cursor, or it got it from an earlier log of the same name
-	// (say, before a restart of an in-memory hub).
-	ErrCursorAhead = errors.New("hub: cursor ahead of the log")
+	// ErrUnavailable reports that an engine cannot be reached or did not
+	// answer in time. Engines wrap their transient failures with it; a
+	// Publish of an engine-backed topic retries them with the same
+	// idempotency key until its ctx is done.
+	ErrUnavailable = errors.New("hub: engine unavailable")
 
 	// ErrInvalidCursor reports a string that is not the wire form of a
 	// cursor (see ParseCursor).
@@ -72,7 +72,39 @@ func gapError(after, oldest Seq) error {
 	return GapError{After: after, Oldest: oldest, Lost: uint64(oldest - after - 1)}
 }
 
-// aheadError returns the error for a cursor after the last published entry.
-func aheadError(after, head Seq) error {
-	return fmt.Errorf("%w: cursor %d, last published %d", ErrCursorAhead, after, head)
+// ResetError reports a cursor that does not name a position in the log's
+// current history: it is from another epoch (the log was lost and started
+// again, as an in-memory log does when its process restarts, or a shared
+// stream that was wiped), or it is ahead of every entry ever published, so
+// that the log cannot have given it out. The reader is told so explicitly,
+// once, instead of being sent an error it would retry forever or being
+// moved in silence. Match it with errors.As:
+//
+//	var reset hub.ResetError
+//	if errors.As(err, &reset) {
+//		// tell the client that the log started a new history
+//	}
+//
+// The read that returns a ResetError also returns the cursor to continue
+// from, AfterIn(Epoch, After): before the oldest entry of the current
+// history still held, so that the reader receives all of it. A
+// subscription moves there by itself.
+type ResetError struct {
+	// From is the cursor the reader asked to read after.
+	From Cursor
+	// Epoch is the log's current epoch.
+	Epoch Epoch
+	// After is where the reader continues in the current history: the
+	// sequence number before the oldest entry held.
+	After Seq
+}
+
+// Error implements the error interface.
+func (e ResetError) Error() string {
+	return fmt.Sprintf("hub: reset: cursor %q is not in the log's history %q, which continues after %d", e.From, e.Epoch, e.After)
+}
+
+// Cursor returns the cursor to continue from, AfterIn(e.Epoch, e.After).
+func (e ResetError) Cursor() Cursor {
+	return AfterIn(e.Epoch, e.After)
 }

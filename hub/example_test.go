@@ -36,7 +36,10 @@ func ExampleTopic_ReadAfter() {
 	for _, e := range buf[:n] {
 		fmt.Printf("id %d: %s\n", e.Seq, e.Data)
 	}
-	fmt.Printf("next cursor %q\n", next)
+	// The next cursor is "EPOCH:4": the topic's epoch, then the sequence
+	// number. A client keeps it as an opaque string.
+	seq, _ := next.Seq()
+	fmt.Println("next cursor after", seq, "in this topic's epoch:", next.Epoch() == news.Epoch())
 	// Output:
 	// published 1 one
 	// published 2 two
@@ -44,7 +47,7 @@ func ExampleTopic_ReadAfter() {
 	// published 4 four
 	// id 3: three
 	// id 4: four
-	// next cursor "4"
+	// next cursor after 4 in this topic's epoch: true
 }
 
 // A client that comes back after the log dropped the entries it missed is
@@ -111,7 +114,7 @@ func ExampleTopic_Subscribe() {
 
 // Cursors travel as strings: the empty string means "from now".
 func ExampleParseCursor() {
-	for _, s := range []string{"", "oldest", "42", "042", "-1"} {
+	for _, s := range []string{"", "oldest", "42", "k3x9:42", "042", "-1", "k3.x:42"} {
 		c, err := hub.ParseCursor(s)
 		if err != nil {
 			fmt.Printf("%q: %v\n", s, err)
@@ -124,6 +127,56 @@ func ExampleParseCursor() {
 	// "": cursor "", seq 0 false
 	// "oldest": cursor "oldest", seq 0 false
 	// "42": cursor "42", seq 42 true
+	// "k3x9:42": cursor "k3x9:42", seq 42 true
 	// "042": hub: malformed cursor: "042": leading zero
 	// "-1": hub: malformed cursor: "-1": byte 0 is not a decimal digit
+	// "k3.x:42": hub: malformed cursor: "k3.x:42": malformed epoch
+}
+
+// A client that kept a cursor of a log that is gone (an in-memory log
+// before its process restarted) is told so once, with where to go on,
+// instead of an error it would retry forever.
+func ExampleResetError() {
+	ctx := context.Background()
+	before := hub.NewTopic(nil)
+	before.Publish(ctx, "chat", []byte("said before the restart"))
+	_, cursor, _ := before.ReadAfter(ctx, hub.FromNow(), nil)
+
+	after := hub.NewTopic(nil) // the restarted process: a new epoch
+	after.Publish(ctx, "chat", []byte("said after the restart"))
+
+	buf := make([]hub.Entry, 16)
+	_, next, err := after.ReadAfter(ctx, cursor, buf)
+	var reset hub.ResetError
+	if errors.As(err, &reset) {
+		fmt.Println("reset: new epoch", reset.Epoch == after.Epoch(), "resume after", reset.After)
+	}
+	n, _, _ := after.ReadAfter(ctx, next, buf)
+	for _, e := range buf[:n] {
+		fmt.Printf("id %d: %s\n", e.Seq, e.Data)
+	}
+	// Output:
+	// reset: new epoch true resume after 0
+	// id 1: said after the restart
+}
+
+// Two nodes on one engine share one log: what one publishes, the other
+// reads, with the same sequence numbers and epoch. MemoryEngine shares
+// within a process; engines/jetstream and others share between machines.
+func ExampleOpenTopic() {
+	ctx := context.Background()
+	engine := hub.NewMemoryEngine()
+	defer engine.Close()
+	a, _ := hub.OpenTopic(ctx, engine, "chat", nil)
+	defer a.Close()
+	b, _ := hub.OpenTopic(ctx, engine, "chat", nil)
+	defer b.Close()
+
+	sub, _ := b.Subscribe(ctx, hub.FromNow())
+	defer sub.Close()
+	a.Publish(ctx, "chat", []byte("hello from a"))
+	e, _ := sub.Next(ctx)
+	fmt.Printf("b got %d: %s, same epoch: %v\n", e.Seq, e.Data, a.Epoch() == b.Epoch())
+	// Output:
+	// b got 1: hello from a, same epoch: true
 }

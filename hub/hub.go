@@ -1,6 +1,7 @@
 package hub
 
 import (
+	"context"
 	"fmt"
 	"sync"
 )
@@ -13,6 +14,11 @@ type Options struct {
 	// 1024. Topics are never removed from a hub, so with default topic
 	// limits the hub holds at most MaxTopics × 1 MiB of payload.
 	MaxTopics int
+
+	// Engine, if set, keeps the topics' logs: Topic opens each with
+	// OpenTopic, so that every node on the same engine shares them.
+	// Default nil: each topic is an in-memory log of this process.
+	Engine Engine
 }
 
 // Hub is a set of named topics. The zero Hub is an empty, open hub with
@@ -20,6 +26,7 @@ type Options struct {
 // are safe for concurrent use.
 type Hub struct {
 	maxTopics int
+	engine    Engine
 
 	mu     sync.Mutex
 	topics map[string]*Topic
@@ -31,6 +38,7 @@ func New(opts *Options) *Hub {
 	h := &Hub{}
 	if opts != nil {
 		h.maxTopics = opts.MaxTopics
+		h.engine = opts.Engine
 	}
 	return h
 }
@@ -41,6 +49,10 @@ func New(opts *Options) *Hub {
 // ErrTooManyTopics when the hub holds MaxTopics topics, and with ErrClosed
 // once the hub is closed. Existing topics are returned even then, so that
 // readers can drain a closed topic.
+//
+// With Options.Engine, a new topic is opened with OpenTopic, bounded by a
+// context.Background (engines bound their own requests by timeouts); its
+// errors are returned as they are.
 //
 // The name is not interpreted; it may be any string. If names come from
 // clients, check them first, or use Lookup, which never creates.
@@ -63,7 +75,15 @@ func (h *Hub) Topic(name string, opts *TopicOptions) (*Topic, error) {
 	if h.topics == nil {
 		h.topics = make(map[string]*Topic)
 	}
-	t := NewTopic(opts)
+	var t *Topic
+	if h.engine != nil {
+		var err error
+		if t, err = OpenTopic(context.Background(), h.engine, name, opts); err != nil {
+			return nil, err
+		}
+	} else {
+		t = NewTopic(opts)
+	}
 	h.topics[name] = t
 	return t, nil
 }

@@ -2,8 +2,10 @@ package hub
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync"
+	"time"
 )
 
 // subscriber is the Subscription of a *Topic: a cursor into the topic's
@@ -19,10 +21,20 @@ type subscriber struct {
 	base Seq
 
 	mu     sync.Mutex // guards the fields below; never held while waiting
-	cursor Cursor     // After(last returned), or FromOldest before the first Next
+	cursor Cursor     // AfterIn(epoch, last returned), or FromOldest before the first Next
 	err    error      // sticky failure (the ErrSlowConsumer drop)
 	closed bool
+
+	// pending holds entries an engine-backed topic's engine returned for a
+	// cursor older than the ring, in epoch pendEpoch, not returned yet; nil
+	// when there are none.
+	pending   []Entry
+	pendEpoch Epoch
 }
+
+// replayBatch is how many entries a subscriber of an engine-backed topic
+// reads from the engine at a time when it is behind the ring.
+const replayBatch = 32
 
 // Next returns the next entry after the subscription's cursor and moves the
 // cursor past it, waiting for a publish if there is none yet. See
@@ -30,16 +42,51 @@ type subscriber struct {
 // available even if ctx is done. Calls to Next may come from several
 // goroutines; each entry then goes to exactly one of them.
 func (s *subscriber) Next(ctx context.Context) (Entry, error) {
+	delay := time.Duration(0)
 	for {
 		s.mu.Lock()
-		e, after, ready, err := s.step()
+		e, c, st, err := s.step()
 		s.mu.Unlock()
-		if ready {
+		switch st {
+		case stepReady:
 			return e, err
+		case stepEngine:
+			ready, err := s.fetch(ctx, c)
+			switch {
+			case ready:
+				return Entry{}, err
+			case err == nil:
+				delay = 0
+				continue
+			case err == errNothingYet:
+				// Wait below at the resolved cursor.
+				s.mu.Lock()
+				c = s.cursor
+				s.mu.Unlock()
+			case errors.Is(err, ErrClosed):
+				return Entry{}, err
+			default:
+				// The engine is unavailable: try again, as the tail does.
+				delay = min(max(2*delay, minRetry), maxRetry)
+				tm := time.NewTimer(delay)
+				select {
+				case <-tm.C:
+				case <-ctx.Done():
+					tm.Stop()
+					return Entry{}, ctx.Err()
+				case <-s.done:
+					tm.Stop()
+					return Entry{}, ErrClosed
+				}
+				continue
+			}
 		}
-		ch, err := s.t.waitChan(after)
+		ch, err := s.t.waitChan(ctx, c)
 		if ch == nil {
 			if err != nil {
+				if ctx.Err() != nil {
+					return Entry{}, ctx.Err()
+				}
 				return Entry{}, err
 			}
 			continue // something arrived meanwhile
@@ -54,47 +101,105 @@ func (s *subscriber) Next(ctx context.Context) (Entry, error) {
 	}
 }
 
+// What step found.
+const (
+	stepReady  = iota // an entry or an error for the caller
+	stepWait          // nothing yet: wait at the cursor
+	stepEngine        // only the engine can answer the cursor
+)
+
 // step does the non-blocking part of Next. If the subscriber has something
-// to see (ready), it returns it: an entry, or an error. Otherwise it
-// returns the sequence number after which the subscriber waits. Called
-// with s.mu held.
-func (s *subscriber) step() (e Entry, after Seq, ready bool, err error) {
+// to see (stepReady), it returns it: an entry, or an error. Otherwise it
+// returns the cursor at which the subscriber waits or asks the engine.
+// Called with s.mu held.
+func (s *subscriber) step() (e Entry, c Cursor, st int, err error) {
 	if s.closed {
-		return Entry{}, 0, true, ErrClosed
+		return Entry{}, c, stepReady, ErrClosed
 	}
 	if s.err != nil {
-		return Entry{}, 0, true, s.err
+		return Entry{}, c, stepReady, s.err
+	}
+	if len(s.pending) > 0 {
+		e = s.pending[0]
+		s.pending[0] = Entry{}
+		s.pending = s.pending[1:]
+		if len(s.pending) == 0 {
+			s.pending = nil
+		}
+		s.cursor = AfterIn(s.pendEpoch, e.Seq)
+		return e, c, stepReady, nil
 	}
 	t := s.t
 	t.mu.RLock()
 	defer t.mu.RUnlock()
-	after = t.resolve(s.cursor)
-	s.cursor = After(after)
+	after, p := t.place(s.cursor)
+	switch p {
+	case placeReset:
+		next, err := t.resetError(s.cursor)
+		s.cursor = next
+		return Entry{}, c, stepReady, err
+	case placeEngine:
+		return Entry{}, s.cursor, stepEngine, nil
+	}
+	s.cursor = AfterIn(t.epoch, after)
 	if t.policy == Drop {
 		// The entries published since subscribing that are still unread
 		// are the subscriber's queue.
 		if from := max(after, s.base); t.head > from && t.head-from > Seq(t.limitQueue()) {
 			s.err = fmt.Errorf("%w: %d entries unread, queue length %d", ErrSlowConsumer, t.head-from, t.limitQueue())
-			return Entry{}, 0, true, s.err
+			return Entry{}, c, stepReady, s.err
 		}
 	}
-	if after > t.head {
-		return Entry{}, 0, true, aheadError(after, t.head)
-	}
-	if before := t.head - Seq(t.n); after < before {
-		s.cursor = After(before)
-		return Entry{}, 0, true, gapError(after, before+1)
+	if before := t.floor(); after < before {
+		s.cursor = AfterIn(t.epoch, before)
+		return Entry{}, c, stepReady, gapError(after, before+1)
 	}
 	if after < t.head {
 		e = *t.at(after + 1)
-		s.cursor = After(after + 1)
-		return e, 0, true, nil
+		s.cursor = AfterIn(t.epoch, after+1)
+		return e, c, stepReady, nil
 	}
-	if t.closed {
-		return Entry{}, 0, true, ErrClosed
+	if t.closed && after == t.head {
+		return Entry{}, c, stepReady, ErrClosed
 	}
-	return Entry{}, after, false, nil
+	return Entry{}, s.cursor, stepWait, nil
 }
+
+// fetch asks the engine of an engine-backed topic what follows cursor c,
+// which the ring cannot answer. It reports ready with the error for the
+// caller when the answer is a gap or a reset (the cursor moves past it);
+// otherwise it keeps the entries read for the next steps and returns nil,
+// or the engine's error.
+func (s *subscriber) fetch(ctx context.Context, c Cursor) (ready bool, err error) {
+	buf := make([]Entry, replayBatch)
+	n, next, err := s.t.readEngine(ctx, c, buf)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.cursor != c || len(s.pending) > 0 {
+		return false, nil // another Next moved on meanwhile
+	}
+	var gap GapError
+	var reset ResetError
+	switch {
+	case errors.As(err, &gap), errors.As(err, &reset):
+		s.cursor = next
+		return true, err
+	case err != nil:
+		return false, err
+	}
+	if n > 0 {
+		s.pending = buf[:n]
+		s.pendEpoch = next.epoch
+		return false, nil
+	}
+	// Nothing after c in the engine: wait for the tail to catch up.
+	s.cursor = next
+	return false, errNothingYet
+}
+
+// errNothingYet tells Next that the engine has nothing after the cursor
+// yet, which the ring will show when the tail brings it.
+var errNothingYet = errors.New("hub: nothing yet")
 
 // Close ends the subscription; a blocked Next returns ErrClosed. It always
 // returns nil.

@@ -385,9 +385,14 @@ func TestSubscriptionAhead(t *testing.T) {
 	tp := NewTopic(nil)
 	publishSizes(t, tp, "", 1, 1)
 	sub, _ := tp.Subscribe(ctx, After(5))
-	for range 2 {
-		if _, err := sub.Next(ctx); !errors.Is(err, ErrCursorAhead) {
-			t.Fatalf("Next with cursor 5 of 2 = %v, want %v", err, ErrCursorAhead)
+	// One reset to the start of the log, then its entries.
+	var reset ResetError
+	if _, err := sub.Next(ctx); !errors.As(err, &reset) || reset.After != 0 || reset.Epoch != tp.Epoch() || reset.From != After(5) {
+		t.Fatalf("Next with cursor 5 of 2 = %v, want a ResetError after 0 in %q", err, tp.Epoch())
+	}
+	for s := Seq(1); s <= 2; s++ {
+		if e, err := sub.Next(ctx); err != nil || e.Seq != s {
+			t.Fatalf("Next after reset = %d, %v, want %d, nil", e.Seq, err, s)
 		}
 	}
 }

@@ -2,6 +2,7 @@ package hub
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync"
 	"time"
@@ -70,48 +71,106 @@ type TopicOptions struct {
 	// a subscriber subscribed may be unread before it is dropped. It is
 	// not used under Reread. Zero or less means 256.
 	QueueLen int
+
+	// Epoch, if valid, is the epoch of an in-memory topic. Give one only
+	// to a log that continues a history for real (restored from a
+	// snapshot), or in tests; readers trust it. Default "": a new random
+	// epoch (NewEpoch). Engine-backed topics have their engine's.
+	Epoch Epoch
 }
 
-// Topic is an in-memory log of entries: a ring of at most MaxEntries
-// entries and MaxBytes bytes, each entry numbered by Seq. It implements Log.
+// Topic is a log of entries: a ring of at most MaxEntries entries and
+// MaxBytes bytes, each entry numbered by Seq, with an epoch. It implements
+// Log.
 //
-// Create one with NewTopic or Hub.Topic; the zero Topic is also an empty,
-// open topic with default options. A Topic must not be copied after first
-// use. All methods are safe for concurrent use.
+// A Topic made by NewTopic (or Hub.Topic without an engine) is an
+// in-memory log, its own source of truth, with a random epoch. A Topic
+// made by OpenTopic stands in front of an Engine's shared log: its ring is
+// this node's view of the engine's log, fed by one goroutine (the tail),
+// and what the ring cannot answer (an older cursor, another epoch, "from
+// now") is asked of the engine; the sequence numbers and the epoch are
+// the engine's.
+//
+// The zero Topic is an empty, open in-memory topic with default options.
+// A Topic must not be copied after first use. All methods are safe for
+// concurrent use.
 type Topic struct {
 	maxEntries int
 	maxBytes   int
 	policy     Policy
 	queueLen   int
 
-	mu     sync.RWMutex
-	ring   []Entry // circular; entries held are ring[start], ring[start+1], ... (mod len), n of them
-	start  int     // ring index of the oldest entry held
-	n      int     // number of entries held
-	bytes  int     // total len(Type)+len(Data) of the entries held
-	head   Seq     // sequence number of the last entry published, 0 before the first
+	eng      EngineLog     // nil for an in-memory topic
+	stopTail func()        // ends the tail of an engine-backed topic
+	tailDone chan struct{} // closed when the tail has ended
+	once     sync.Once     // gives a zero Topic its epoch
+
+	mu    sync.RWMutex
+	epoch Epoch
+	ring  []Entry // circular; entries held are ring[start], ring[start+1], ... (mod len), n of them
+	start int     // ring index of the oldest entry held
+	n     int     // number of entries held
+	bytes int     // total len(Type)+len(Data) of the entries held
+	head  Seq     // sequence number of the last entry in the ring (0 before the first); head-n is the ring's floor
+	// known is, for an engine-backed topic, the highest last sequence
+	// number the engine reported in this epoch (at least head): cursors up
+	// to it are valid even before the tail brought their entries here.
+	known Seq
+	// keys and keyOf are the idempotency keys of the entries held, both
+	// ways, in an in-memory topic; nil until a key is used.
+	keys   map[string]Seq
+	keyOf  map[Seq]string
 	closed bool
 
-	// notify is closed, and set to nil, at the next Publish or at Close. It
-	// is nil until a reader needs to wait, so that publishing to a topic
-	// nobody waits on allocates no channel. Readers read it under mu.RLock;
-	// it is only written under mu.Lock.
+	// notify is closed, and set to nil, when the ring grows, the epoch
+	// changes or the topic closes. It is nil until a reader needs to wait,
+	// so that publishing to a topic nobody waits on allocates no channel.
+	// Readers read it under mu.RLock; it is only written under mu.Lock.
 	notify chan struct{}
 }
 
 // compile-time check that *Topic implements Log.
 var _ Log = (*Topic)(nil)
 
-// NewTopic returns an empty, open topic. A nil opts means the defaults.
+// NewTopic returns an empty, open in-memory topic with a new random epoch.
+// A nil opts means the defaults.
 func NewTopic(opts *TopicOptions) *Topic {
 	t := &Topic{}
+	t.setOptions(opts)
+	t.init()
+	return t
+}
+
+func (t *Topic) setOptions(opts *TopicOptions) {
 	if opts != nil {
 		t.maxEntries = opts.MaxEntries
 		t.maxBytes = opts.MaxBytes
 		t.policy = opts.Policy
 		t.queueLen = opts.QueueLen
+		if opts.Epoch.Valid() {
+			t.epoch = opts.Epoch
+		}
 	}
-	return t
+}
+
+// init gives an in-memory topic its epoch; it is cheap after the first
+// call. Every exported method calls it, so that the zero Topic works.
+func (t *Topic) init() {
+	t.once.Do(func() {
+		if t.epoch == "" {
+			t.epoch = NewEpoch()
+		}
+	})
+}
+
+// Epoch returns the topic's current epoch. An in-memory topic keeps one
+// for its whole life; an engine-backed topic has its engine log's, which
+// changes when the log is wiped.
+func (t *Topic) Epoch() Epoch {
+	t.init()
+	t.mu.RLock()
+	defer t.mu.RUnlock()
+	return t.epoch
 }
 
 // The limits below read fields that are set before the topic is shared and
@@ -139,15 +198,41 @@ func (t *Topic) limitQueue() int {
 }
 
 // Publish appends an entry with the given type and a copy of data to the
-// log, dropping the oldest entries as needed to stay within MaxEntries and
-// MaxBytes, wakes every waiting reader, and returns the new entry's
-// sequence number. It never blocks on readers: its cost does not depend on
-// how many there are, beyond waking those that wait.
+// log and returns the new entry's sequence number.
+//
+// An in-memory topic drops the oldest entries as needed to stay within
+// MaxEntries and MaxBytes and wakes every waiting reader; it never blocks
+// on readers, its cost does not depend on how many there are, and ctx is
+// not used. An engine-backed topic appends to the engine with a fresh
+// idempotency key and retries failures that wrap ErrUnavailable with the
+// same key until ctx is done, so a publish is stored at most once; pass a
+// ctx with a deadline.
 //
 // It fails with an error wrapping ErrTooLarge if len(typ)+len(data) is
-// above MaxBytes, and with ErrClosed once the topic is closed. ctx is not
-// used: publishing to an in-memory topic does not block.
+// above MaxBytes, and with ErrClosed once the topic is closed.
 func (t *Topic) Publish(ctx context.Context, typ string, data []byte) (Seq, error) {
+	if t.eng == nil {
+		return t.appendLocal("", typ, data)
+	}
+	return t.appendEngine(ctx, newKey(), typ, data)
+}
+
+// Append is Publish with an idempotency key chosen by the caller: if an
+// entry with the same non-empty key was appended before and is still held
+// (in-memory topic) or within the engine's de-duplication window, Append
+// appends nothing and returns that entry's sequence number. A client that
+// retries a publish whose answer it lost, with the same key, thus never
+// publishes twice.
+func (t *Topic) Append(ctx context.Context, key, typ string, data []byte) (Seq, error) {
+	if t.eng == nil {
+		return t.appendLocal(key, typ, data)
+	}
+	return t.appendEngine(ctx, key, typ, data)
+}
+
+// appendLocal appends to an in-memory topic.
+func (t *Topic) appendLocal(key, typ string, data []byte) (Seq, error) {
+	t.init()
 	maxBytes := t.limitBytes()
 	size := len(typ) + len(data)
 	if size > maxBytes {
@@ -159,36 +244,25 @@ func (t *Topic) Publish(ctx context.Context, typ string, data []byte) (Seq, erro
 		d = make([]byte, len(data))
 		copy(d, data)
 	}
-	maxEntries := t.limitEntries()
-
 	t.mu.Lock()
 	if t.closed {
 		t.mu.Unlock()
 		return 0, ErrClosed
 	}
-	// size <= maxBytes, so the loop stops with room for the new entry at
-	// the latest when the log is empty.
-	for t.n > 0 && (t.n >= maxEntries || t.bytes+size > maxBytes) {
-		old := &t.ring[t.start]
-		t.bytes -= len(old.Type) + len(old.Data)
-		*old = Entry{} // let the garbage collector have the payload
-		t.start++
-		if t.start == len(t.ring) {
-			t.start = 0
+	if key != "" {
+		if seq, ok := t.keys[key]; ok {
+			t.mu.Unlock()
+			return seq, nil
 		}
-		t.n--
 	}
-	if t.n == len(t.ring) {
-		t.grow(maxEntries)
+	t.push(Entry{Seq: t.head + 1, Time: time.Now(), Type: typ, Data: d})
+	if key != "" {
+		if t.keys == nil {
+			t.keys, t.keyOf = make(map[string]Seq), make(map[Seq]string)
+		}
+		t.keys[key], t.keyOf[t.head] = t.head, key
 	}
-	t.head++
-	i := t.start + t.n
-	if i >= len(t.ring) {
-		i -= len(t.ring)
-	}
-	t.ring[i] = Entry{Seq: t.head, Time: time.Now(), Type: typ, Data: d}
-	t.n++
-	t.bytes += size
+	t.known = t.head
 	seq := t.head
 	wake := t.notify
 	t.notify = nil
@@ -200,6 +274,47 @@ func (t *Topic) Publish(ctx context.Context, typ string, data []byte) (Seq, erro
 		close(wake)
 	}
 	return seq, nil
+}
+
+// push appends e, whose Seq is head+1, to the ring, dropping the oldest
+// entries as needed to stay within the limits. An entry larger than
+// MaxBytes is kept alone. Called with t.mu held for writing.
+func (t *Topic) push(e Entry) {
+	maxEntries, maxBytes := t.limitEntries(), t.limitBytes()
+	size := len(e.Type) + len(e.Data)
+	for t.n > 0 && (t.n >= maxEntries || t.bytes+size > maxBytes) {
+		t.dropOldest()
+	}
+	if t.n == len(t.ring) {
+		t.grow(maxEntries)
+	}
+	i := t.start + t.n
+	if i >= len(t.ring) {
+		i -= len(t.ring)
+	}
+	t.ring[i] = e
+	t.n++
+	t.bytes += size
+	t.head = e.Seq
+}
+
+// dropOldest drops the oldest entry of the ring. Called with t.mu held for
+// writing and t.n > 0.
+func (t *Topic) dropOldest() {
+	old := &t.ring[t.start]
+	t.bytes -= len(old.Type) + len(old.Data)
+	if len(t.keyOf) > 0 {
+		if k, ok := t.keyOf[old.Seq]; ok {
+			delete(t.keys, k)
+			delete(t.keyOf, old.Seq)
+		}
+	}
+	*old = Entry{} // let the garbage collector have the payload
+	t.start++
+	if t.start == len(t.ring) {
+		t.start = 0
+	}
+	t.n--
 }
 
 // grow enlarges the ring, which is full, keeping the entries in order.
@@ -214,9 +329,20 @@ func (t *Topic) grow(maxEntries int) {
 }
 
 // oldest returns the sequence number of the oldest entry held, or head+1
-// when the log is empty. Called with t.mu held.
+// when the ring is empty. Called with t.mu held.
 func (t *Topic) oldest() Seq {
 	return t.head - Seq(t.n) + 1
+}
+
+// floor returns the sequence number before the oldest entry in the ring.
+// Called with t.mu held.
+func (t *Topic) floor() Seq {
+	return t.head - Seq(t.n)
+}
+
+// bounds returns the ring's bounds. Called with t.mu held.
+func (t *Topic) bounds() Bounds {
+	return Bounds{Epoch: t.epoch, First: t.oldest(), Last: t.head}
 }
 
 // at returns the entry with sequence number s. Called with t.mu held and
@@ -229,54 +355,101 @@ func (t *Topic) at(s Seq) *Entry {
 	return &t.ring[i]
 }
 
-// resolve turns c into the sequence number after which it reads. Called
-// with t.mu held.
-func (t *Topic) resolve(c Cursor) Seq {
-	switch c.kind {
-	case kindNow:
-		return t.head
-	case kindOldest:
-		return t.oldest() - 1
+// placement says who can answer a reader at a cursor.
+type placement uint8
+
+const (
+	// placeLocal: the ring answers (entries, a gap of an in-memory topic,
+	// or a wait for the tail to bring entries the engine has).
+	placeLocal placement = iota
+	// placeReset: the cursor is from another epoch or ahead of an
+	// in-memory log.
+	placeReset
+	// placeEngine: only the engine can answer (an engine-backed topic, for
+	// a cursor older than the ring, of another epoch, ahead of what is
+	// known, or symbolic).
+	placeEngine
+)
+
+// place resolves c against the ring and says who answers it. Called with
+// t.mu held.
+func (t *Topic) place(c Cursor) (Seq, placement) {
+	if t.eng == nil {
+		switch {
+		case c.kind == kindNow:
+			return t.head, placeLocal
+		case c.kind == kindOldest:
+			return t.floor(), placeLocal
+		case c.epoch != "" && c.epoch != t.epoch, c.seq > t.head:
+			return t.floor(), placeReset
+		}
+		return c.seq, placeLocal
 	}
-	return c.seq
+	if c.kind != kindAfter || c.epoch != "" && c.epoch != t.epoch || c.seq < t.floor() || c.seq > t.known {
+		return 0, placeEngine
+	}
+	return c.seq, placeLocal
+}
+
+// resetError returns the ResetError for a reader at c of an in-memory
+// topic, and the cursor it continues from. Called with t.mu held.
+func (t *Topic) resetError(c Cursor) (Cursor, error) {
+	r := ResetError{From: c, Epoch: t.epoch, After: t.floor()}
+	return r.Cursor(), r
 }
 
 // ReadAfter copies up to len(buf) entries after cursor c into buf, oldest
 // first, and returns how many it copied and the cursor to continue from,
-// After(last copied). It never blocks, which makes it the read of long
-// polling: send the entries and next.String() to the client, and when n is
-// 0 call Wait(ctx, next) and read again.
+// AfterIn(epoch, last copied). It never blocks on publishers, which makes
+// it the read of long polling: send the entries and next.String() to the
+// client, and when n is 0 call Wait(ctx, next) and read again. (An
+// engine-backed topic may ask the engine, bounded by ctx.)
 //
 // With nothing after c it returns 0, the resolved c and nil, or ErrClosed
 // if the topic is closed. When entries after c were dropped from the log it
 // copies nothing and returns a GapError and the cursor that skips the gap;
-// for a cursor ahead of the log it returns an error wrapping ErrCursorAhead
-// and c itself. A buf of length 0 only resolves c.
+// for a cursor of another epoch, or ahead of the log, it copies nothing and
+// returns a ResetError and the cursor that starts the current history. A
+// buf of length 0 only resolves c.
 //
 // The copied entries share their Data with the log; see Entry.
 func (t *Topic) ReadAfter(ctx context.Context, c Cursor, buf []Entry) (int, Cursor, error) {
+	t.init()
 	t.mu.RLock()
+	after, p := t.place(c)
+	switch p {
+	case placeReset:
+		next, err := t.resetError(c)
+		t.mu.RUnlock()
+		return 0, next, err
+	case placeEngine:
+		t.mu.RUnlock()
+		return t.readEngine(ctx, c, buf)
+	}
 	defer t.mu.RUnlock()
-	after := t.resolve(c)
-	if after > t.head {
-		return 0, c, aheadError(after, t.head)
+	return t.readLocal(after, buf)
+}
+
+// readLocal reads the ring after sequence number after, which place found
+// local. Called with t.mu held.
+func (t *Topic) readLocal(after Seq, buf []Entry) (int, Cursor, error) {
+	if before := t.floor(); after < before {
+		return 0, AfterIn(t.epoch, before), gapError(after, before+1)
 	}
-	if before := t.head - Seq(t.n); after < before {
-		return 0, After(before), gapError(after, before+1)
-	}
-	avail := t.head - after
-	if avail == 0 {
+	if after >= t.head {
+		// After head (up to what the engine is known to hold) there is
+		// nothing here yet.
 		if t.closed {
-			return 0, After(after), ErrClosed
+			return 0, AfterIn(t.epoch, after), ErrClosed
 		}
-		return 0, After(after), nil
+		return 0, AfterIn(t.epoch, after), nil
 	}
 	k := len(buf)
-	if avail < Seq(k) {
+	if avail := t.head - after; avail < Seq(k) {
 		k = int(avail)
 	}
 	if k == 0 {
-		return 0, After(after), nil
+		return 0, AfterIn(t.epoch, after), nil
 	}
 	i := t.start + int(after+1-t.oldest())
 	if i >= len(t.ring) {
@@ -284,24 +457,40 @@ func (t *Topic) ReadAfter(ctx context.Context, c Cursor, buf []Entry) (int, Curs
 	}
 	m := copy(buf[:k], t.ring[i:])
 	copy(buf[m:k], t.ring)
-	return k, After(after + Seq(k)), nil
+	return k, AfterIn(t.epoch, after+Seq(k)), nil
 }
 
 // Wait blocks until there is something to read after cursor c, and then
-// returns nil: an entry, or a gap. It returns ctx.Err() when ctx is done
-// first, ErrClosed when the topic is closed and nothing is left after c,
-// and an error wrapping ErrCursorAhead for a cursor ahead of the log.
+// returns nil: an entry, a gap or a reset. It returns ctx.Err() when ctx
+// is done first, and ErrClosed when the topic is closed and nothing is
+// left after c.
 //
 // Wait resolves c when called, so Wait(ctx, FromNow()) waits for the next
 // publish; to read that entry afterwards, call ReadAfter with the concrete
 // cursor obtained before waiting (ReadAfter returns one even when it reads
 // nothing), not with FromNow again.
 func (t *Topic) Wait(ctx context.Context, c Cursor) error {
-	t.mu.RLock()
-	after := t.resolve(c)
-	t.mu.RUnlock()
+	t.init()
+	if c.kind != kindAfter {
+		t.mu.RLock()
+		after, p := t.place(c)
+		t.mu.RUnlock()
+		if p == placeEngine {
+			// Resolve with the engine: "from now" is the engine's head.
+			_, next, err := t.readEngine(ctx, c, nil)
+			if err != nil {
+				return err
+			}
+			if c.kind == kindOldest {
+				return nil // ready or not, FromOldest waits for nothing more
+			}
+			c = next
+		} else {
+			c = AfterIn(t.epoch, after)
+		}
+	}
 	for {
-		ch, err := t.waitChan(after)
+		ch, err := t.waitChan(ctx, c)
 		if ch == nil {
 			return err
 		}
@@ -313,20 +502,40 @@ func (t *Topic) Wait(ctx context.Context, c Cursor) error {
 	}
 }
 
-// waitChan returns a channel that is closed by the next Publish or by
-// Close, if a reader after sequence number after has nothing to read.
-// Otherwise it returns nil and the error that reader should see (nil if
-// there is an entry or a gap to read).
-func (t *Topic) waitChan(after Seq) (chan struct{}, error) {
+// waitChan returns a channel that is closed when the ring changes or the
+// topic closes, if a reader at c has nothing to read. Otherwise it returns
+// nil and the error that reader should see (nil if there is an entry, a
+// gap or a reset to read).
+func (t *Topic) waitChan(ctx context.Context, c Cursor) (chan struct{}, error) {
 	t.mu.RLock()
+	after, p := t.place(c)
+	switch p {
+	case placeReset:
+		t.mu.RUnlock()
+		return nil, nil
+	case placeEngine:
+		t.mu.RUnlock()
+		// Take the channel first, so that a change of the ring between
+		// the engine's answer and the wait is not missed.
+		ch := t.notifyChan()
+		if ready, err := t.engineReady(ctx, c); ready || err != nil {
+			return nil, err
+		}
+		// The engine has nothing after c either, in an epoch the ring
+		// has not caught up with yet: wait for the tail.
+		return ch, nil
+	}
 	ch, ready, err := t.waitState(after)
 	t.mu.RUnlock()
 	if ready || ch != nil {
 		return ch, err
 	}
-	// Nobody waits yet since the last publish: make the channel.
+	// Nobody waits yet since the last change: make the channel.
 	t.mu.Lock()
 	defer t.mu.Unlock()
+	if after, p = t.place(c); p != placeLocal {
+		return nil, nil // the ring changed meanwhile: look again
+	}
 	if ch, ready, err = t.waitState(after); ready {
 		return nil, err
 	}
@@ -336,19 +545,29 @@ func (t *Topic) waitChan(after Seq) (chan struct{}, error) {
 	return t.notify, nil
 }
 
-// waitState reports whether a reader after sequence number after has
-// something to see (ready, with the error it gets, nil for an entry or a
-// gap); if not, it returns the current notify channel, which may be nil.
-// Called with t.mu held.
+// notifyChan returns the channel closed at the next change of the ring.
+func (t *Topic) notifyChan() chan struct{} {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.notify == nil {
+		t.notify = make(chan struct{})
+	}
+	return t.notify
+}
+
+// waitState reports whether a reader after sequence number after, placed
+// local, has something to see (ready, with the error it gets, nil for an
+// entry or a gap); if not, it returns the current notify channel, which
+// may be nil. Called with t.mu held.
 func (t *Topic) waitState(after Seq) (ch chan struct{}, ready bool, err error) {
 	switch {
-	case after > t.head:
-		return nil, true, aheadError(after, t.head)
 	case after < t.head:
 		return nil, true, nil
-	case t.closed:
+	case after == t.head && t.closed:
 		return nil, true, ErrClosed
 	}
+	// At the head, or (engine-backed) between the head and what the
+	// engine is known to hold: the tail will bring it.
 	return t.notify, false, nil
 }
 
@@ -360,31 +579,47 @@ func (t *Topic) waitState(after Seq) (ch chan struct{}, ready bool, err error) {
 // Next returns an entry that is already available even if its ctx is
 // done; it checks ctx only when it has to wait. Subscribing to a closed
 // topic succeeds: the subscription reads what is left after c and then
-// returns ErrClosed. The returned error is always nil
-// for a *Topic; ctx is not used.
+// returns ErrClosed. An in-memory topic never fails to subscribe and does
+// not use ctx; an engine-backed one resolves FromNow with the engine.
 func (t *Topic) Subscribe(ctx context.Context, c Cursor) (Subscription, error) {
+	t.init()
+	if c.kind == kindNow {
+		_, next, err := t.ReadAfter(ctx, c, nil)
+		if err != nil && !errors.Is(err, ErrClosed) {
+			return nil, err
+		}
+		c = next
+	}
 	s := &subscriber{t: t, cursor: c, done: make(chan struct{})}
 	t.mu.RLock()
 	s.base = t.head
-	if c.kind == kindNow {
-		s.cursor = After(t.head)
+	if seq, ok := c.Seq(); ok && t.eng != nil && seq > s.base && (c.epoch == "" || c.epoch == t.epoch) {
+		s.base = seq
 	}
 	t.mu.RUnlock()
 	return s, nil
 }
 
 // Close closes the topic: Publish fails with ErrClosed from now on, and
-// every waiting reader wakes up. Readers still get every entry published
-// before the close, and ErrClosed when they reach the end. Close always
-// returns nil and may be called more than once.
+// every waiting reader wakes up. Readers still get every entry this node
+// holds, and ErrClosed when they reach the end. An engine-backed topic
+// stops its tail and closes its engine log (the engine keeps the log).
+// Close always returns nil and may be called more than once.
 func (t *Topic) Close() error {
+	t.init()
 	t.mu.Lock()
+	already := t.closed
 	t.closed = true
 	wake := t.notify
 	t.notify = nil
 	t.mu.Unlock()
 	if wake != nil {
 		close(wake)
+	}
+	if t.eng != nil && !already {
+		t.stopTail()
+		<-t.tailDone
+		t.eng.Close()
 	}
 	return nil
 }

@@ -29,7 +29,7 @@ var autobahnShort = conformance.Options{
 // in any application with a separate reader and writer (asyncio
 // websockets, pushwire's own httpstream). RFC 6455 allows it: §5.5.1 lets
 // data arrive until the peer's close frame.
-func asyncEcho(c *wsproto.Conn) {
+func asyncEcho(c *wsproto.Conn, _ *http.Request) {
 	ctx := context.Background()
 	type message struct {
 		typ  wsproto.MessageType
@@ -85,7 +85,7 @@ func TestConformAsyncEcho(t *testing.T) {
 				if err != nil {
 					return
 				}
-				asyncEcho(c)
+				asyncEcho(c, nil)
 			})
 		}, "pushwire-async")
 		noFailed(t, rep)

@@ -3,6 +3,7 @@ package peers
 import (
 	"context"
 	"errors"
+	"fmt"
 
 	"net/http"
 	"sync"
@@ -125,7 +126,7 @@ func pwEcho(compress bool) http.Handler {
 	if compress {
 		opts.Compression = &wsproto.CompressionOptions{}
 	}
-	return wsproto.Handler(opts, func(c *wsproto.Conn) {
+	return wsproto.Handler(opts, func(c *wsproto.Conn, _ *http.Request) {
 		ctx := context.Background()
 		var buf []byte
 		for {
@@ -202,10 +203,11 @@ func (g *group[T]) len() int {
 }
 
 func pwBroadcast() (http.Handler, func([]byte) error, func() int) {
-	var g group[*wsproto.Conn]
-	h := wsproto.Handler(&wsproto.AcceptOptions{InsecureSkipOriginCheck: true}, func(c *wsproto.Conn) {
-		g.add(c)
-		defer g.remove(c)
+	// The Group does what the other libraries' loops do by hand: members
+	// join on accept and leave on close, and Broadcast writes one frame to
+	// all of them.
+	g := wsproto.NewGroup(nil)
+	h := wsproto.Handler(&wsproto.AcceptOptions{InsecureSkipOriginCheck: true, Group: g}, func(c *wsproto.Conn, r *http.Request) {
 		var buf []byte
 		for {
 			_, msg, err := c.Read(context.Background(), buf)
@@ -220,11 +222,12 @@ func pwBroadcast() (http.Handler, func([]byte) error, func() int) {
 		if err != nil {
 			return err
 		}
-		return fanOut(g.list(), func(c *wsproto.Conn) error {
-			return c.WritePrepared(context.Background(), pm)
-		})
+		if n, want := g.Broadcast(pm, nil), g.Len(); n != want {
+			return fmt.Errorf("broadcast reached %d of %d connections", n, want)
+		}
+		return nil
 	}
-	return h, send, g.len
+	return h, send, g.Len
 }
 
 // fanOut calls write for every connection from a few goroutines, the way

@@ -43,7 +43,10 @@ type StreamOptions struct {
 	Retry time.Duration
 }
 
-// A Stream is the server side of a text/event-stream response.
+// A Stream is the server side of a text/event-stream response. Events are
+// written with Send, or from a channel by Run, which also writes the
+// keep-alive comments; a client that reconnects names the last event it got
+// in Last-Event-ID (see LastEventID), from which the handler replays.
 //
 // Send and Comment are safe for concurrent use with each other and with
 // Run; writes are serialized. A Stream must not be used after the handler
@@ -143,6 +146,11 @@ func NoContent(w http.ResponseWriter) {
 // Send writes ev and flushes it to the client. It returns an error wrapping
 // ErrInvalidEvent for an event the Encoder refuses (the stream stays
 // usable), or the write error, after which every call fails.
+//
+// Send writes no keep-alives: only Run does, after KeepAlive of silence. A
+// handler that sends from a loop of its own calls Comment("") when it has
+// been silent for a while, as examples/ssereplay does between the entries
+// of a hub subscription.
 func (s *Stream) Send(ev Event) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()

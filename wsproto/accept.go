@@ -1,6 +1,7 @@
 package wsproto
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net/http"
@@ -48,11 +49,12 @@ type AcceptOptions struct {
 	ResponseHeader http.Header
 
 	// ReadLimit is the largest message accepted, in bytes; negative means no
-	// limit. Default (0): DefaultReadLimit, 1 MiB.
+	// limit. Default (0): 1 MiB. A longer message fails the connection with
+	// close code 1009 (RFC 6455 §7.4.1) before any of it is buffered.
 	ReadLimit int64
 
-	// CloseTimeout bounds the closing handshake. Default (0):
-	// DefaultCloseTimeout, 5 s.
+	// CloseTimeout bounds the closing handshake: how long Close waits for
+	// the client's close frame. Default (0): 5 s.
 	CloseTimeout time.Duration
 
 	// OnPing is called with the payload of every ping received, before the
@@ -61,12 +63,31 @@ type AcceptOptions struct {
 	// Default: nil.
 	OnPing, OnPong func(payload []byte)
 
+	// PingInterval, when positive, turns on heartbeats: a ping is sent
+	// after each PingInterval (RFC 6455 §5.5.2), and a connection whose
+	// peer sends no pong within PongTimeout of a ping is closed, without a
+	// close frame: reads and writes then return an error matching a
+	// CloseError with code 1006 and os.ErrDeadlineExceeded. Pongs are
+	// received by reads, so a goroutine must be reading, as for Ping. The
+	// pings are sent from a runtime timer; no goroutine waits for them.
+	// Default (0): no heartbeat; an idle dead peer then goes unnoticed
+	// until a write fails.
+	PingInterval time.Duration
+
+	// PongTimeout is how long the pong may take. Default (0): PingInterval.
+	PongTimeout time.Duration
+
 	// Compression, when set, accepts permessage-deflate (RFC 7692) if the
 	// client offers it: the first offer the server can honour is taken,
 	// and an offer it cannot honour is declined (see CompressionOptions).
 	// An invalid Level makes Accept answer 500. Default: nil, no
 	// compression.
 	Compression *CompressionOptions
+
+	// Group, when set, is the group the connection joins once it is
+	// accepted; it leaves when it is closed. After Group.Close, Accept
+	// refuses the requests with 503 Service Unavailable. Default: nil.
+	Group *Group
 }
 
 // Accept completes a WebSocket opening handshake (RFC 6455 §4.2) on the
@@ -126,7 +147,7 @@ func Accept(w http.ResponseWriter, r *http.Request, opts *AcceptOptions) (*Conn,
 		nc.Close()
 		return nil, fmt.Errorf("wsproto: writing handshake response: %w", err)
 	}
-	return newConn(nc, connConfig{
+	return o.joined(newConn(nc, connConfig{
 		subprotocol:  protocol,
 		extensions:   extensions,
 		deflate:      deflate,
@@ -134,8 +155,18 @@ func Accept(w http.ResponseWriter, r *http.Request, opts *AcceptOptions) (*Conn,
 		closeTimeout: o.CloseTimeout,
 		onPing:       o.OnPing,
 		onPong:       o.OnPong,
+		pingInterval: o.PingInterval,
+		pongTimeout:  o.PongTimeout,
 		buffered:     buffered,
-	}), nil
+	})), nil
+}
+
+// joined adds c to the options' group, if any, and returns it.
+func (o *AcceptOptions) joined(c *Conn) *Conn {
+	if o.Group != nil {
+		o.Group.join(c)
+	}
+	return c
 }
 
 // agree makes the checks and choices that are the same for a handshake
@@ -145,6 +176,9 @@ func agree(w http.ResponseWriter, r *http.Request, o *AcceptOptions, req *handsh
 	reject := func(err error) (string, string, *deflateParams, error) {
 		handshake.Reject(w, err)
 		return "", "", nil, err
+	}
+	if o.Group != nil && o.Group.refuses() {
+		return reject(&handshake.RejectError{Status: http.StatusServiceUnavailable, Reason: "the server is closing its connections"})
 	}
 	if !o.InsecureSkipOriginCheck {
 		if err := handshake.CheckOrigin(r, o.OriginPatterns); err != nil {
@@ -182,19 +216,26 @@ func agree(w http.ResponseWriter, r *http.Request, o *AcceptOptions, req *handsh
 
 // Handler returns an http.Handler that accepts WebSocket connections with
 // opts and runs serve for each on a fresh goroutine, so that the HTTP
-// handler returns at once and its stack is freed. serve owns the
-// connection; when it returns, the connection is closed (without a closing
-// handshake if serve did not do one).
-func Handler(opts *AcceptOptions, serve func(*Conn)) http.Handler {
+// handler returns at once and its stack is freed, over HTTP/1.1 and
+// HTTP/2 alike. serve owns the connection; when it returns, the connection
+// is closed (without a closing handshake if serve did not do one).
+//
+// serve also gets the handshake request, for what the application needs
+// from it: the query, the headers, the cookies, and the values that
+// middleware before the Handler put in its context (the authenticated user,
+// say). The request's context keeps those values but not the handler's
+// deadline or cancellation: it is done once the connection is closed, so
+// that work started for the connection can stop with it.
+func Handler(opts *AcceptOptions, serve func(c *Conn, r *http.Request)) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		c, err := Accept(w, r, opts)
 		if err != nil {
 			return
 		}
-		go func() {
+		go func(r *http.Request) {
 			defer c.CloseNow()
-			serve(c)
-		}()
+			serve(c, r)
+		}(r.WithContext(connContext{c: c, values: r.Context()}))
 		// Over HTTP/2 the stream ends when the handler returns.
 		c.waitH2()
 	})
@@ -217,4 +258,33 @@ func oneLine(s string) string {
 		}
 	}
 	return s
+}
+
+// connContext is the context of the request that Handler hands serve: the
+// request's values, and done once the connection is closed. It costs the
+// connection nothing until it is used: contexts derived from it register
+// on the connection's close (AfterFunc) instead of a goroutine each.
+type connContext struct {
+	c      *Conn
+	values context.Context
+}
+
+func (x connContext) Deadline() (time.Time, bool) { return time.Time{}, false }
+func (x connContext) Done() <-chan struct{}       { return x.c.closed }
+func (x connContext) Value(key any) any           { return x.values.Value(key) }
+
+func (x connContext) Err() error {
+	if x.c.isClosed() {
+		return context.Canceled
+	}
+	return nil
+}
+
+// AfterFunc runs f on a goroutine of its own once the connection is closed.
+// The context package uses it for the contexts derived from this one, and
+// context.AfterFunc as well.
+func (x connContext) AfterFunc(f func()) (stop func() bool) {
+	h := &closeHook{f: func() { go f() }}
+	x.c.addCloseHook(h)
+	return func() bool { return x.c.removeCloseHook(h) }
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"testing"
+	"time"
 )
 
 // echoPair returns a client whose server echoes every message.
@@ -51,4 +52,46 @@ func BenchmarkEcho(b *testing.B) {
 			})
 		}
 	}
+}
+
+// BenchmarkGroupBroadcast broadcasts one 1 KiB message to 1,000
+// connections of a Group over loopback TCP and waits until every client has
+// read it. broadcast-ns/op is the time spent in the Broadcast call itself;
+// allocs/op counts the whole process, the clients' reads included. (The
+// 10,000-connection comparison with gorilla and gws, with the clients in
+// another process, is the broadcast workload of peers/cmd/results.)
+func BenchmarkGroupBroadcast(b *testing.B) {
+	const n = 1000
+	g := NewGroup(nil)
+	gs := newGroupServer(b, &AcceptOptions{Group: g}, false)
+	got := make(chan struct{}, n)
+	for range n {
+		c, _ := gs.dial(b, nil)
+		go func() {
+			var buf []byte
+			for {
+				_, msg, err := c.Read(context.Background(), buf)
+				if err != nil {
+					return
+				}
+				buf = msg
+				got <- struct{}{}
+			}
+		}()
+	}
+	pm, _ := NewPreparedMessage(MessageBinary, make([]byte, 1<<10))
+	var inCall time.Duration
+	b.ReportAllocs()
+	b.ResetTimer()
+	for b.Loop() {
+		t0 := time.Now()
+		if sent := g.Broadcast(pm, nil); sent != n {
+			b.Fatalf("Broadcast reached %d of %d", sent, n)
+		}
+		inCall += time.Since(t0)
+		for range n {
+			<-got
+		}
+	}
+	b.ReportMetric(float64(inCall.Nanoseconds())/float64(b.N), "broadcast-ns/op")
 }

@@ -34,6 +34,9 @@ func (c *Conn) handleControl(op frame.Opcode, payload []byte) error {
 		if c.onPong != nil {
 			c.onPong(payload)
 		}
+		if c.hb != nil {
+			c.hb.pong()
+		}
 		c.notifyPong(payload)
 	case frame.OpClose:
 		ce, err := frame.ParseClosePayload(payload)

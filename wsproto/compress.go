@@ -55,10 +55,10 @@ type CompressionOptions struct {
 	Level int
 
 	// Threshold is the size below which a message is sent uncompressed:
-	// short messages gain little and cost a compressor. Default (0):
-	// DefaultCompressionThreshold, 128 bytes; negative: compress every
-	// message. Messages written with Writer are compressed when Close finds
-	// at least Threshold bytes, or as soon as 32 KiB are buffered.
+	// short messages gain little and cost a compressor. Default (0): 128
+	// bytes; negative: compress every message. Messages written with
+	// Writer are compressed when Close finds at least Threshold bytes, or
+	// as soon as 32 KiB are buffered.
 	Threshold int
 
 	// ServerNoContextTakeover makes the server compress every message with
@@ -77,10 +77,6 @@ type CompressionOptions struct {
 	// for the client's messages.
 	ClientNoContextTakeover bool
 }
-
-// DefaultCompressionThreshold is the size, in bytes, below which messages
-// are sent uncompressed when CompressionOptions.Threshold is zero.
-const DefaultCompressionThreshold = 128
 
 // ErrInvalidCompressed reports a compressed message that does not inflate
 // (RFC 7692 §7.2.2). The connection is failed with close code 1007.
@@ -110,7 +106,7 @@ type deflateParams struct {
 func newDeflateParams(o *CompressionOptions, level int) deflateParams {
 	t := o.Threshold
 	if t == 0 {
-		t = DefaultCompressionThreshold
+		t = defaultCompressionMin
 	}
 	return deflateParams{level: level, threshold: t}
 }

@@ -3,6 +3,7 @@ package wsproto_test
 import (
 	"context"
 	"fmt"
+	"net/http"
 	"net/http/httptest"
 	"strings"
 
@@ -16,7 +17,7 @@ import (
 func ExampleCompressionOptions() {
 	srv := httptest.NewServer(wsproto.Handler(&wsproto.AcceptOptions{
 		Compression: &wsproto.CompressionOptions{ServerNoContextTakeover: true},
-	}, func(c *wsproto.Conn) {
+	}, func(c *wsproto.Conn, _ *http.Request) {
 		ctx := context.Background()
 		typ, msg, err := c.Read(ctx, nil)
 		if err != nil {

@@ -38,19 +38,17 @@ func (t MessageType) String() string {
 // WebSocket.readyState (WHATWG WebSockets §"readyState").
 type State int32
 
-// Connection states.
+// Connection states. A Conn exists only after its opening handshake, so it
+// starts open; the numbers are those of readyState.
 const (
-	StateConnecting State = iota // the opening handshake is not complete
-	StateOpen                    // messages flow both ways
-	StateClosing                 // a close frame was sent or received; the closing handshake is under way
-	StateClosed                  // the TCP connection is closed
+	StateOpen    State = iota + 1 // messages flow both ways
+	StateClosing                  // a close frame was sent or received; the closing handshake is under way
+	StateClosed                   // the TCP connection is closed
 )
 
-// String returns the readyState name: "CONNECTING", "OPEN", "CLOSING" or "CLOSED".
+// String returns the readyState name: "OPEN", "CLOSING" or "CLOSED".
 func (s State) String() string {
 	switch s {
-	case StateConnecting:
-		return "CONNECTING"
 	case StateOpen:
 		return "OPEN"
 	case StateClosing:
@@ -61,16 +59,13 @@ func (s State) String() string {
 	return fmt.Sprintf("State(%d)", int32(s))
 }
 
-// DefaultReadLimit is the largest message, in bytes, a connection accepts
-// when the options leave ReadLimit zero: 1 MiB. A larger message fails the
-// connection with close code 1009 (RFC 6455 §7.4.1) before any of it is
-// buffered.
-const DefaultReadLimit = 1 << 20
-
-// DefaultCloseTimeout bounds the closing handshake when the options leave
-// CloseTimeout zero: how long Close waits for the peer's close frame, and how
-// long a client waits for the server to close the TCP connection.
-const DefaultCloseTimeout = 5 * time.Second
+// The defaults of the options, documented on their fields.
+const (
+	defaultReadLimit        = 1 << 20
+	defaultCloseTimeout     = 5 * time.Second
+	defaultHandshakeTimeout = 30 * time.Second
+	defaultCompressionMin   = 128
+)
 
 // connConfig is what Accept and Dial pass to newConn.
 type connConfig struct {
@@ -83,6 +78,8 @@ type connConfig struct {
 	onPong       func([]byte)
 	buffered     []byte         // bytes read past the handshake: the first frames
 	deflate      *deflateParams // permessage-deflate, if negotiated
+	pingInterval time.Duration  // heartbeat; 0: none
+	pongTimeout  time.Duration
 }
 
 // Conn is a WebSocket connection, after a successful opening handshake.
@@ -121,6 +118,9 @@ type Conn struct {
 	closed      chan struct{} // closed when nc is closed
 	closeRecv   chan struct{} // closed when the peer's close frame arrived or reading ended
 	pingWaiters map[string][]chan struct{}
+	closeHooks  []*closeHook // run once nc is closed; guarded by mu
+	hb          *heartbeat   // or nil
+	member      *member      // the connection's place in its Group, or nil
 
 	// Read side, owned by the holder of rlock.
 	rlock     chan struct{}
@@ -188,11 +188,11 @@ func newConn(nc net.Conn, cfg connConfig) *Conn {
 		wframe:       make(chan struct{}, 1),
 	}
 	if c.closeTimeout <= 0 {
-		c.closeTimeout = DefaultCloseTimeout
+		c.closeTimeout = defaultCloseTimeout
 	}
 	switch {
 	case cfg.readLimit == 0:
-		c.readLimit.Store(DefaultReadLimit)
+		c.readLimit.Store(defaultReadLimit)
 	case cfg.readLimit < 0:
 		c.readLimit.Store(-1)
 	default:
@@ -228,6 +228,9 @@ func newConn(nc net.Conn, cfg connConfig) *Conn {
 	c.rwatch.set = nc.SetReadDeadline
 	c.wwatch.set = nc.SetWriteDeadline
 	c.state.Store(int32(StateOpen))
+	if cfg.pingInterval > 0 {
+		c.startHeartbeat(cfg.pingInterval, cfg.pongTimeout)
+	}
 	return c
 }
 
@@ -289,9 +292,49 @@ func (c *Conn) closeNet() {
 	default:
 	}
 	close(c.closed)
+	hooks := c.closeHooks
+	c.closeHooks = nil
 	c.mu.Unlock()
 	c.state.Store(int32(StateClosed))
 	c.nc.Close()
+	for _, h := range hooks {
+		h.f()
+	}
+}
+
+// closeHook is a function that runs once the TCP connection is closed.
+type closeHook struct{ f func() }
+
+// onClose arranges for f to run once the TCP connection is closed, or runs
+// it at once if it is. The heartbeat, the Group and the context of
+// Handler's request use it.
+func (c *Conn) onClose(f func()) {
+	c.addCloseHook(&closeHook{f: f})
+}
+
+// addCloseHook adds h, or runs it at once if the connection is closed.
+func (c *Conn) addCloseHook(h *closeHook) {
+	c.mu.Lock()
+	if !c.isClosed() {
+		c.closeHooks = append(c.closeHooks, h)
+		c.mu.Unlock()
+		return
+	}
+	c.mu.Unlock()
+	h.f()
+}
+
+// removeCloseHook removes h and reports whether it had not run yet.
+func (c *Conn) removeCloseHook(h *closeHook) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for i, x := range c.closeHooks {
+		if x == h {
+			c.closeHooks = append(c.closeHooks[:i], c.closeHooks[i+1:]...)
+			return true
+		}
+	}
+	return false
 }
 
 // isClosed reports whether the TCP connection was closed.

@@ -501,7 +501,7 @@ func TestStates(t *testing.T) {
 	if client.State() != StateClosed {
 		t.Fatalf("after CloseNow state = %v", client.State())
 	}
-	for _, s := range []State{StateConnecting, StateOpen, StateClosing, StateClosed} {
+	for _, s := range []State{StateOpen, StateClosing, StateClosed} {
 		if s.String() == "" || strings.HasPrefix(s.String(), "State(") {
 			t.Errorf("State(%d).String() = %q", s, s.String())
 		}

@@ -2,10 +2,13 @@ package wsproto
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"crypto/tls"
 	"encoding/base64"
+	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"net/url"
@@ -14,10 +17,6 @@ import (
 
 	"github.com/pushwire/pushwire/handshake"
 )
-
-// DefaultHandshakeTimeout bounds Dial's connect, TLS and opening handshake
-// when the options leave HandshakeTimeout zero.
-const DefaultHandshakeTimeout = 30 * time.Second
 
 // DialOptions configures Dial. The zero value, and nil, are safe defaults.
 // Dial copies the options; the caller may reuse them.
@@ -45,15 +44,17 @@ type DialOptions struct {
 	Proxy func(*http.Request) (*url.URL, error)
 
 	// HandshakeTimeout bounds connecting and the opening handshake, within
-	// ctx. Default (0): DefaultHandshakeTimeout, 30 s.
+	// ctx. Default (0): 30 s.
 	HandshakeTimeout time.Duration
 
 	// ReadLimit is the largest message accepted, in bytes; negative means no
-	// limit. Default (0): DefaultReadLimit, 1 MiB.
+	// limit. Default (0): 1 MiB. A longer message fails the connection with
+	// close code 1009 (RFC 6455 §7.4.1) before any of it is buffered.
 	ReadLimit int64
 
-	// CloseTimeout bounds the closing handshake. Default (0):
-	// DefaultCloseTimeout, 5 s.
+	// CloseTimeout bounds the closing handshake: how long Close waits for
+	// the server's close frame, and then for the server to close the TCP
+	// connection. Default (0): 5 s.
 	CloseTimeout time.Duration
 
 	// HTTPClient, when set and the URL is wss://, makes Dial open the
@@ -69,6 +70,10 @@ type DialOptions struct {
 	// OnPing and OnPong, as in AcceptOptions.
 	OnPing, OnPong func(payload []byte)
 
+	// PingInterval and PongTimeout turn on heartbeats, as in
+	// AcceptOptions. Default (0): none.
+	PingInterval, PongTimeout time.Duration
+
 	// Compression, when set, offers permessage-deflate (RFC 7692) with
 	// these options; the server may accept or decline it. A server
 	// response that breaks RFC 7692 §7.1, or asks for a window
@@ -78,10 +83,12 @@ type DialOptions struct {
 }
 
 // Dial opens a WebSocket connection to a ws:// or wss:// URL (RFC 6455
-// §4.1) and returns it with the server's handshake response. A server that
-// refuses the handshake yields an error that errors.As matches with a
-// *handshake.ResponseError holding its status code, headers and the first
-// bytes of its body. ctx bounds the dial and the handshake only, not the
+// §4.1; http:// and https:// are taken as ws:// and wss://) and returns it
+// with the server's handshake response. A server that refuses the handshake
+// yields an error that errors.As matches with a *handshake.ResponseError
+// holding its status code, headers and the first bytes of its body, and the
+// same in the returned *http.Response, whose Body holds those first bytes
+// (at most 1 KiB). ctx bounds the dial and the handshake only, not the
 // connection's later life.
 func Dial(ctx context.Context, rawURL string, opts *DialOptions) (*Conn, *http.Response, error) {
 	var o DialOptions
@@ -117,7 +124,7 @@ func Dial(ctx context.Context, rawURL string, opts *DialOptions) (*Conn, *http.R
 	// WebSocket URIs and MUST NOT be used"; the fragment is dropped above.
 	timeout := o.HandshakeTimeout
 	if timeout <= 0 {
-		timeout = DefaultHandshakeTimeout
+		timeout = defaultHandshakeTimeout
 	}
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
@@ -192,7 +199,7 @@ func clientHandshake(ctx context.Context, nc net.Conn, u *url.URL, httpScheme st
 	}
 	res, err := handshake.ClientHandshake(nc, br, u, copts)
 	if err != nil {
-		return nil, nil, err
+		return nil, refusal(err), err
 	}
 	var deflate *deflateParams
 	for _, e := range res.Extensions {
@@ -221,8 +228,30 @@ func clientHandshake(ctx context.Context, nc net.Conn, u *url.URL, httpScheme st
 		closeTimeout: o.CloseTimeout,
 		onPing:       o.OnPing,
 		onPong:       o.OnPong,
+		pingInterval: o.PingInterval,
+		pongTimeout:  o.PongTimeout,
 		buffered:     buffered,
 	}), res.Response, nil
+}
+
+// refusal returns the response of a server that refused the handshake, as
+// much of it as was read (status, header and the first bytes of the body),
+// or nil if none was read.
+func refusal(err error) *http.Response {
+	var re *handshake.ResponseError
+	if !errors.As(err, &re) || re.StatusCode == 0 {
+		return nil
+	}
+	return &http.Response{
+		Status:        fmt.Sprintf("%d %s", re.StatusCode, http.StatusText(re.StatusCode)),
+		StatusCode:    re.StatusCode,
+		Proto:         "HTTP/1.1",
+		ProtoMajor:    1,
+		ProtoMinor:    1,
+		Header:        re.Header,
+		Body:          io.NopCloser(bytes.NewReader(re.Body)),
+		ContentLength: int64(len(re.Body)),
+	}
 }
 
 // dialProxy opens a tunnel to addr through an HTTP proxy with CONNECT.

@@ -19,7 +19,7 @@ import (
 )
 
 func echoServer(t *testing.T, tlsServer bool) *httptest.Server {
-	h := Handler(&AcceptOptions{InsecureSkipOriginCheck: true}, func(c *Conn) {
+	h := Handler(&AcceptOptions{InsecureSkipOriginCheck: true}, func(c *Conn, _ *http.Request) {
 		ctx := context.Background()
 		for {
 			typ, msg, err := c.Read(ctx, nil)
@@ -123,13 +123,21 @@ func TestDialRefused(t *testing.T) {
 		http.Error(w, "come back tomorrow", http.StatusForbidden)
 	}))
 	defer srv.Close()
-	_, _, err := Dial(context.Background(), "ws"+strings.TrimPrefix(srv.URL, "http"), nil)
+	// An http:// URL is taken as ws://.
+	_, resp, err := Dial(context.Background(), srv.URL, nil)
 	var re *handshake.ResponseError
 	if !errors.As(err, &re) {
 		t.Fatalf("Dial error = %v, want a *handshake.ResponseError", err)
 	}
 	if re.StatusCode != http.StatusForbidden || re.Header.Get("X-Why") != "closed today" || !strings.Contains(string(re.Body), "come back tomorrow") {
 		t.Fatalf("ResponseError = %d %v %q", re.StatusCode, re.Header, re.Body)
+	}
+	if resp == nil {
+		t.Fatal("Dial returned no *http.Response for a refusal")
+	}
+	body, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != http.StatusForbidden || resp.Status != "403 Forbidden" || resp.Header.Get("X-Why") != "closed today" || string(body) != "come back tomorrow\n" {
+		t.Errorf("response = %q %v %q, want 403 Forbidden with the header and body", resp.Status, resp.Header, body)
 	}
 }
 

@@ -2,31 +2,42 @@
 // control frames and the closing handshake over the frame codec of package
 // wsproto/frame, and the server and client entry points Accept and Dial.
 //
-// A server accepts a connection in an HTTP handler and reads and writes
-// whole messages:
+// A server accepts connections with Handler, which serves each one on a
+// fresh goroutine and hands it the handshake request:
 //
-//	http.HandleFunc("/ws", func(w http.ResponseWriter, r *http.Request) {
-//		c, err := wsproto.Accept(w, r, nil)
-//		if err != nil {
-//			return // Accept has answered the request
-//		}
-//		defer c.CloseNow()
+//	http.Handle("/echo", wsproto.Handler(nil, func(c *wsproto.Conn, r *http.Request) {
 //		var buf []byte
 //		for {
 //			typ, msg, err := c.Read(r.Context(), buf)
 //			if err != nil {
-//				return
+//				return // the peer's close arrives as a frame.CloseError
 //			}
 //			if err := c.Write(r.Context(), typ, msg); err != nil {
 //				return
 //			}
-//			buf = msg
+//			buf = msg // Write keeps nothing: reuse the storage
 //		}
-//	})
+//	}))
 //
-// A client dials a URL:
+// or with Accept in a handler of its own. A client dials a ws:// or wss://
+// URL:
 //
 //	c, _, err := wsproto.Dial(ctx, "ws://127.0.0.1:9001/", nil)
+//
+// # Groups and heartbeats
+//
+// A Group is the set of connections a server broadcasts to: connections
+// join it as they are accepted (AcceptOptions.Group) and leave it when they
+// close, and Group.Broadcast sends one PreparedMessage to all of them, or to
+// those a filter picks, without copying it and without waiting for slow
+// peers, which it closes with a close code once their queue is full.
+// Conn.BufferedAmount tells how much is queued for a connection. A
+// PreparedMessage keeps its data: a message read into a reused buffer must be
+// read into a fresh one (pass nil to Read) before it is broadcast.
+//
+// AcceptOptions.PingInterval and DialOptions.PingInterval turn on
+// heartbeats: a ping every interval, and a connection closed when its peer
+// does not answer within PongTimeout.
 //
 // # Compression
 //
@@ -77,9 +88,16 @@
 // stays until the connection is closed, and a small goroutine reads the
 // stream, so it costs two goroutines where HTTP/1.1 costs one.
 //
+// A Group is safe for concurrent use. Broadcast writes, from the calling
+// goroutine, to every connection whose socket takes the message at once; a
+// connection that cannot take it gets a goroutine that writes its queue and
+// exits when the queue is empty. A heartbeat is a runtime timer per
+// connection, whose function runs only to send a ping or to close a dead
+// connection.
+//
 // # Limits
 //
-// A message longer than the read limit (DefaultReadLimit, 1 MiB, unless
+// A message longer than the read limit (1 MiB, unless
 // AcceptOptions.ReadLimit, DialOptions.ReadLimit or Conn.SetReadLimit say
 // otherwise) fails the connection with close code 1009 as soon as a frame
 // header announces it, before its payload is read. A compressed message
@@ -87,13 +105,16 @@
 // small message that inflates to gigabytes fails with 1009 after at most
 // the limit's worth of work and memory; its compressed bytes may take up
 // to the limit plus 1/256 of it on the wire. The closing handshake is
-// bounded by DefaultCloseTimeout (5 s) unless the options say otherwise, and
-// Dial's handshake by DefaultHandshakeTimeout (30 s).
+// bounded by 5 s unless the options say otherwise, and Dial's handshake by
+// 30 s. A Group queues at most GroupOptions.QueueLen (64) messages per
+// connection, as pointers to messages shared by all, and bounds each write
+// of a queued message by GroupOptions.WriteTimeout (10 s).
 //
 // Memory: an idle connection holds its Conn (a 256-byte read array
-// included) and no other buffer (for compression state, see Compression). While data flows, reads use a pooled
-// 16 KiB buffer that goes back to the pool when the input is drained, and
-// payloads of 4 KiB or more are read straight into the destination. Writes
+// included) and no other buffer (for compression state, see Compression).
+// While data flows, reads use a pooled 16 KiB buffer that goes back to the
+// pool when the input is drained, and payloads of 4 KiB or more are read
+// straight into the destination. Writes
 // send header and payload with one system call: copied behind the header
 // up to 2 KiB, with writev above; client frames are masked into pooled
 // 32 KiB buffers, never in the caller's slice.

@@ -121,7 +121,7 @@ func acceptH2(w http.ResponseWriter, r *http.Request, opts *AcceptOptions) (*Con
 		return nil, fmt.Errorf("wsproto: sending the HTTP/2 response header: %w", err)
 	}
 	nc := newH2ServerConn(w, r, rc)
-	return newConn(nc, connConfig{
+	return o.joined(newConn(nc, connConfig{
 		subprotocol:  protocol,
 		extensions:   extensions,
 		deflate:      deflate,
@@ -129,7 +129,9 @@ func acceptH2(w http.ResponseWriter, r *http.Request, opts *AcceptOptions) (*Con
 		closeTimeout: o.CloseTimeout,
 		onPing:       o.OnPing,
 		onPong:       o.OnPong,
-	}), nil
+		pingInterval: o.PingInterval,
+		pongTimeout:  o.PongTimeout,
+	})), nil
 }
 
 // waitH2 blocks until c is closed when c was accepted over HTTP/2, whose
@@ -248,7 +250,7 @@ func dialH2Stream(ctx context.Context, u *url.URL, client *http.Client, o *DialO
 
 	timeout := o.HandshakeTimeout
 	if timeout <= 0 {
-		timeout = DefaultHandshakeTimeout
+		timeout = defaultHandshakeTimeout
 	}
 	hctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
@@ -333,6 +335,8 @@ func dialH2Stream(ctx context.Context, u *url.URL, client *http.Client, o *DialO
 		closeTimeout: o.CloseTimeout,
 		onPing:       o.OnPing,
 		onPong:       o.OnPong,
+		pingInterval: o.PingInterval,
+		pongTimeout:  o.PongTimeout,
 	}), resp, nil
 }
 

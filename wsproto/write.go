@@ -376,20 +376,29 @@ func (pm *PreparedMessage) serverFrame() []byte {
 	return pm.frame
 }
 
+// preparedFrame returns the frame that sends pm on c, shared with other
+// connections, or nil when c must encode pm itself: a client masks every
+// frame, and a connection with context takeover compresses with its own
+// window.
+func (c *Conn) preparedFrame(pm *PreparedMessage) []byte {
+	switch {
+	case c.client, c.dfl != nil && !c.dfl.p.writeNoContext:
+		return nil
+	case c.dfl != nil && len(pm.data) >= c.dfl.p.threshold:
+		return pm.compressedFrame(c.dfl.p.level)
+	}
+	return pm.serverFrame()
+}
+
 // WritePrepared sends pm as one message, like Write. A server connection
 // with permessage-deflate and without context takeover for its messages
 // (server_no_context_takeover, RFC 7692 §7.1.1.1) sends a frame compressed
 // once per compression level and shared by all such connections; with
 // context takeover each connection compresses the message itself.
 func (c *Conn) WritePrepared(ctx context.Context, pm *PreparedMessage) error {
-	var frame []byte
-	switch {
-	case c.client, c.dfl != nil && !c.dfl.p.writeNoContext:
+	frame := c.preparedFrame(pm)
+	if frame == nil {
 		return c.Write(ctx, pm.typ, pm.data)
-	case c.dfl != nil && len(pm.data) >= c.dfl.p.threshold:
-		frame = pm.compressedFrame(c.dfl.p.level)
-	default:
-		frame = pm.serverFrame()
 	}
 	if err := c.lock(ctx, c.wmsg); err != nil {
 		return err

@@ -69,7 +69,7 @@ func pwEchoNoContextTakeover() http.Handler {
 		ReadLimit:               peers.MaxMessage,
 		Compression:             &wsproto.CompressionOptions{ServerNoContextTakeover: true, ClientNoContextTakeover: true},
 	}
-	return wsproto.Handler(opts, func(c *wsproto.Conn) {
+	return wsproto.Handler(opts, func(c *wsproto.Conn, _ *http.Request) {
 		ctx := context.Background()
 		var buf []byte
 		for {
@@ -126,7 +126,7 @@ func deflatedFrame(p []byte) ([]byte, int) {
 	return append(fr, masked...), len(body)
 }
 
-func compressedEchoWorkloads(r *report, impls []*peers.Impl) {
+func compressedEchoWorkloads(r *oldRows, impls []*peers.Impl) {
 	zs := zServers(impls)
 	if len(zs) == 0 {
 		return
@@ -182,7 +182,7 @@ func modes(zs []zServer) string {
 // compressedMemWorkload measures, for each compressed echo server in its own
 // process, the memory per connection once every connection has exchanged
 // one compressed 1 KiB message.
-func compressedMemWorkload(r *report, impls []*peers.Impl) {
+func compressedMemWorkload(r *oldRows, impls []*peers.Impl) {
 	zs := zServers(impls)
 	n := *zConns
 	msgFrame, _ := deflatedFrame(jsonPayload(1 << 10))

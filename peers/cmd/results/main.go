@@ -1,62 +1,303 @@
-// Command results measures pushwire and the other Go WebSocket and SSE
-// libraries side by side on the same workloads, in one run, and writes
-// RESULTS.md and one SVG bar chart per workload under results/.
+// Command results measures pushwire and the other WebSocket libraries side
+// by side, as users run them, and writes RESULTS.md: every server in its own
+// process (the shipped `pushwire echo`, each peer's plain echo server built
+// from peers/cmd/peer-*, Node ws, `pushwire serve` for /chat), load from
+// several raw-socket load generator processes (peers/cmd/loadgen), and
+// runtime figures read from each server's -debug-addr endpoint.
 //
 // Usage, from peers/:
 //
-//	go run ./cmd/results [-reps 3] [-conns 10000] [-zconns 2000] [-only pushwire,gorilla] [-skip zecho,ssefan] [-cpuprofile f] [-childprof dir]
+//	go run ./cmd/results            # full run, writes RESULTS.md (about 20 min)
+//	go run ./cmd/results -quick     # about 3 min, writes results/raw/quick/RESULTS.md
+//	go run ./cmd/results -rows echo,lat -reps 3 -o /tmp/x
+//	go run ./cmd/results -notes     # copy results/notes.md into RESULTS.md again
 //
-// Every figure is the median of short interleaved repetitions, so that noise
-// from other work on the machine hits every implementation alike. All traffic
-// stays on 127.0.0.0/8.
+// Rows (-rows, comma-separated; default all): echo, lat, sys, read, bcast,
+// idle, prof (CPU profiles where pushwire is below -prof-below), and the
+// rows of the old in-process method not yet moved to processes: zecho,
+// zmem, sse, ssefan. Raw data (every sample, perf and pprof output) goes to
+// results/raw/, which is not committed. Everything stays on 127.0.0.0/8.
 package main
 
 import (
-	"bufio"
-	"bytes"
-	"context"
+	"encoding/json"
 	"flag"
 	"fmt"
-	"net"
-	"net/http"
 	"os"
 	"os/exec"
-	"os/signal"
 	"path/filepath"
-	"runtime"
 	"runtime/pprof"
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"syscall"
 	"time"
 
-	sse "github.com/tmaxmax/go-sse"
-
 	"github.com/pushwire/pushwire/peers"
-	"github.com/pushwire/pushwire/sseproto"
-	"github.com/pushwire/pushwire/wsproto/frame"
 )
 
 var (
-	reps       = flag.Int("reps", 3, "interleaved repetitions per figure (median reported)")
-	idleConns  = flag.Int("conns", 10000, "connections for the memory, broadcast and SSE fan-out workloads")
-	zConns     = flag.Int("zconns", 2000, "connections for the memory workload with compression")
-	echoDur    = flag.Duration("echo", time.Second, "duration of one echo repetition")
-	only       = flag.String("only", "", "comma-separated implementations to measure (default all)")
-	skip       = flag.String("skip", "", "comma-separated workloads to skip: echo,zecho,read,mem,zmem,sse,ssefan")
-	cpuprofile = flag.String("cpuprofile", "", "write a CPU profile of the whole run to this file")
-	childprof  = flag.String("childprof", "", "directory where each server child process writes a CPU profile, <name>.prof")
-	out        = flag.String("o", ".", "directory for RESULTS.md and results/")
-	child      = flag.String("child", "", "internal: serve one implementation for the memory workloads")
+	rowsFlag    = flag.String("rows", "echo,lat,sys,read,bcast,idle,prof,zecho,zmem,sse,ssefan", "comma-separated rows to run")
+	quick       = flag.Bool("quick", false, "a short run: 1 repetition, short windows, 2,000 idle connections, no profiles or old-method rows; writes to results/raw/quick unless -o is given")
+	reps        = flag.Int("reps", 5, "interleaved repetitions per throughput and latency figure (median reported)")
+	echoDur     = flag.Duration("echo", time.Second, "counted duration of one echo repetition")
+	warmDur     = flag.Duration("warm", 200*time.Millisecond, "warm-up before each echo repetition, not counted")
+	batch       = flag.Bool("batch", true, "load generator: write every free slot of the window in one write(2); false: one write(2) per frame")
+	genProcs    = flag.Int("genprocs", 2, "load generator processes for the echo rows (at most one per connection)")
+	nWorkers    = flag.Int("workers", 4, "load generator processes for the idle and broadcast rows")
+	servers     = flag.String("servers", "pushwire,gorilla,coder,gobwas,gws,node", "servers of the echo, latency and system call rows (pushwire-peers adds peers' in-process pushwire echo as a process)")
+	readLibs    = flag.String("readers", "pushwire,gorilla,coder,gobwas,gws,node", "clients of the client read rows")
+	idleServers = flag.String("idle-servers", "pushwire,pushwire-peers,gorilla,coder,gobwas,gws,node,chat-ws,chat-sse", "servers of the idle memory rows")
+	idleCounts  = flag.String("idle-conns", "10000,19000", "idle connection counts")
+	bConns      = flag.Int("bconns", 10000, "connections of the broadcast row")
+	bcastReps   = flag.Int("breps", 3, "broadcasts per server and pass (two passes, in opposite order)")
+	latCount    = flag.Int("lat", 5000, "round trips per latency repetition")
+	wakeCount   = flag.Int("wake", 25, "first messages after idleness, per load generator process")
+	profBelow   = flag.Float64("prof-below", 1.2, "profile pushwire (and the best peer) on the rows where pushwire ÷ best peer is below this")
+	profSecs    = flag.Duration("prof-secs", 5*time.Second, "length of each CPU profile")
+	notesOnly   = flag.Bool("notes", false, "measure nothing: copy results/notes.md into RESULTS.md again, after the measured part")
+	out         = flag.String("o", "", "directory for RESULTS.md and results/raw/ (default . , or results/raw/quick with -quick)")
+
+	// The old method's rows.
+	idleConns  = flag.Int("conns", 10000, "old-method rows: connections of the SSE fan-out")
+	zConns     = flag.Int("zconns", 2000, "old-method rows: connections of the memory row with compression")
+	only       = flag.String("only", "", "old-method rows: comma-separated implementations (default all)")
+	cpuprofile = flag.String("cpuprofile", "", "old-method rows: CPU profile of this process")
+	childprof  = flag.String("childprof", "", "old-method rows: directory for each child's CPU profile")
+	child      = flag.String("child", "", "internal: serve one implementation for the old-method rows")
 )
 
 func main() {
 	flag.Parse()
 	raiseFileLimit()
-	if *child != "" && *childprof != "" {
+	if *child != "" {
+		childMain()
+		return
+	}
+	if _, err := os.Stat("go.mod"); err != nil || !strings.Contains(readFile("go.mod"), "module github.com/pushwire/pushwire/peers") {
+		check(fmt.Errorf("run from peers/ (go run ./cmd/results)"))
+	}
+	set := func(name, v string) {
+		explicit := false
+		flag.Visit(func(f *flag.Flag) { explicit = explicit || f.Name == name })
+		if !explicit {
+			flag.Set(name, v)
+		}
+	}
+	if *quick {
+		set("reps", "1")
+		set("echo", "300ms")
+		set("warm", "100ms")
+		set("idle-conns", "2000")
+		set("bconns", "2000")
+		set("breps", "2")
+		set("lat", "1000")
+		set("wake", "5")
+		set("rows", "echo,lat,sys,read,bcast,idle")
+		set("o", "results/raw/quick")
+	}
+	if *out == "" {
+		*out = "."
+	}
+	if *notesOnly {
+		check(replaceNotes(*out))
+		return
+	}
+	rows := strings.Split(*rowsFlag, ",")
+	want := func(r string) bool { return slices.Contains(rows, r) }
+
+	raw := filepath.Join(*out, "results", "raw")
+	if *out != "." {
+		raw = filepath.Join(*out, "raw")
+	}
+	check(os.MkdirAll(raw, 0o755))
+	binDir, err := os.MkdirTemp("", "pushwire-results-")
+	check(err)
+	defer os.RemoveAll(binDir)
+	start := time.Now()
+	rep := &report{start: start, loadStart: loadAvg(), commit: gitDescribe()}
+	logf("building the servers and the load generator")
+	b, err := build(binDir)
+	check(err)
+	rep.node = b.node != ""
+	r := &run{bins: b, raw: raw, rep: rep}
+	r.ips.next = 2 + int(time.Now().Unix()%200) // not the addresses of a run a minute ago
+	for i := range max(*nWorkers, *genProcs) {
+		w, err := startWorker(b, i)
+		check(err)
+		defer w.stop()
+		r.workers = append(r.workers, w)
+	}
+
+	echoNames := strings.Split(*servers, ",")
+	if want("echo") || want("lat") || want("sys") || want("prof") {
+		srvs, stop := r.startServers(echoNames)
+		names := present(echoNames, srvs)
+		rep.limits = serverLimits(srvs)
+		if want("echo") {
+			rep.echo = r.echoRows(srvs, names)
+		}
+		if want("lat") {
+			rep.lat = r.latencyRow(srvs, names)
+		}
+		if want("sys") {
+			sc := newSysCounter()
+			rep.sysTool = sc.tool
+			rep.sys = r.sysRows(srvs, names, sc)
+		}
+		if want("prof") && !*quick {
+			for _, w := range rep.echo {
+				ratio, best, ok := w.ratio()
+				if !ok || ratio >= *profBelow {
+					continue
+				}
+				spec := echoSpecs()[slices.IndexFunc(rep.echo, func(x *workload) bool { return x == w })]
+				for _, name := range []string{"pushwire", best} {
+					bin := b.pushwire
+					if name != "pushwire" {
+						bin = b.peer[name]
+					}
+					if bin == "" {
+						continue
+					}
+					p, err := r.profileEcho(srvs[name], bin, spec, *profSecs)
+					if err != nil {
+						logf("profile %s %s: %v", name, w.title, err)
+						continue
+					}
+					rep.profiles = append(rep.profiles, p)
+				}
+			}
+		}
+		stop()
+	}
+	if want("read") {
+		rep.read = r.readRows(present(strings.Split(*readLibs, ","), libSet(b)))
+		if want("prof") && !*quick {
+			for i, w := range rep.read {
+				ratio, best, ok := w.ratio()
+				if !ok || ratio >= *profBelow {
+					continue
+				}
+				size := []int{16, 1 << 10, 64 << 10}[i]
+				n := map[int]int{16: 4_000_000, 1 << 10: 1_000_000, 64 << 10: 40_000}[size]
+				for _, lib := range []string{"pushwire", best} {
+					if lib == "node" {
+						continue
+					}
+					p, err := r.profileRead(lib, size, n)
+					if err != nil {
+						logf("profile %s %s: %v", lib, w.title, err)
+						continue
+					}
+					rep.profiles = append(rep.profiles, p)
+				}
+			}
+		}
+	}
+	if want("bcast") {
+		rep.bcast, rep.bcastAlloc = r.bcastRow(present(echoNames, libSet(b)), *bConns)
+		if ratio, best, ok := rep.bcast.ratio(); want("prof") && !*quick && ok && ratio < *profBelow {
+			for _, name := range []string{"pushwire", best} {
+				p, err := r.profileBcast(name, *bConns, *profSecs)
+				if err != nil {
+					logf("profile %s broadcast: %v", name, err)
+					continue
+				}
+				rep.profiles = append(rep.profiles, p)
+			}
+		}
+	}
+	if want("idle") {
+		var counts []int
+		for _, c := range strings.Split(*idleCounts, ",") {
+			n, err := strconv.Atoi(c)
+			check(err)
+			counts = append(counts, n)
+		}
+		rep.idle = r.idleRows(strings.Split(*idleServers, ","), counts)
+	}
+	for _, w := range r.workers {
+		w.stop()
+	}
+
+	// The old method's rows.
+	impls := selected()
+	if *cpuprofile != "" {
+		f, err := os.Create(*cpuprofile)
+		check(err)
+		check(pprof.StartCPUProfile(f))
+		defer pprof.StopCPUProfile()
+	}
+	old := &oldRows{}
+	if want("zecho") {
+		compressedEchoWorkloads(old, impls)
+	}
+	if want("zmem") {
+		compressedMemWorkload(old, impls)
+	}
+	if want("sse") {
+		sseWorkloads(old)
+	}
+	if want("ssefan") {
+		sseFanWorkloads(old)
+	}
+	rep.old = old.workloads
+	rep.elapsed = time.Since(start)
+	rep.loadEnd = loadAvg()
+	check(rep.write(*out, raw))
+	fmt.Fprintf(os.Stderr, "done in %v: %s\n", rep.elapsed.Round(time.Second), filepath.Join(*out, "RESULTS.md"))
+}
+
+// libSet is the set of libraries that have a program, for present.
+func libSet(b *bins) map[string]*server {
+	m := map[string]*server{}
+	for n := range b.peer {
+		m[n] = &server{}
+	}
+	if b.node != "" {
+		m["node"] = &server{}
+	}
+	return m
+}
+
+// serverLimits reads each server's descriptor limit.
+func serverLimits(srvs map[string]*server) map[string]int {
+	m := map[string]int{}
+	for n, s := range srvs {
+		if soft, _, err := fdRoom(s.pid()); err == nil {
+			m[n] = soft
+		}
+	}
+	return m
+}
+
+func readFile(name string) string {
+	b, _ := os.ReadFile(name)
+	return string(b)
+}
+
+func gitDescribe() string {
+	outb, err := exec.Command("git", "rev-parse", "--short=12", "HEAD").Output()
+	if err != nil {
+		return "unknown"
+	}
+	c := strings.TrimSpace(string(outb))
+	// Uncommitted changes other than this command's own output.
+	st, err := exec.Command("git", "status", "--porcelain", "--untracked-files=no", "..").Output()
+	if err != nil {
+		return c
+	}
+	for l := range strings.SplitSeq(strings.TrimSpace(string(st)), "\n") {
+		if l != "" && !strings.HasSuffix(l, "peers/RESULTS.md") && !strings.HasSuffix(l, "peers/results/notes.md") {
+			return c + " with uncommitted changes"
+		}
+	}
+	return c
+}
+
+func childMain() {
+	if *childprof != "" {
 		f, err := os.Create(filepath.Join(*childprof, *child+".prof"))
 		check(err)
 		check(pprof.StartCPUProfile(f))
@@ -69,46 +310,8 @@ func main() {
 		runSSEChild(name)
 		return
 	}
-	if *child != "" {
-		runChild(*child)
-		return
-	}
-	if *cpuprofile != "" {
-		f, err := os.Create(*cpuprofile)
-		check(err)
-		check(pprof.StartCPUProfile(f))
-		defer pprof.StopCPUProfile()
-	}
-	impls := selected()
-	r := &report{}
-	start := time.Now()
-	if !skipped("echo") {
-		echoWorkloads(r, impls)
-	}
-	if !skipped("zecho") {
-		compressedEchoWorkloads(r, impls)
-	}
-	if !skipped("read") {
-		readWorkloads(r, impls)
-	}
-	if !skipped("mem") {
-		memWorkloads(r, impls)
-	}
-	if !skipped("zmem") {
-		compressedMemWorkload(r, impls)
-	}
-	if !skipped("sse") {
-		sseWorkloads(r)
-	}
-	if !skipped("ssefan") {
-		sseFanWorkloads(r)
-	}
-	r.elapsed = time.Since(start)
-	check(r.write(*out))
-	fmt.Fprintf(os.Stderr, "done in %v\n", r.elapsed.Round(time.Second))
+	runChild(*child)
 }
-
-func skipped(w string) bool { return slices.Contains(strings.Split(*skip, ","), w) }
 
 func selected() []*peers.Impl {
 	var out []*peers.Impl
@@ -127,11 +330,17 @@ func check(err error) {
 	}
 }
 
-func logf(format string, a ...any) { fmt.Fprintf(os.Stderr, format+"\n", a...) }
+func logf(format string, a ...any) {
+	fmt.Fprintf(os.Stderr, time.Now().Format("15:04:05 ")+format+"\n", a...)
+}
 
+// raiseFileLimit sets the soft descriptor limit to the hard one, so that
+// the children (servers, load generators, node) inherit it: Go raises its
+// own soft limit at start-up but gives children the original one unless
+// the program calls Setrlimit itself.
 func raiseFileLimit() {
 	var rl syscall.Rlimit
-	if syscall.Getrlimit(syscall.RLIMIT_NOFILE, &rl) == nil && rl.Cur < rl.Max {
+	if syscall.Getrlimit(syscall.RLIMIT_NOFILE, &rl) == nil {
 		rl.Cur = rl.Max
 		syscall.Setrlimit(syscall.RLIMIT_NOFILE, &rl)
 	}
@@ -146,363 +355,17 @@ func median(xs []float64) float64 {
 	return s[len(s)/2]
 }
 
-// rotate returns impls starting at i, so that repetitions interleave and no
+// rotate returns xs starting at i, so that repetitions interleave and no
 // implementation always runs first.
 func rotate[T any](xs []T, i int) []T {
 	i %= len(xs)
 	return append(slices.Clone(xs[i:]), xs[:i]...)
 }
 
-// serve starts h on a fresh loopback listener.
-func serve(h http.Handler) (string, func()) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	check(err)
-	srv := &http.Server{Handler: h}
-	go srv.Serve(ln)
-	return ln.Addr().String(), func() { srv.Close() }
-}
+// oldRows collects the workloads of the old method's rows.
+type oldRows struct{ workloads []*workload }
 
-func echoWorkloads(r *report, impls []*peers.Impl) {
-	addrs := map[string]string{}
-	for _, im := range impls {
-		mux := http.NewServeMux()
-		mux.Handle("/echo", im.Echo(false))
-		a, stop := serve(mux)
-		defer stop()
-		addrs[im.Name] = a
-	}
-	for _, size := range []int{16, 1 << 10, 64 << 10, 1 << 20} {
-		window := 32
-		switch {
-		case size >= 1<<20:
-			window = 2
-		case size >= 64<<10:
-			window = 8
-		}
-		for _, conns := range []int{1, 100} {
-			w := &workload{
-				title: fmt.Sprintf("Server echo, %s messages, %d connection(s)", sizeName(size), conns),
-				file:  fmt.Sprintf("echo-%s-%dc", sizeName(size), conns),
-				unit:  "msgs/s", higher: true,
-				note: fmt.Sprintf("raw-socket load generator, %d messages in flight per connection, binary, %v per repetition; MB/s = msgs/s × %d B", window, *echoDur, size),
-				mbps: float64(size) / 1e6,
-			}
-			for rep := range *reps {
-				for _, im := range rotate(impls, rep) {
-					n, err := echoLoad(addrs[im.Name], size, conns, window, *echoDur)
-					if err != nil {
-						logf("echo %s %d B %d conns: %v", im.Name, size, conns, err)
-						w.fail(im.Name, err)
-						continue
-					}
-					w.add(im.Name, float64(n)/echoDur.Seconds())
-				}
-			}
-			logf("%s: %s", w.title, w.summary())
-			r.add(w)
-		}
-	}
-}
-
-func readWorkloads(r *report, impls []*peers.Impl) {
-	for _, size := range []int{16, 1 << 10, 64 << 10} {
-		n := min(200000, (128<<20)/size)
-		addr, stop, err := frameServer(size, n)
-		check(err)
-		w := &workload{
-			title: fmt.Sprintf("Client read, %s messages", sizeName(size)),
-			file:  "read-" + sizeName(size),
-			unit:  "msgs/s", higher: true,
-			note: fmt.Sprintf("each library's client reads %d pre-encoded server frames from a raw socket", n),
-			mbps: float64(size) / 1e6,
-		}
-		for rep := range *reps {
-			for _, im := range rotate(impls, rep) {
-				ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-				t0 := time.Now()
-				_, err := im.ReadClient(ctx, "ws://"+addr+"/", n)
-				d := time.Since(t0)
-				cancel()
-				if err != nil {
-					w.fail(im.Name, err)
-					continue
-				}
-				w.add(im.Name, float64(n)/d.Seconds())
-			}
-		}
-		stop()
-		logf("%s: %s", w.title, w.summary())
-		r.add(w)
-	}
-}
-
-// childProc is a child process serving one implementation.
-type childProc struct {
-	cmd  *exec.Cmd
-	in   *bufio.Writer
-	out  *bufio.Scanner
-	addr string
-}
-
-func startChild(name string) *childProc {
-	exe, err := os.Executable()
-	check(err)
-	cmd := exec.Command(exe, "-child", name, "-childprof", *childprof)
-	cmd.Stderr = os.Stderr
-	in, err := cmd.StdinPipe()
-	check(err)
-	outp, err := cmd.StdoutPipe()
-	check(err)
-	check(cmd.Start())
-	c := &childProc{cmd: cmd, in: bufio.NewWriter(in), out: bufio.NewScanner(outp)}
-	c.addr = strings.TrimPrefix(c.ask(""), "addr ")
-	return c
-}
-
-// ask sends a command (none if empty) and returns the next output line.
-func (c *childProc) ask(cmd string) string {
-	if cmd != "" {
-		fmt.Fprintln(c.in, cmd)
-		c.in.Flush()
-	}
-	done := make(chan string, 1)
-	go func() {
-		if c.out.Scan() {
-			done <- c.out.Text()
-		} else {
-			done <- "error child ended"
-		}
-	}()
-	select {
-	case l := <-done:
-		return l
-	case <-time.After(2 * time.Minute):
-		c.cmd.Process.Kill()
-		return "error timeout"
-	}
-}
-
-func (c *childProc) stop() {
-	if *childprof != "" {
-		// Let the child flush its profile.
-		c.cmd.Process.Signal(syscall.SIGTERM)
-		done := make(chan struct{})
-		go func() { c.cmd.Wait(); close(done) }()
-		select {
-		case <-done:
-			return
-		case <-time.After(5 * time.Second):
-		}
-	}
-	c.cmd.Process.Kill()
-	c.cmd.Wait()
-}
-
-// stopProfileOnSignal stops the CPU profile and exits on SIGTERM.
-func stopProfileOnSignal() {
-	ch := make(chan os.Signal, 1)
-	signal.Notify(ch, syscall.SIGTERM)
-	go func() {
-		<-ch
-		pprof.StopCPUProfile()
-		os.Exit(0)
-	}()
-}
-
-func fields(l string) []float64 {
-	var out []float64
-	for _, f := range strings.Fields(l)[1:] {
-		v, _ := strconv.ParseFloat(f, 64)
-		out = append(out, v)
-	}
-	return out
-}
-
-func memWorkloads(r *report, impls []*peers.Impl) {
-	n := *idleConns
-	mem := &workload{
-		title: fmt.Sprintf("Memory per idle connection, %d connections", n),
-		file:  "memory-idle", unit: "bytes/conn",
-		note: "(heap in use + stack in use) growth / connections after a forced GC, server in its own process, idiomatic echo server",
-	}
-	gor := &workload{title: fmt.Sprintf("Goroutines per idle connection, %d connections", n), file: "goroutines-idle", unit: "goroutines/conn"}
-	bc := &workload{
-		title: fmt.Sprintf("Broadcast of one 1 KiB message to %d connections", n),
-		file:  "broadcast", unit: "ms",
-		note: "time from the send call until every raw client has read the frame; prepared message where the library has one, 8 writer goroutines",
-	}
-	bcAlloc := &workload{title: fmt.Sprintf("Broadcast allocations, %d connections", n), file: "broadcast-allocs", unit: "bytes allocated"}
-	for i, im := range impls {
-		c := startChild(im.Name)
-		base := fields(c.ask("mem"))
-		conns, _, err := dialMany(c.addr, "/echo", n, i*3)
-		if err != nil {
-			mem.fail(im.Name, err)
-			c.stop()
-			continue
-		}
-		time.Sleep(500 * time.Millisecond)
-		m := fields(c.ask("mem"))
-		mem.add(im.Name, (m[0]+m[1]-base[0]-base[1])/float64(n))
-		gor.add(im.Name, (m[2]-base[2])/float64(n))
-		closeAll(conns)
-		logf("%s: %s idle %.0f B/conn, %.2f goroutines/conn", mem.title, im.Name, (m[0]+m[1]-base[0]-base[1])/float64(n), (m[2]-base[2])/float64(n))
-
-		conns, brs, err := dialMany(c.addr, "/bc", n, i*3+1)
-		if err != nil {
-			bc.fail(im.Name, err)
-			c.stop()
-			continue
-		}
-		for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
-			if f := fields(c.ask("count")); len(f) > 0 && int(f[0]) == n {
-				break
-			}
-		}
-		for range *reps {
-			var got atomic.Int64
-			var wg sync.WaitGroup
-			for j := range conns {
-				wg.Go(func() {
-					conns[j].SetReadDeadline(time.Now().Add(30 * time.Second))
-					if _, err := skipMessage(brs[j], new([frame.MaxHeaderSize]byte)); err == nil {
-						got.Add(1)
-					}
-				})
-			}
-			t0 := time.Now()
-			res := fields(c.ask("bc"))
-			wg.Wait()
-			d := time.Since(t0)
-			if got.Load() != int64(n) {
-				bc.fail(im.Name, fmt.Errorf("%d of %d received", got.Load(), n))
-				break
-			}
-			bc.add(im.Name, float64(d.Microseconds())/1000)
-			bcAlloc.add(im.Name, res[1])
-		}
-		closeAll(conns)
-		c.stop()
-		logf("%s: %s %s", bc.title, im.Name, bc.summary())
-	}
-	r.add(mem)
-	r.add(gor)
-	r.add(bc)
-	r.add(bcAlloc)
-}
-
-// runChild serves one implementation and answers commands on stdin:
-// mem (heap in use, stack in use, goroutines), count (broadcast group
-// size), bc (broadcast 1 KiB; mallocs and bytes allocated).
-func runChild(name string) {
-	var im *peers.Impl
-	for _, x := range peers.Impls() {
-		if x.Name == name {
-			im = x
-		}
-	}
-	if im == nil {
-		check(fmt.Errorf("unknown implementation %q", name))
-	}
-	mux := http.NewServeMux()
-	idle := im.Echo(false)
-	if im.Idle != nil {
-		idle = im.Idle()
-	}
-	mux.Handle("/echo", idle)
-	bh, send, count := im.Broadcast()
-	mux.Handle("/bc", bh)
-	for _, z := range zServers([]*peers.Impl{im}) {
-		mux.Handle("/z/"+z.name, z.echo())
-	}
-	addr, _ := serve(mux)
-	fmt.Println("addr", addr)
-	msg := bytes.Repeat([]byte("b"), 1<<10)
-	sc := bufio.NewScanner(os.Stdin)
-	for sc.Scan() {
-		switch sc.Text() {
-		case "mem":
-			runtime.GC()
-			runtime.GC()
-			var ms runtime.MemStats
-			runtime.ReadMemStats(&ms)
-			fmt.Println("mem", ms.HeapInuse, ms.StackInuse, runtime.NumGoroutine())
-		case "count":
-			fmt.Println("count", count())
-		case "bc":
-			var a, b runtime.MemStats
-			runtime.ReadMemStats(&a)
-			err := send(msg)
-			runtime.ReadMemStats(&b)
-			if err != nil {
-				fmt.Fprintln(os.Stderr, "broadcast:", err)
-			}
-			fmt.Println("bc", b.Mallocs-a.Mallocs, b.TotalAlloc-a.TotalAlloc)
-		}
-	}
-}
-
-// sseStream is a text/event-stream body of events like those of a live feed.
-func sseStream() []byte {
-	var b bytes.Buffer
-	enc := sseproto.NewEncoder(&b)
-	for i := 0; b.Len() < 8<<20; i++ {
-		ev := sseproto.Event{ID: strconv.Itoa(i), Data: fmt.Sprintf(`{"seq":%d,"price":%d.%02d,"symbol":"PUSH","note":"%s"}`, i, 100+i%50, i%100, strings.Repeat("x", i%64))}
-		if i%4 == 0 {
-			ev.Type = "trade"
-			ev.Data += "\nsecond line"
-		}
-		check(enc.Encode(ev))
-	}
-	return b.Bytes()
-}
-
-func sseWorkloads(r *report) {
-	stream := sseStream()
-	w := &workload{
-		title: "SSE decoder throughput",
-		file:  "sse-decode", unit: "MB/s", higher: true,
-		note: fmt.Sprintf("the same %.1f MB stream parsed in memory by pushwire's Decoder and go-sse's Read", float64(len(stream))/1e6),
-	}
-	decoders := []struct {
-		name string
-		run  func() int
-	}{
-		{"pushwire", func() int {
-			d := sseproto.NewDecoder(bytes.NewReader(stream), nil)
-			n := 0
-			for {
-				if _, err := d.Next(); err != nil {
-					return n
-				}
-				n++
-			}
-		}},
-		{"go-sse", func() int {
-			n := 0
-			for _, err := range sse.Read(bytes.NewReader(stream), nil) {
-				if err != nil {
-					return n
-				}
-				n++
-			}
-			return n
-		}},
-	}
-	counts := map[string]int{}
-	for rep := range *reps * 3 {
-		for _, d := range rotate(decoders, rep) {
-			t0 := time.Now()
-			counts[d.name] = d.run()
-			w.add(d.name, float64(len(stream))/1e6/time.Since(t0).Seconds())
-		}
-	}
-	if counts["pushwire"] != counts["go-sse"] {
-		w.note += fmt.Sprintf("; EVENT COUNTS DIFFER: pushwire %d, go-sse %d", counts["pushwire"], counts["go-sse"])
-	}
-	logf("%s: %s", w.title, w.summary())
-	r.add(w)
-}
+func (o *oldRows) add(w *workload) { o.workloads = append(o.workloads, w) }
 
 func sizeName(n int) string {
 	switch {
@@ -512,4 +375,13 @@ func sizeName(n int) string {
 		return fmt.Sprintf("%dKiB", n>>10)
 	}
 	return fmt.Sprintf("%dB", n)
+}
+
+// jsonFile writes v as indented JSON.
+func jsonFile(name string, v any) error {
+	b, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(name, b, 0o644)
 }

@@ -232,7 +232,7 @@ func readAll(cs []*sseClient) (int64, error) {
 	return got.Load(), err
 }
 
-func sseFanWorkloads(r *report) {
+func sseFanWorkloads(r *oldRows) {
 	n := *idleConns
 	tw := &workload{
 		title: fmt.Sprintf("SSE fan-out of one event to %d streams", n),

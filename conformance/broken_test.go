@@ -152,7 +152,7 @@ func runAgainst(t *testing.T, h http.Handler, strict bool, cases ...string) *Rep
 	if len(cases) > 0 {
 		exclude = nil
 	}
-	rep, err := RunServer(context.Background(), Options{
+	rep, err := RunServer(context.Background(), &Options{
 		URL:      "ws" + strings.TrimPrefix(srv.URL, "http") + "/",
 		Cases:    cases,
 		Exclude:  exclude,

@@ -45,7 +45,8 @@ type FuzzingServer struct {
 // NewFuzzingServer returns a fuzzing server for the cases opts selects
 // (opts.Cases, Exclude, Timeout, Strict, ReadLimit, TestData and Progress
 // apply; URL, Parallel and TLSConfig do not).
-func NewFuzzingServer(opts Options) (*FuzzingServer, error) {
+func NewFuzzingServer(options *Options) (*FuzzingServer, error) {
+	opts := options.copy()
 	cases := selectCases(catalogue(roleClient), opts.Cases, opts.Exclude)
 	if len(cases) == 0 {
 		return nil, errors.New("conformance: no case selected")

@@ -70,7 +70,7 @@ func echoClient(ctx context.Context, base, agent string, parallel int) error {
 }
 
 func TestPushwireClient(t *testing.T) {
-	fs, err := NewFuzzingServer(Options{Exclude: ciExclude, Timeout: testUnit})
+	fs, err := NewFuzzingServer(&Options{Exclude: ciExclude, Timeout: testUnit})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -97,7 +97,7 @@ func TestPushwireClient(t *testing.T) {
 // client_no_context_takeover: UNIMPLEMENTED, as when nothing is agreed. A
 // client that fails only after sending a frame is graded as usual.
 func TestClientDeclinesCompression(t *testing.T) {
-	fs, err := NewFuzzingServer(Options{Cases: []string{"12.1.1"}, Timeout: testUnit})
+	fs, err := NewFuzzingServer(&Options{Cases: []string{"12.1.1"}, Timeout: testUnit})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -119,7 +119,7 @@ func TestPushwireCompression(t *testing.T) {
 		opts := &wsproto.AcceptOptions{ReadLimit: limit, InsecureSkipOriginCheck: true, Compression: &wsproto.CompressionOptions{}}
 		srv := httptest.NewServer(wsproto.Handler(opts, func(c *wsproto.Conn, _ *http.Request) { echoConn(c) }))
 		defer srv.Close()
-		rep, err := RunServer(context.Background(), Options{URL: "ws" + strings.TrimPrefix(srv.URL, "http") + "/", Cases: short, Parallel: 10, ReadLimit: limit, Timeout: testUnit})
+		rep, err := RunServer(context.Background(), &Options{URL: "ws" + strings.TrimPrefix(srv.URL, "http") + "/", Cases: short, Parallel: 10, ReadLimit: limit, Timeout: testUnit})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -129,7 +129,7 @@ func TestPushwireCompression(t *testing.T) {
 		}
 	})
 	t.Run("client", func(t *testing.T) {
-		fs, err := NewFuzzingServer(Options{Cases: short, ReadLimit: 4 << 20, Timeout: testUnit})
+		fs, err := NewFuzzingServer(&Options{Cases: short, ReadLimit: 4 << 20, Timeout: testUnit})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -26,6 +26,15 @@
 // an event stream; SSEClientServer serves event streams to an SSE client
 // that reports what it dispatched.
 //
+// The harness writes and reads raw frames itself, with the frame codec of
+// package wsproto/frame (headers, masking, opcodes, close payloads) and
+// the opening handshake of package handshake, never with wsproto's Conn,
+// so that it can send illegal frames, split frames into TCP writes of any
+// size with pauses, and record everything the peer does. It does its own
+// permessage-deflate with compress/flate. The SSE cases parse event
+// streams with a reading of their own of WHATWG HTML §9.2.6, not with
+// sseproto's Decoder, which is one of the implementations under test.
+//
 // Each WebSocket case runs over a stream obtained from a transport: today
 // RFC 6455 over TCP or TLS; the framing cases do not depend on it, and the
 // opening-handshake cases belong to it, so that WebSocket over HTTP/2 (RFC

@@ -35,7 +35,7 @@ func ExampleRunServer() {
 		}
 	}))
 	defer srv.Close()
-	rep, err := conformance.RunServer(context.Background(), conformance.Options{
+	rep, err := conformance.RunServer(context.Background(), &conformance.Options{
 		URL:      "ws" + strings.TrimPrefix(srv.URL, "http") + "/",
 		Cases:    []string{"6.*"},
 		Parallel: 4,

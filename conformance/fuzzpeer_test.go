@@ -373,7 +373,7 @@ func fuzzServerRole(t *testing.T, c *wsCase, sc *script) *Result {
 		defer close(done)
 		serveScripted(ln, sc)
 	}()
-	rep, err := RunServer(context.Background(), Options{URL: "ws://" + ln.Addr().String() + "/", Cases: []string{c.id}, Timeout: fuzzUnit, ReadLimit: 1 << 16})
+	rep, err := RunServer(context.Background(), &Options{URL: "ws://" + ln.Addr().String() + "/", Cases: []string{c.id}, Timeout: fuzzUnit, ReadLimit: 1 << 16})
 	ln.Close()
 	<-done
 	if err != nil {
@@ -387,7 +387,7 @@ func fuzzServerRole(t *testing.T, c *wsCase, sc *script) *Result {
 
 // fuzzClientRole lets the scripted client run case c on a FuzzingServer.
 func fuzzClientRole(t *testing.T, c *wsCase, sc *script) *Result {
-	fs, err := NewFuzzingServer(Options{Cases: []string{c.id}, Timeout: fuzzUnit, ReadLimit: 1 << 16})
+	fs, err := NewFuzzingServer(&Options{Cases: []string{c.id}, Timeout: fuzzUnit, ReadLimit: 1 << 16})
 	if err != nil {
 		t.Fatal(err)
 	}

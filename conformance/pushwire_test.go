@@ -56,7 +56,7 @@ func TestPushwireServer(t *testing.T) {
 	const limit = 16 << 20
 	srv := pushwireEcho(limit)
 	defer srv.Close()
-	rep, err := RunServer(context.Background(), Options{
+	rep, err := RunServer(context.Background(), &Options{
 		URL:       "ws" + strings.TrimPrefix(srv.URL, "http") + "/",
 		Agent:     "pushwire",
 		Exclude:   ciExclude,

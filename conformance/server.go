@@ -15,7 +15,8 @@ import (
 	"github.com/pushwire/pushwire/handshake"
 )
 
-// Options configures a run of the WebSocket cases.
+// Options configures a run of the cases. The functions that take an
+// *Options read it and never modify it; nil is the zero value.
 type Options struct {
 	// URL is the ws:// or wss:// URL of the server under test (RunServer).
 	URL string
@@ -59,6 +60,15 @@ type Options struct {
 	Progress func(done, total int, r *Result)
 }
 
+// copy returns *o, or the zero Options when o is nil: the harness works on
+// a copy and never modifies the caller's Options.
+func (o *Options) copy() Options {
+	if o == nil {
+		return Options{}
+	}
+	return *o
+}
+
 // unit is the length of the cases' one-second unit.
 func (o *Options) unit() time.Duration {
 	if o.Timeout > 0 {
@@ -71,7 +81,8 @@ func (o *Options) unit() time.Duration {
 // opts.URL, one connection per case, and returns the report. It returns
 // an error only when the options are unusable; a server that cannot be
 // reached fails every case.
-func RunServer(ctx context.Context, opts Options) (*Report, error) {
+func RunServer(ctx context.Context, options *Options) (*Report, error) {
+	opts := options.copy()
 	u, err := url.Parse(opts.URL)
 	if err != nil {
 		return nil, fmt.Errorf("conformance: bad URL: %w", err)

@@ -100,7 +100,8 @@ type sseRequest struct {
 }
 
 // NewSSEClientServer returns a server for the cases opts selects.
-func NewSSEClientServer(opts Options) (*SSEClientServer, error) {
+func NewSSEClientServer(options *Options) (*SSEClientServer, error) {
+	opts := options.copy()
 	s := &SSEClientServer{opts: opts, state: map[string]*sseRun{}, reps: map[string]*Report{}}
 	for _, c := range sseClientCases {
 		if len(selectCases([]*wsCase{{id: c.id}}, opts.Cases, opts.Exclude)) == 1 {

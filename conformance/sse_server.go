@@ -297,7 +297,8 @@ var sseServerCases = []sseServerCase{
 // https): content type, per-event flush, line syntax, Last-Event-ID
 // resume and keep-alives. opts.Cases, Exclude, Parallel, Timeout, Agent
 // and Progress apply.
-func RunSSEServer(ctx context.Context, opts Options) (*Report, error) {
+func RunSSEServer(ctx context.Context, options *Options) (*Report, error) {
+	opts := options.copy()
 	u, err := url.Parse(opts.URL)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") {
 		return nil, fmt.Errorf("conformance: SSE URL %q must be http:// or https://", opts.URL)

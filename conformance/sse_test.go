@@ -61,7 +61,7 @@ func refSSEClient(ctx context.Context, url string, keepNUL bool) []sseEvent {
 
 func runSSEClientCases(t *testing.T, keepNUL bool) *Report {
 	t.Helper()
-	s, err := NewSSEClientServer(Options{})
+	s, err := NewSSEClientServer(&Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -131,7 +131,7 @@ func TestSSEServerCases(t *testing.T) {
 	run := func(ct string) *Report {
 		srv := httptest.NewServer(testSSEServer(ct))
 		defer srv.Close()
-		rep, err := RunSSEServer(context.Background(), Options{URL: srv.URL + "/events", Parallel: 5, Timeout: time.Second})
+		rep, err := RunSSEServer(context.Background(), &Options{URL: srv.URL + "/events", Parallel: 5, Timeout: time.Second})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -119,7 +119,7 @@ func (t *tcpTransport) open(ctx context.Context, exts []handshake.Extension, tim
 	}
 	conn.SetDeadline(time.Now().Add(timeout))
 	br := bufio.NewReaderSize(conn, 64<<10)
-	hs, err := handshake.ClientHandshake(conn, br, t.url, handshake.ClientOptions{Header: t.header, Extensions: exts})
+	hs, err := handshake.ClientHandshake(conn, br, t.url, &handshake.ClientOptions{Header: t.header, Extensions: exts})
 	if err != nil {
 		conn.Close()
 		return nil, err

@@ -12,6 +12,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/pushwire/pushwire/internal/wsecho"
 	"github.com/pushwire/pushwire/sseproto"
 	"github.com/pushwire/pushwire/wsproto"
 	"github.com/pushwire/pushwire/wsproto/frame"
@@ -27,18 +28,7 @@ type wsPair struct {
 func newWSPair(tb testing.TB) *wsPair {
 	p := &wsPair{}
 	p.srv = httptest.NewServer(wsproto.Handler(&wsproto.AcceptOptions{ReadLimit: 1 << 20}, func(c *wsproto.Conn, _ *http.Request) {
-		ctx := context.Background()
-		var buf []byte
-		for {
-			typ, msg, err := c.Read(ctx, buf)
-			if err != nil {
-				return
-			}
-			if c.Write(ctx, typ, msg) != nil {
-				return
-			}
-			buf = msg
-		}
+		wsecho.Loop(context.Background(), c)
 	}))
 	tb.Cleanup(func() {
 		if p.client != nil {

@@ -13,15 +13,18 @@ import (
 )
 
 // ClientOptions says what a client offers in its opening handshake. The
-// zero value offers no subprotocol and no extension. ClientHandshake reads
-// it and never modifies it.
+// zero value, and nil, offer no subprotocol and no extension.
+// ClientHandshake and NewConnectRequest read it and never modify it.
 type ClientOptions struct {
 	// Header holds extra request headers such as Origin, Authorization or
-	// Cookie. A "Host" entry replaces the Host line derived from the URL.
-	// The handshake's own fields in it (Upgrade, Connection,
-	// Sec-WebSocket-Key, Sec-WebSocket-Version, Sec-WebSocket-Protocol,
-	// Sec-WebSocket-Extensions, Sec-WebSocket-Accept), Content-Length and
-	// Transfer-Encoding are ignored; use Protocols and Extensions.
+	// Cookie. A "Host" entry replaces the Host line (over HTTP/2, the
+	// :authority) derived from the URL. The handshake's own fields in it
+	// (Upgrade, Connection, Sec-WebSocket-Key, Sec-WebSocket-Version,
+	// Sec-WebSocket-Protocol, Sec-WebSocket-Extensions,
+	// Sec-WebSocket-Accept), Content-Length and Transfer-Encoding are
+	// ignored, and over HTTP/2 the connection-specific Keep-Alive,
+	// Proxy-Connection and TE as well (RFC 9113 §8.2.2); use Protocols and
+	// Extensions.
 	Header http.Header
 	// Protocols are the subprotocols offered, most preferred first. Each
 	// must be a token and appear once (RFC 6455 §4.1 item 10).
@@ -118,12 +121,15 @@ var errResponseTooLarge = errors.New("handshake: response header too large")
 // with a subprotocol the client offered, and every Sec-WebSocket-Extensions
 // entry is well formed, names an offered extension (names compared ASCII
 // case-insensitively) and appears once. Every failure is a *ResponseError.
-func ClientHandshake(conn io.Writer, br *bufio.Reader, u *url.URL, opts ClientOptions) (*ClientResult, error) {
+func ClientHandshake(conn io.Writer, br *bufio.Reader, u *url.URL, opts *ClientOptions) (*ClientResult, error) {
 	if conn == nil || br == nil {
 		return nil, &ResponseError{Reason: "nil connection or bufio.Reader"}
 	}
+	if opts == nil {
+		opts = &ClientOptions{}
+	}
 	key := NewKey()
-	wire, req, err := buildRequest(u, &opts, key)
+	wire, req, err := buildRequest(u, opts, key)
 	if err != nil {
 		return nil, err
 	}
@@ -153,24 +159,25 @@ func ClientHandshake(conn io.Writer, br *bufio.Reader, u *url.URL, opts ClientOp
 		// the client handles the response per HTTP [RFC2616] procedures."
 		// Here that means failing with what the server said.
 		lr.n = maxErrorBody + 4<<10 // room for chunk framing
-		body, _ := io.ReadAll(io.LimitReader(resp.Body, maxErrorBody))
-		if len(body) == 0 {
-			body = nil
-		}
-		return nil, &ResponseError{
-			StatusCode: resp.StatusCode,
-			Header:     resp.Header,
-			Body:       body,
-			Reason:     "server answered " + strings.TrimSpace(strconv.Itoa(resp.StatusCode)+" "+http.StatusText(resp.StatusCode)) + ", want 101 Switching Protocols",
-		}
+		return nil, refusal(resp, "server answered "+strings.TrimSpace(strconv.Itoa(resp.StatusCode)+" "+http.StatusText(resp.StatusCode))+", want 101 Switching Protocols")
 	}
 	resp.Body = http.NoBody
 	resp.Request = req
-	protocol, exts, reason := checkResponse(resp, key, &opts)
+	protocol, exts, reason := checkResponse(resp, key, opts)
 	if reason != "" {
 		return nil, &ResponseError{StatusCode: resp.StatusCode, Header: resp.Header, Reason: reason}
 	}
 	return &ClientResult{Response: resp, Protocol: protocol, Extensions: exts}, nil
+}
+
+// refusal is the error of a response that refused the handshake, with up
+// to maxErrorBody bytes of its body.
+func refusal(resp *http.Response, reason string) *ResponseError {
+	body, _ := io.ReadAll(io.LimitReader(resp.Body, maxErrorBody))
+	if len(body) == 0 {
+		body = nil
+	}
+	return &ResponseError{StatusCode: resp.StatusCode, Header: resp.Header, Body: body, Reason: reason}
 }
 
 // checkResponse validates a 101 response and returns the chosen
@@ -216,6 +223,13 @@ func checkResponse(resp *http.Response, key string, opts *ClientOptions) (protoc
 	case trimOWS(v[0]) != AcceptKey(key):
 		return "", nil, "response Sec-WebSocket-Accept " + quote(v[0]) + " does not match the key, want " + quote(AcceptKey(key))
 	}
+	return checkAgreement(h, opts)
+}
+
+// checkAgreement checks the subprotocol and the extensions a server
+// accepted, in its response to an HTTP/1.1 upgrade or an HTTP/2 extended
+// CONNECT (RFC 8441 §5 keeps the rules of RFC 6455 for these fields).
+func checkAgreement(h http.Header, opts *ClientOptions) (protocol string, exts []Extension, reason string) {
 	// §4.1 step 6: "If the response includes a |Sec-WebSocket-Protocol|
 	// header field and this header field indicates the use of a
 	// subprotocol that was not present in the client's handshake (the
@@ -291,17 +305,11 @@ func buildRequest(u *url.URL, opts *ClientOptions, key string) ([]byte, *http.Re
 	default:
 		return fail("URL scheme must be ws or wss, got " + quote(u.Scheme))
 	}
-	if u.Opaque != "" || u.Host == "" {
-		return fail("URL " + quote(u.String()) + " has no host")
-	}
-	if u.Fragment != "" || u.RawFragment != "" {
-		return fail("URL must not have a fragment (RFC 6455 §3)")
+	if reason := checkURLHost(u); reason != "" {
+		return fail(reason)
 	}
 	// §4.1 item 4: the Host "value contains /host/ plus optionally ":"
 	// followed by /port/ (when not using the default port)."
-	if !validAuthority(u.Host) {
-		return fail("URL host " + quote(u.Host) + " is not a valid authority")
-	}
 	hostLine := u.Host
 	if host, port, _ := splitHostPort(u.Host); port == defaultPort {
 		hostLine = host
@@ -323,53 +331,20 @@ func buildRequest(u *url.URL, opts *ClientOptions, key string) ([]byte, *http.Re
 			return fail("request target " + quote(target) + " has a byte that must be percent-encoded")
 		}
 	}
-	// §4.1 item 10: the protocols "MUST be non-empty strings with
-	// characters in the range U+0021 to U+007E not including separator
-	// characters as defined in [RFC2616] and MUST all be unique strings."
-	for i, p := range opts.Protocols {
-		if !isToken(p) {
-			return fail("subprotocol " + quote(p) + " is not a token")
-		}
-		for _, q := range opts.Protocols[:i] {
-			if q == p {
-				return fail("subprotocol " + quote(p) + " offered twice")
-			}
-		}
+	if reason := checkOffers(opts); reason != "" {
+		return fail(reason)
 	}
-	for _, e := range opts.Extensions {
-		if !validExtension(e) {
-			return fail("extension offer " + quote(e.String()) + " is not valid: names and values must be tokens")
-		}
+	host, reason := checkExtraFields(opts.Header)
+	if reason != "" {
+		return fail(reason)
 	}
-	own := func(canonical string) bool {
-		switch canonical {
-		case "Host", "Upgrade", "Connection", fieldKey, fieldVersion,
-			fieldProtocol, fieldExtensions, fieldAccept,
-			"Content-Length", "Transfer-Encoding":
-			return true
-		}
-		return false
-	}
-	for k, vs := range opts.Header {
-		if !validFieldName(k) {
-			return fail("request header name " + quote(k) + " is not a token")
-		}
-		for _, v := range vs {
-			if !validFieldValue(v) {
-				return fail("request header " + k + " has a value with a control character")
-			}
-		}
-		if textproto.CanonicalMIMEHeaderKey(k) == "Host" && len(vs) > 0 && vs[0] != "" {
-			if !validAuthority(vs[0]) {
-				return fail("Host header " + quote(vs[0]) + " is not a valid authority")
-			}
-			hostLine = vs[0]
-		}
+	if host != "" {
+		hostLine = host
 	}
 
 	sent := make(http.Header, len(opts.Header)+6)
 	for k, vs := range opts.Header {
-		if ck := textproto.CanonicalMIMEHeaderKey(k); !own(ck) {
+		if ck := textproto.CanonicalMIMEHeaderKey(k); !reserved(ck, h1Request) {
 			sent[ck] = append(sent[ck], vs...)
 		}
 	}
@@ -397,7 +372,7 @@ func buildRequest(u *url.URL, opts *ClientOptions, key string) ([]byte, *http.Re
 		b = appendField(b, "Sec-WebSocket-Extensions", v)
 		sent[fieldExtensions] = []string{v}
 	}
-	b = appendExtra(b, opts.Header, own)
+	b = appendExtra(b, opts.Header, h1Request)
 	b = append(b, "\r\n"...)
 
 	req := &http.Request{
@@ -410,6 +385,49 @@ func buildRequest(u *url.URL, opts *ClientOptions, key string) ([]byte, *http.Re
 		Host:       hostLine,
 	}
 	return b, req, nil
+}
+
+// checkURLHost checks the parts of a WebSocket URI other than its scheme
+// and path (RFC 6455 §3): a host that is a valid authority, no fragment.
+// It returns the reason u is refused, or "".
+func checkURLHost(u *url.URL) string {
+	if u.Opaque != "" || u.Host == "" {
+		return "URL " + quote(u.String()) + " has no host"
+	}
+	// §3: "Fragment identifiers are meaningless in the context of
+	// WebSocket URIs and MUST NOT be used on these URIs."
+	if u.Fragment != "" || u.RawFragment != "" {
+		return "URL must not have a fragment (RFC 6455 §3)"
+	}
+	if !validAuthority(u.Host) {
+		return "URL host " + quote(u.Host) + " is not a valid authority"
+	}
+	return ""
+}
+
+// checkOffers checks the subprotocols and extensions a client offers and
+// returns the reason they are refused, or "".
+func checkOffers(opts *ClientOptions) string {
+	// RFC 6455 §4.1 item 10: the protocols "MUST be non-empty strings with
+	// characters in the range U+0021 to U+007E not including separator
+	// characters as defined in [RFC2616] and MUST all be unique strings."
+	for i, p := range opts.Protocols {
+		if !isToken(p) {
+			return "subprotocol " + quote(p) + " is not a token"
+		}
+		for _, q := range opts.Protocols[:i] {
+			if q == p {
+				return "subprotocol " + quote(p) + " offered twice"
+			}
+		}
+	}
+	// §9.1: the extension grammar.
+	for _, e := range opts.Extensions {
+		if !validExtension(e) {
+			return "extension offer " + quote(e.String()) + " is not valid: names and values must be tokens"
+		}
+	}
+	return ""
 }
 
 // lineReader hands http.ReadResponse the bytes of br at most one line per

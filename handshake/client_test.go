@@ -147,7 +147,7 @@ func TestClientHandshakeRequest(t *testing.T) {
 func TestClientHandshakeSendsValidRequest(t *testing.T) {
 	s := &scripted{t: t, respond: func(key string) string { return accepted(key) }, chunk: func(r io.Reader) io.Reader { return r }}
 	opts := ClientOptions{Protocols: []string{"chat"}, Header: http.Header{"Origin": {"http://example.com"}}}
-	if _, err := ClientHandshake(s, bufio.NewReader(s), mustURL(t, "ws://example.com/chat"), opts); err != nil {
+	if _, err := ClientHandshake(s, bufio.NewReader(s), mustURL(t, "ws://example.com/chat"), &opts); err != nil {
 		t.Fatalf("ClientHandshake: %v", err)
 	}
 	if s.writes != 1 {
@@ -193,7 +193,7 @@ func TestClientHandshakeInvalidInput(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			var w bytes.Buffer
-			_, err := ClientHandshake(&w, bufio.NewReader(strings.NewReader("")), mustURL(t, tt.url), tt.opts)
+			_, err := ClientHandshake(&w, bufio.NewReader(strings.NewReader("")), mustURL(t, tt.url), &tt.opts)
 			re, ok := asType[*ResponseError](err)
 			if !ok || re.StatusCode != 0 || re.Reason != tt.reason {
 				t.Fatalf("ClientHandshake(%q) = %v, want *ResponseError %q", tt.url, err, tt.reason)
@@ -203,11 +203,11 @@ func TestClientHandshakeInvalidInput(t *testing.T) {
 			}
 		})
 	}
-	_, err := ClientHandshake(io.Discard, bufio.NewReader(strings.NewReader("")), nil, ClientOptions{})
+	_, err := ClientHandshake(io.Discard, bufio.NewReader(strings.NewReader("")), nil, &ClientOptions{})
 	if re, ok := asType[*ResponseError](err); !ok || re.Reason != "nil URL" {
 		t.Errorf("ClientHandshake(nil URL) = %v, want *ResponseError \"nil URL\"", err)
 	}
-	_, err = ClientHandshake(io.Discard, nil, mustURL(t, "ws://h/"), ClientOptions{})
+	_, err = ClientHandshake(io.Discard, nil, mustURL(t, "ws://h/"), &ClientOptions{})
 	if re, ok := asType[*ResponseError](err); !ok || re.Reason != "nil connection or bufio.Reader" {
 		t.Errorf("ClientHandshake(nil reader) = %v, want *ResponseError", err)
 	}
@@ -218,7 +218,7 @@ type failWriter struct{ err error }
 func (f failWriter) Write([]byte) (int, error) { return 0, f.err }
 
 func TestClientHandshakeWriteError(t *testing.T) {
-	_, err := ClientHandshake(failWriter{net.ErrClosed}, bufio.NewReader(strings.NewReader("")), mustURL(t, "ws://h/"), ClientOptions{})
+	_, err := ClientHandshake(failWriter{net.ErrClosed}, bufio.NewReader(strings.NewReader("")), mustURL(t, "ws://h/"), &ClientOptions{})
 	re, ok := asType[*ResponseError](err)
 	if !ok || re.StatusCode != 0 || !errors.Is(err, net.ErrClosed) {
 		t.Errorf("ClientHandshake(failing writer) = %v, want *ResponseError wrapping net.ErrClosed", err)
@@ -397,7 +397,7 @@ func TestClientHandshakeResponses(t *testing.T) {
 					s.r = nil
 					s.written.Reset()
 					br := bufio.NewReaderSize(s, size)
-					res, err := ClientHandshake(s, br, mustURL(t, "ws://example.com/"), clientOpts)
+					res, err := ClientHandshake(s, br, mustURL(t, "ws://example.com/"), &clientOpts)
 					checkClientResult(t, "bufio size "+strconv.Itoa(size), res, err, br, i)
 				}
 			})
@@ -451,7 +451,7 @@ func TestClientHandshakePipe(t *testing.T) {
 			defer wg.Wait()
 			defer client.Close()
 			br := bufio.NewReader(client)
-			res, err := ClientHandshake(client, br, mustURL(t, "ws://example.com/"), clientOpts)
+			res, err := ClientHandshake(client, br, mustURL(t, "ws://example.com/"), &clientOpts)
 			checkClientResult(t, name, res, err, br, i)
 		})
 	}
@@ -493,7 +493,7 @@ func TestClientHandshakeTCP(t *testing.T) {
 		}
 		t.Cleanup(func() { conn.Close() })
 		br := bufio.NewReader(conn)
-		res, err := ClientHandshake(conn, br, mustURL(t, "ws://"+host+path), opts)
+		res, err := ClientHandshake(conn, br, mustURL(t, "ws://"+host+path), &opts)
 		return res, br, err
 	}
 
@@ -537,7 +537,7 @@ func BenchmarkClientHandshake(b *testing.B) {
 		s.r = nil
 		s.written.Reset()
 		br.Reset(s)
-		if _, err := ClientHandshake(s, br, u, clientOpts); err != nil {
+		if _, err := ClientHandshake(s, br, u, &clientOpts); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -558,7 +558,7 @@ func FuzzClientHandshake(f *testing.F) {
 			return sent
 		}}
 		br := bufio.NewReaderSize(s, 64)
-		res, err := ClientHandshake(s, br, mustURL(t, "ws://example.com/"), clientOpts)
+		res, err := ClientHandshake(s, br, mustURL(t, "ws://example.com/"), &clientOpts)
 		if err != nil {
 			re, ok := asType[*ResponseError](err)
 			if !ok || res != nil {

@@ -23,6 +23,13 @@
 // A client writes its request and checks the answer with ClientHandshake
 // over a connection it dialed.
 //
+// Over HTTP/2 the opening handshake is an extended CONNECT request (RFC
+// 8441 §4, §5): the server checks it with CheckConnect and answers with
+// WriteConnectResponse; the client builds it with NewConnectRequest and
+// checks the answer with CheckConnectResponse. The stream itself is the
+// caller's (wsproto runs it with internal/h2stream). One table says which
+// header fields each of the four messages keeps to itself.
+//
 // # Concurrency
 //
 // Every function may be called from any number of goroutines at once; the

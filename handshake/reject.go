@@ -8,6 +8,8 @@ import (
 	"path"
 	"strconv"
 	"strings"
+
+	"github.com/pushwire/pushwire/internal/oneline"
 )
 
 // RejectError is the server's refusal of an opening handshake: the HTTP
@@ -86,7 +88,7 @@ func Reject(w http.ResponseWriter, err error) {
 		}
 	}
 	w.WriteHeader(status)
-	io.WriteString(w, oneLine(reason)+"\n")
+	io.WriteString(w, oneline.Of(reason)+"\n")
 }
 
 // rejection decides the status, reason and extra headers Reject sends for
@@ -114,19 +116,4 @@ func rejection(err error) (status int, reason string, extra http.Header) {
 	default:
 		return http.StatusBadRequest, "bad WebSocket handshake request", nil
 	}
-}
-
-// oneLine replaces the control characters of s, CR and LF among them, with
-// spaces.
-func oneLine(s string) string {
-	if validFieldValue(s) && !strings.Contains(s, "\t") {
-		return s
-	}
-	b := []byte(s)
-	for i, c := range b {
-		if c < ' ' || c == 0x7f {
-			b[i] = ' '
-		}
-	}
-	return string(b)
 }

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"net/http"
 	"strconv"
+
+	"github.com/pushwire/pushwire/internal/oneline"
 )
 
 // Request is a client's opening handshake that passed CheckRequest: the
@@ -212,7 +214,7 @@ func malformedReason(err error) string {
 	if errors.As(err, &me) {
 		return me.reason()
 	}
-	return oneLine(err.Error())
+	return oneline.Of(err.Error())
 }
 
 func badRequest(reason string) *RejectError {

@@ -1,11 +1,6 @@
 package handshake
 
-import (
-	"maps"
-	"net/http"
-	"net/textproto"
-	"slices"
-)
+import "net/http"
 
 // AppendResponse appends the server's opening handshake response (RFC 6455
 // §4.2.2 step 5) to dst and returns the extended buffer:
@@ -45,40 +40,6 @@ func AppendResponse(dst []byte, key, protocol, extensions string, extra http.Hea
 	if extensions != "" && validFieldValue(extensions) {
 		dst = appendField(dst, "Sec-WebSocket-Extensions", extensions)
 	}
-	dst = appendExtra(dst, extra, func(canonical string) bool {
-		switch canonical {
-		case "Upgrade", "Connection", fieldAccept, fieldProtocol,
-			fieldExtensions, "Content-Length", "Transfer-Encoding":
-			return true
-		}
-		return false
-	})
+	dst = appendExtra(dst, extra, h1Response)
 	return append(dst, "\r\n"...)
-}
-
-func appendField(dst []byte, name, value string) []byte {
-	dst = append(dst, name...)
-	dst = append(dst, ": "...)
-	dst = append(dst, value...)
-	return append(dst, "\r\n"...)
-}
-
-// appendExtra appends the fields of extra in sorted key order, skipping
-// those whose canonical key own reports as the handshake's own, invalid
-// names, and invalid values.
-func appendExtra(dst []byte, extra http.Header, own func(canonical string) bool) []byte {
-	if len(extra) == 0 {
-		return dst
-	}
-	for _, k := range slices.Sorted(maps.Keys(extra)) {
-		if !validFieldName(k) || own(textproto.CanonicalMIMEHeaderKey(k)) {
-			continue
-		}
-		for _, v := range extra[k] {
-			if validFieldValue(v) {
-				dst = appendField(dst, k, v)
-			}
-		}
-	}
-	return dst
 }

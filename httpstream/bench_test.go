@@ -24,11 +24,39 @@ func (s *benchSink) entry(e *hub.Entry) error {
 
 func (s *benchSink) flush() error { s.buf = s.buf[:0]; return nil }
 
+// benchSSESink encodes each entry as the SSE transport does.
+type benchSSESink struct {
+	sseSink
+	wg *sync.WaitGroup
+}
+
+func (s *benchSSESink) entry(e *hub.Entry) error {
+	s.sseSink.entry(e)
+	s.wg.Done()
+	return nil
+}
+
+func (s *benchSSESink) flush() error { s.buf = s.buf[:0]; return nil }
+
 // BenchmarkFanOut publishes 64-byte entries to a topic read by subs
 // streams, each encoding every entry as an NDJSON record; an operation ends
 // when every stream has encoded the entry. ns/sub is the fan-out cost per
 // subscriber; allocs/op must not grow with the subscribers.
 func BenchmarkFanOut(b *testing.B) {
+	benchFanOut(b, func(wg *sync.WaitGroup) sink {
+		return &benchSink{ndjsonSink: ndjsonSink{respWriter: respWriter{buf: make([]byte, 0, 256)}}, wg: wg}
+	})
+}
+
+// BenchmarkFanOutSSE is BenchmarkFanOut with every stream encoding SSE
+// events.
+func BenchmarkFanOutSSE(b *testing.B) {
+	benchFanOut(b, func(wg *sync.WaitGroup) sink {
+		return &benchSSESink{sseSink: sseSink{respWriter: respWriter{buf: make([]byte, 0, 256)}}, wg: wg}
+	})
+}
+
+func benchFanOut(b *testing.B, newSink func(*sync.WaitGroup) sink) {
 	for _, subs := range []int{1, 100, 10000} {
 		b.Run(fmt.Sprintf("subscribers=%d", subs), func(b *testing.B) {
 			tp := hub.NewTopic(&hub.TopicOptions{Epoch: "e1"})
@@ -36,7 +64,7 @@ func BenchmarkFanOut(b *testing.B) {
 			ctx, cancel := context.WithCancel(context.Background())
 			var wg, running sync.WaitGroup
 			for range subs {
-				s := &benchSink{ndjsonSink: ndjsonSink{respWriter: respWriter{buf: make([]byte, 0, 256)}}, wg: &wg}
+				s := newSink(&wg)
 				running.Go(func() { h.stream(ctx, hub.After(0), s) })
 			}
 			data := make([]byte, 64)

@@ -33,7 +33,10 @@
 // served: a cursor from another history (another epoch — the log of a
 // restarted process, a wiped stream — or ahead of the log) gets one reset
 // record saying where the client resumes, then the entries, never an
-// error it would retry forever.
+// error it would retry forever. "From now" is the moment the request
+// arrives, before the connection is reported open (before the 101 of a
+// WebSocket, the headers of a stream, the wait of a poll): an entry
+// published once the client saw the connection open always reaches it.
 //
 // # Wire formats
 //

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/pushwire/pushwire/hub"
 	"github.com/pushwire/pushwire/sseproto"
 )
 
@@ -37,16 +38,19 @@ func FuzzAppendJSONString(f *testing.F) {
 	})
 }
 
-// FuzzSSEData checks appendSSEData against sseproto's Decoder: the event
-// dispatches with the payload, line breaks as LF and invalid UTF-8 as
+// FuzzSSEData checks the SSE sink's events against sseproto's Decoder: the
+// event dispatches with the payload, line breaks as LF and invalid UTF-8 as
 // U+FFFD.
 func FuzzSSEData(f *testing.F) {
 	for _, s := range []string{"", "a", "a\nb", "a\r\nb", "a\rb", "\n", "\r\r\n", "\xff", "data: x\n\nid: 3"} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
-		stream := appendSSEData([]byte("id: 7\n"), []byte(s))
-		stream = append(stream, '\n')
+		var sink sseSink
+		if err := sink.entry(&hub.Entry{Seq: 7, Data: []byte(s)}); err != nil {
+			t.Fatalf("sseSink.entry(%q) = %v", s, err)
+		}
+		stream := sink.buf
 		d := sseproto.NewDecoder(bytes.NewReader(stream), nil)
 		ev, err := d.Next()
 		if err != nil {

@@ -9,7 +9,9 @@ import (
 	"sync"
 	"time"
 
+	"github.com/pushwire/pushwire/handshake"
 	"github.com/pushwire/pushwire/hub"
+	"github.com/pushwire/pushwire/internal/oneline"
 	"github.com/pushwire/pushwire/wsproto"
 )
 
@@ -248,6 +250,16 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	// A well-formed cursor is always served: one from another history
 	// (another epoch, or ahead of the log) gets one reset record, then
 	// the entries.
+	//
+	// A "from now" cursor is resolved here, before the connection is
+	// reported open (the 101 of a WebSocket, the headers of a stream, the
+	// wait of a poll): whatever is published once a client saw the
+	// connection open comes after it, and reaches the client.
+	if cur == hub.FromNow() {
+		if _, resolved, err := h.log.ReadAfter(r.Context(), cur, nil); err == nil || errors.Is(err, hub.ErrClosed) {
+			cur = resolved
+		}
+	}
 	switch transport {
 	case transportWebSocket:
 		h.serveWebSocket(w, r, cur)
@@ -273,7 +285,7 @@ func chooseTransport(r *http.Request, param string) string {
 	default:
 		return ""
 	}
-	if headerHasToken(r.Header, "Upgrade", "websocket") ||
+	if handshake.HeaderHasToken(r.Header, "Upgrade", "websocket") ||
 		r.Method == http.MethodConnect && r.Header.Get(":protocol") == "websocket" { // RFC 8441 §4
 		return transportWebSocket
 	}
@@ -285,19 +297,6 @@ func chooseTransport(r *http.Request, param string) string {
 		return transportStream
 	}
 	return transportPoll
-}
-
-// headerHasToken reports whether a comma-separated header holds token,
-// compared without regard to case.
-func headerHasToken(h http.Header, name, token string) bool {
-	for _, v := range h.Values(name) {
-		for t := range strings.SplitSeq(v, ",") {
-			if strings.EqualFold(strings.TrimSpace(t), token) {
-				return true
-			}
-		}
-	}
-	return false
 }
 
 // servePublish hands a POST body to OnPublish.
@@ -324,7 +323,7 @@ func (h *Handler) servePublish(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if err := h.opts.OnPublish(r, body); err != nil {
-		httpError(w, oneLine(err.Error()), http.StatusBadRequest)
+		httpError(w, oneline.Of(err.Error()), http.StatusBadRequest)
 		return
 	}
 	w.WriteHeader(http.StatusNoContent)
@@ -334,12 +333,4 @@ func (h *Handler) servePublish(w http.ResponseWriter, r *http.Request) {
 func httpError(w http.ResponseWriter, msg string, code int) {
 	w.Header().Set("Cache-Control", "no-store")
 	http.Error(w, msg, code)
-}
-
-// oneLine cuts s at its first line break.
-func oneLine(s string) string {
-	if i := strings.IndexAny(s, "\r\n"); i >= 0 {
-		return s[:i]
-	}
-	return s
 }

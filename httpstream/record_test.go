@@ -84,22 +84,27 @@ func TestRecords(t *testing.T) {
 	}
 }
 
-func TestAppendSSEData(t *testing.T) {
+// TestSSEEntry checks the event an entry becomes: a type with a line
+// break dropped, invalid UTF-8 replaced, one data field per line.
+func TestSSEEntry(t *testing.T) {
 	tests := []struct {
-		name, in, want string
+		name, typ, in, want string
 	}{
-		{"empty", "", "data: \n"},
-		{"one line", "a", "data: a\n"},
-		{"lf", "a\nb", "data: a\ndata: b\n"},
-		{"crlf", "a\r\nb", "data: a\ndata: b\n"},
-		{"cr", "a\rb", "data: a\ndata: b\n"},
-		{"trailing lf", "a\n", "data: a\ndata: \n"},
-		{"invalid utf8", "\xff", "data: \uFFFD\n"},
+		{"empty", "", "", "id: 9\ndata: \n\n"},
+		{"one line", "chat", "a", "event: chat\nid: 9\ndata: a\n\n"},
+		{"lf", "", "a\nb", "id: 9\ndata: a\ndata: b\n\n"},
+		{"crlf", "", "a\r\nb", "id: 9\ndata: a\ndata: b\n\n"},
+		{"cr", "", "a\rb", "id: 9\ndata: a\ndata: b\n\n"},
+		{"trailing lf", "", "a\n", "id: 9\ndata: a\ndata: \n\n"},
+		{"invalid utf8", "", "\xff", "id: 9\ndata: \uFFFD\n\n"},
+		{"invalid utf8 type", "c\xffd", "x", "event: c\uFFFDd\nid: 9\ndata: x\n\n"},
+		{"type with a line break dropped", "a\nid: 1", "x", "id: 9\ndata: x\n\n"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if got := string(appendSSEData(nil, []byte(tt.in))); got != tt.want {
-				t.Errorf("appendSSEData(%q) = %q, want %q", tt.in, got, tt.want)
+			var s sseSink
+			if err := s.entry(&hub.Entry{Seq: 9, Type: tt.typ, Data: []byte(tt.in)}); err != nil || string(s.buf) != tt.want {
+				t.Errorf("sseSink.entry(%q, %q) = %q, %v, want %q", tt.typ, tt.in, s.buf, err, tt.want)
 			}
 		})
 	}
@@ -113,9 +118,18 @@ func TestRecordAllocs(t *testing.T) {
 	allocs := testing.AllocsPerRun(100, func() {
 		buf = appendEntryRecord(buf[:0], e)
 		buf = appendGapRecord(buf, hub.GapError{After: 1, Oldest: 5, Lost: 3}, hub.After(4))
-		buf = appendSSEData(buf, e.Data)
 	})
 	if allocs != 0 {
 		t.Errorf("appendEntryRecord allocates %v times per entry, want 0", allocs)
+	}
+	s := sseSink{respWriter: respWriter{buf: make([]byte, 0, 1024)}}
+	allocs = testing.AllocsPerRun(100, func() {
+		s.buf = s.buf[:0]
+		s.entry(e)
+		s.gap(hub.GapError{After: 1, Oldest: 5, Lost: 3}, hub.After(4))
+		s.keepAlive()
+	})
+	if allocs != 0 {
+		t.Errorf("the SSE sink allocates %v times per entry, want 0", allocs)
 	}
 }

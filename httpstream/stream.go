@@ -5,10 +5,11 @@ import (
 	"errors"
 	"net/http"
 	"regexp"
-	"strconv"
 	"time"
 
 	"github.com/pushwire/pushwire/hub"
+	"github.com/pushwire/pushwire/internal/flushwrite"
+	"github.com/pushwire/pushwire/sseproto"
 )
 
 // A sink writes one transport's framing. The loop calls open once, with
@@ -182,36 +183,36 @@ func (h *Handler) write(s sink, n *next, epoch *hub.Epoch) (done bool, err error
 	return true, nil // closed log or subscription, or ctx done
 }
 
-// respWriter is the part of the HTTP sinks that writes: a buffer flushed
-// with a fresh write deadline.
+// respWriter is the part of the HTTP sinks that writes: a buffer written
+// and flushed with a fresh write deadline (see flushwrite).
 type respWriter struct {
-	w       http.ResponseWriter
-	rc      *http.ResponseController
-	timeout time.Duration
-	buf     []byte
+	fw  flushwrite.Writer
+	buf []byte
 }
 
 func newRespWriter(w http.ResponseWriter, timeout time.Duration) respWriter {
-	return respWriter{w: w, rc: http.NewResponseController(w), timeout: timeout, buf: make([]byte, 0, 4096)}
+	return respWriter{fw: flushwrite.New(w, timeout), buf: make([]byte, 0, 4096)}
 }
 
-// flush writes the buffer and flushes the response. The write deadline is
-// moved before each write, so that a stalled client is dropped after
-// WriteTimeout and an http.Server.WriteTimeout does not end a live stream.
+// flush writes the buffer and flushes the response, so that a stalled
+// client is dropped after WriteTimeout and an http.Server.WriteTimeout does
+// not end a live stream.
 func (rw *respWriter) flush() error {
-	if rw.timeout > 0 {
-		// ErrNotSupported (a ResponseWriter that cannot set deadlines)
-		// leaves the write unbounded, as it would be without us.
-		rw.rc.SetWriteDeadline(time.Now().Add(rw.timeout))
-	}
-	if len(rw.buf) > 0 {
-		_, err := rw.w.Write(rw.buf)
-		rw.buf = rw.buf[:0]
-		if err != nil {
-			return err
+	err := rw.fw.Write(rw.buf)
+	rw.buf = rw.buf[:0]
+	return err
+}
+
+// pad appends a line of n bytes (spaces, then a line feed), which clients
+// skip: it pushes a streamed response past the buffering of browsers and
+// proxies that hold back the first bytes.
+func (rw *respWriter) pad(n int) {
+	if n > 0 {
+		for range n - 1 {
+			rw.buf = append(rw.buf, ' ')
 		}
+		rw.buf = append(rw.buf, '\n')
 	}
-	return rw.rc.Flush()
 }
 
 // streamHeaders sets the headers common to every streamed response.
@@ -253,12 +254,7 @@ func (h *Handler) serveNDJSON(w http.ResponseWriter, r *http.Request, cur hub.Cu
 }
 
 func (s *ndjsonSink) open(cur hub.Cursor, r *hub.ResetError) error {
-	if s.padding > 0 {
-		for range s.padding - 1 {
-			s.buf = append(s.buf, ' ')
-		}
-		s.buf = append(s.buf, '\n')
-	}
+	s.pad(s.padding)
 	if r != nil {
 		return s.reset(*r)
 	}
@@ -335,12 +331,7 @@ func (h *Handler) serveIframe(w http.ResponseWriter, r *http.Request, cur hub.Cu
 
 func (s *iframeSink) open(cur hub.Cursor, r *hub.ResetError) error {
 	s.buf = append(s.buf, "<!doctype html>\n<meta charset=\"utf-8\">\n<title>pushwire</title>\n"...)
-	if s.padding > 0 {
-		for range s.padding - 1 {
-			s.buf = append(s.buf, ' ')
-		}
-		s.buf = append(s.buf, '\n')
-	}
+	s.pad(s.padding)
 	if r != nil {
 		return s.reset(*r)
 	}
@@ -388,6 +379,11 @@ func (s *iframeSink) keepAlive() error {
 // is the cursor after it (EPOCH:SEQ, since an EventSource sends back only
 // its last event id), whose type is the entry's Type (none for ""), and
 // whose data is the payload.
+// maxCursorLen bounds a cursor's text, EPOCH:SEQ: an epoch of at most 32
+// bytes (hub), a colon and 20 digits. It sizes the SSE sink's scratch
+// buffers, so that encoding an id allocates nothing.
+const maxCursorLen = 32 + 1 + 20
+
 type sseSink struct {
 	respWriter
 	retry time.Duration
@@ -399,81 +395,82 @@ func (h *Handler) serveSSE(w http.ResponseWriter, r *http.Request, cur hub.Curso
 	h.serveStreaming(w, r, cur, &sseSink{respWriter: newRespWriter(w, h.opts.WriteTimeout), retry: h.opts.Retry})
 }
 
-// open writes the retry field, if any, and a "pushwire.cursor" event whose
-// id and data are the resolved cursor: the id makes a reconnecting
+// open writes a "pushwire.cursor" event whose id and data are the resolved
+// cursor, with the retry field if any: the id makes a reconnecting
 // EventSource resume from there even before the first entry, and the data
 // tells a script where the stream starts (EventSource has no other way to
 // show it the last event ID). For a client from another history it writes
 // the "pushwire.reset" event instead.
 func (s *sseSink) open(cur hub.Cursor, r *hub.ResetError) error {
-	if s.retry > 0 {
-		ms := (s.retry + time.Millisecond - 1) / time.Millisecond
-		s.buf = append(s.buf, "retry: "...)
-		s.buf = strconv.AppendInt(s.buf, int64(ms), 10)
-		s.buf = append(s.buf, '\n')
-	}
 	if r != nil {
-		return s.reset(*r)
+		return s.resetEvent(*r, s.retry)
 	}
 	s.epoch = cur.Epoch()
-	s.buf = append(s.buf, "event: pushwire.cursor\nid: "...)
-	s.buf = appendCursor(s.buf, cur)
-	s.buf = append(s.buf, "\ndata: "...)
-	s.buf = appendCursor(s.buf, cur)
-	s.buf = append(s.buf, "\n\n"...)
-	return nil
+	var id [maxCursorLen]byte
+	c := appendCursor(id[:0], cur)
+	return s.event("pushwire.cursor", c, c, s.retry)
 }
 
 // reset writes a "pushwire.reset" event: data the new epoch and the
 // sequence number the stream resumes after, as JSON, and id the cursor to
 // resume from, so that an EventSource reconnecting later sends it in
 // Last-Event-ID (HTML §9.2.6: the id field sets the last event ID buffer).
-func (s *sseSink) reset(r hub.ResetError) error {
+func (s *sseSink) reset(r hub.ResetError) error { return s.resetEvent(r, 0) }
+
+func (s *sseSink) resetEvent(r hub.ResetError, retry time.Duration) error {
 	s.epoch = r.Epoch
-	s.buf = append(s.buf, "event: pushwire.reset\nid: "...)
-	s.buf = appendCursor(s.buf, r.Cursor())
-	s.buf = append(s.buf, "\ndata: "...)
-	s.buf = appendReset(s.buf, r)
-	s.buf = append(s.buf, "\n\n"...)
-	return nil
+	var id [maxCursorLen]byte
+	var data [maxCursorLen + 32]byte
+	return s.event("pushwire.reset", appendCursor(id[:0], r.Cursor()), appendReset(data[:0], r), retry)
 }
 
-// entry writes the event by hand, since every piece is known to be safe:
-// the id is the cursor after the entry, EPOCH:SEQ, a type holding CR or LF is dropped (HTML §9.2.6: a line
-// ends at CR, LF or CRLF, so such a type would inject fields), and every
-// line of the data becomes a data field, so the event dispatches with the
-// payload's lines joined by LF. Invalid UTF-8 is decoded by the receiver as
-// U+FFFD; it is replaced here so that the stream stays valid UTF-8.
+// entry writes the entry as an event whose id is the cursor after it,
+// EPOCH:SEQ. The entry's type and data come from publishers, so they are
+// made safe first: a type holding CR or LF is dropped (HTML §9.2.6: a line
+// ends at CR, LF or CRLF, so such a type would inject fields), and invalid
+// UTF-8, which the receiver decodes as U+FFFD, is replaced with U+FFFD
+// here, so that the stream stays valid UTF-8. Every line of the data
+// becomes a data field, so the event dispatches with the payload's lines
+// joined by LF.
 func (s *sseSink) entry(e *hub.Entry) error {
-	if e.Type != "" && !hasLineBreak(e.Type) {
-		s.buf = append(s.buf, "event: "...)
-		s.buf = appendValidUTF8(s.buf, []byte(e.Type))
-		s.buf = append(s.buf, '\n')
+	typ := e.Type
+	if hasLineBreak(typ) {
+		typ = ""
 	}
-	s.buf = append(s.buf, "id: "...)
-	s.buf = appendCursor(s.buf, hub.AfterIn(s.epoch, e.Seq))
-	s.buf = append(s.buf, '\n')
-	s.buf = appendSSEData(s.buf, e.Data)
-	s.buf = append(s.buf, '\n')
-	return nil
+	var id [maxCursorLen]byte
+	c := appendCursor(id[:0], hub.AfterIn(s.epoch, e.Seq))
+	b, err := sseproto.AppendEventBytes(s.buf, typ, c, e.Data, 0)
+	if err != nil {
+		// Invalid UTF-8 in the type or the data: the only thing the
+		// encoder can refuse here.
+		typ = string(appendValidUTF8(nil, []byte(typ)))
+		b, err = sseproto.AppendEventBytes(s.buf, typ, c, appendValidUTF8(nil, e.Data), 0)
+	}
+	s.buf = b
+	return err
 }
 
 // gap writes a "pushwire.gap" event whose data is the gap as JSON and whose
 // id is the cursor that skips it.
 func (s *sseSink) gap(g hub.GapError, next hub.Cursor) error {
-	s.buf = append(s.buf, "event: pushwire.gap\nid: "...)
-	s.buf = appendCursor(s.buf, next)
-	s.buf = append(s.buf, "\ndata: "...)
-	s.buf = appendGap(s.buf, g)
-	s.buf = append(s.buf, "\n\n"...)
-	return nil
+	var id [maxCursorLen]byte
+	var data [96]byte
+	return s.event("pushwire.gap", appendCursor(id[:0], next), appendGap(data[:0], g), 0)
+}
+
+// event appends one event of the stream's own.
+func (s *sseSink) event(typ string, id, data []byte, retry time.Duration) error {
+	b, err := sseproto.AppendEventBytes(s.buf, typ, id, data, retry)
+	s.buf = b
+	return err
 }
 
 // keepAlive writes a comment line, which EventSource ignores (§9.2.6: lines
 // starting with a colon).
 func (s *sseSink) keepAlive() error {
-	s.buf = append(s.buf, ":\n"...)
-	return nil
+	b, err := sseproto.AppendComment(s.buf, "")
+	s.buf = b
+	return err
 }
 
 func hasLineBreak(s string) bool {
@@ -483,26 +480,4 @@ func hasLineBreak(s string) bool {
 		}
 	}
 	return false
-}
-
-// appendSSEData appends one "data:" field per line of p; CR, LF and CRLF
-// all end a line. An empty p is one empty data field, so that the event
-// still dispatches.
-func appendSSEData(dst, p []byte) []byte {
-	for {
-		dst = append(dst, "data: "...)
-		i := 0
-		for i < len(p) && p[i] != '\r' && p[i] != '\n' {
-			i++
-		}
-		dst = appendValidUTF8(dst, p[:i])
-		dst = append(dst, '\n')
-		if i == len(p) {
-			return dst
-		}
-		if p[i] == '\r' && i+1 < len(p) && p[i+1] == '\n' {
-			i++
-		}
-		p = p[i+1:]
-	}
 }

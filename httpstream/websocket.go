@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/pushwire/pushwire/hub"
+	"github.com/pushwire/pushwire/internal/oneline"
 	"github.com/pushwire/pushwire/wsproto"
 	"github.com/pushwire/pushwire/wsproto/frame"
 )
@@ -121,7 +122,7 @@ func (h *Handler) serveConn(c *wsproto.Conn, r *http.Request, cur hub.Cursor) {
 			if err != nil {
 				return
 			}
-			buf = msg
+			buf = wsproto.ReuseBuffer(msg)
 			if h.opts.OnPublish == nil {
 				// RFC 6455 §7.4.1: 1003 "indicates that an endpoint is
 				// terminating the connection because it has received a
@@ -132,7 +133,7 @@ func (h *Handler) serveConn(c *wsproto.Conn, r *http.Request, cur hub.Cursor) {
 			if err := h.opts.OnPublish(r, msg); err != nil {
 				// The writer owns the sink; a refusal is reported with a
 				// message of its own.
-				rec := appendErrorRecord(nil, oneLine(err.Error()))
+				rec := appendErrorRecord(nil, oneline.Of(err.Error()))
 				wctx, wcancel := context.WithTimeout(context.Background(), sink.timeout)
 				werr := c.Write(wctx, wsproto.MessageText, rec)
 				wcancel()

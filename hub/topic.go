@@ -536,7 +536,7 @@ func (t *Topic) waitChan(ctx context.Context, c Cursor) (chan struct{}, error) {
 	if after, p = t.place(c); p != placeLocal {
 		return nil, nil // the ring changed meanwhile: look again
 	}
-	if ch, ready, err = t.waitState(after); ready {
+	if _, ready, err = t.waitState(after); ready {
 		return nil, err
 	}
 	if t.notify == nil {

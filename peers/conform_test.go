@@ -71,7 +71,7 @@ func TestConformAsyncEcho(t *testing.T) {
 		defer srv.Close()
 		opts := autobahnShort
 		opts.URL, opts.Agent = "ws"+strings.TrimPrefix(srv.URL, "http")+"/", "pushwire-async"
-		rep, err := conformance.RunServer(context.Background(), opts)
+		rep, err := conformance.RunServer(context.Background(), &opts)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -109,7 +109,7 @@ func TestConformAsyncEcho(t *testing.T) {
 		defer stop()
 		opts := autobahnShort
 		opts.URL, opts.Agent = url, "python-websockets"
-		rep, err := conformance.RunServer(context.Background(), opts)
+		rep, err := conformance.RunServer(context.Background(), &opts)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -128,7 +128,7 @@ func TestConformAsyncEcho(t *testing.T) {
 // report.
 func driveClient(t *testing.T, opts conformance.Options, drive func(ctx context.Context, base, agent string, parallel int) error, agent string) *conformance.Report {
 	t.Helper()
-	fs, err := conformance.NewFuzzingServer(opts)
+	fs, err := conformance.NewFuzzingServer(&opts)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -78,7 +78,7 @@ func (c *pwConn) read() {
 			return
 		}
 		c.deliver(int(typ), msg)
-		buf = msg
+		buf = wsproto.ReuseBuffer(msg)
 	}
 }
 
@@ -137,7 +137,7 @@ func pwEcho(compress bool) http.Handler {
 			if err := c.Write(ctx, typ, msg); err != nil {
 				return
 			}
-			buf = msg
+			buf = wsproto.ReuseBuffer(msg)
 		}
 	})
 }
@@ -160,7 +160,7 @@ func pwReadClient(ctx context.Context, url string, n int) (int64, error) {
 			return total, err
 		}
 		total += int64(len(msg))
-		buf = msg
+		buf = wsproto.ReuseBuffer(msg)
 	}
 	return total, nil
 }
@@ -214,7 +214,7 @@ func pwBroadcast() (http.Handler, func([]byte) error, func() int) {
 			if err != nil {
 				return
 			}
-			buf = msg
+			buf = wsproto.ReuseBuffer(msg)
 		}
 	})
 	send := func(p []byte) error {

@@ -9,7 +9,9 @@
 //     retry fields, the last event ID, UTF-8 with U+FFFD replacement), and
 //     gives the same events however the reads split the stream.
 //   - Encoder writes events and comments and cannot produce a malformed
-//     stream.
+//     stream; AppendEvent, AppendEventBytes and AppendComment are the same
+//     encoding in append form, for callers that batch events into a buffer
+//     of their own (httpstream's SSE transport).
 //   - Stream is the server side over an http.ResponseWriter: headers,
 //     flushing, keep-alive comments, write deadlines, Last-Event-ID, and
 //     NoContent to make a browser stop reconnecting.

@@ -1,6 +1,7 @@
 package sseproto
 
 import (
+	"bytes"
 	"fmt"
 	"io"
 	"strconv"
@@ -29,7 +30,7 @@ func NewEncoder(w io.Writer) *Encoder { return &Encoder{w: w} }
 // contains CR or LF, if ID contains CR, LF or U+0000, or if any field is not
 // valid UTF-8.
 func (e *Encoder) Encode(ev Event) error {
-	b, err := appendEvent(e.buf[:0], ev)
+	b, err := AppendEvent(e.buf[:0], ev)
 	if err != nil {
 		return err
 	}
@@ -51,48 +52,104 @@ func (e *Encoder) Comment(text string) error {
 	return err
 }
 
-// appendEvent appends the wire form of ev to b.
-func appendEvent(b []byte, ev Event) ([]byte, error) {
+// AppendEvent appends the wire form of ev to dst, as Encoder.Encode writes
+// it, and returns the extended buffer. An event that Encode refuses leaves
+// dst as it was and returns an error wrapping ErrInvalidEvent. It
+// allocates nothing but to grow dst.
+//
+// (AppendEvent and AppendEventBytes are kept from being inlined: a caller
+// in another package would then call the generic encoder through its
+// dictionary, where escape analysis cannot see that ev's fields stay put,
+// and a caller's scratch buffers would move to the heap.)
+//
+//go:noinline
+func AppendEvent(dst []byte, ev Event) ([]byte, error) {
+	return appendEvent(dst, ev.Type, ev.ID, ev.Data, ev.Retry)
+}
+
+// AppendEventBytes is AppendEvent for an event whose id and data are byte
+// slices, such as a number formatted into a scratch buffer and a payload
+// held as bytes: it appends the event
+//
+//	Event{Type: typ, ID: string(id), Data: string(data), Retry: retry}
+//
+// without converting id and data to strings.
+//
+//go:noinline
+func AppendEventBytes(dst []byte, typ string, id, data []byte, retry time.Duration) ([]byte, error) {
+	return appendEvent(dst, typ, id, data, retry)
+}
+
+// AppendComment appends text as comment lines, as Encoder.Comment writes
+// them, and returns the extended buffer; the error is that of Comment.
+func AppendComment(dst []byte, text string) ([]byte, error) {
+	return appendComment(dst, text)
+}
+
+// text is what an event's fields may be given as.
+type text interface{ string | []byte }
+
+// appendEvent appends the wire form of an event to b, or returns b and an
+// error wrapping ErrInvalidEvent.
+func appendEvent[I, D text](b []byte, typ string, id I, data D, retry time.Duration) ([]byte, error) {
 	// §9.2.5: the stream is UTF-8 and "any-char = %x0000-0009 /
 	// %x000B-000C / %x000E-10FFFF"; a field value cannot hold CR or LF.
-	if i := strings.IndexAny(ev.Type, "\r\n"); i >= 0 {
-		return b, fmt.Errorf("%w: event type contains %q", ErrInvalidEvent, ev.Type[i])
+	if i := strings.IndexAny(typ, "\r\n"); i >= 0 {
+		return b, fmt.Errorf("%w: event type contains %q", ErrInvalidEvent, typ[i])
 	}
-	if !utf8.ValidString(ev.Type) {
+	if !utf8.ValidString(typ) {
 		return b, fmt.Errorf("%w: event type is not valid UTF-8", ErrInvalidEvent)
 	}
 	// §9.2.6 ignores an id field whose value contains U+0000 NULL, so it
 	// could not arrive.
-	if i := strings.IndexAny(ev.ID, "\r\n\x00"); i >= 0 {
-		return b, fmt.Errorf("%w: id contains %q", ErrInvalidEvent, ev.ID[i])
+	for i := 0; i < len(id); i++ {
+		if c := id[i]; c == '\r' || c == '\n' || c == 0 {
+			return b, fmt.Errorf("%w: id contains %q", ErrInvalidEvent, c)
+		}
 	}
-	if !utf8.ValidString(ev.ID) {
+	if !validUTF8(id) {
 		return b, fmt.Errorf("%w: id is not valid UTF-8", ErrInvalidEvent)
 	}
-	if !utf8.ValidString(ev.Data) {
+	if !validUTF8(data) {
 		return b, fmt.Errorf("%w: data is not valid UTF-8", ErrInvalidEvent)
 	}
-	if ev.Type != "" {
+	if typ != "" {
 		b = append(b, "event: "...)
-		b = append(b, ev.Type...)
+		b = append(b, typ...)
 		b = append(b, '\n')
 	}
-	if ev.ID != "" {
+	if len(id) > 0 {
 		b = append(b, "id: "...)
-		b = append(b, ev.ID...)
+		b = append(b, id...)
 		b = append(b, '\n')
 	}
-	if ev.Retry > 0 {
-		ms := ev.Retry / time.Millisecond
-		if ev.Retry%time.Millisecond != 0 {
+	if retry > 0 {
+		ms := retry / time.Millisecond
+		if retry%time.Millisecond != 0 {
 			ms++
 		}
 		b = append(b, "retry: "...)
 		b = strconv.AppendInt(b, int64(ms), 10)
 		b = append(b, '\n')
 	}
-	b = appendLines(b, "data: ", ev.Data)
+	b = appendLines(b, "data: ", data)
 	return append(b, '\n'), nil
+}
+
+// validUTF8 reports whether s is valid UTF-8.
+func validUTF8[T text](s T) bool {
+	// The instantiation for strings takes the first case and the one for
+	// byte slices the second; neither converts (or allocates).
+	if isString[T]() {
+		return utf8.ValidString(string(s))
+	}
+	return utf8.Valid([]byte(s))
+}
+
+// isString reports whether T is string (else it is []byte).
+func isString[T text]() bool {
+	_, ok := any((*T)(nil)).(*string)
+	return ok
 }
 
 // appendComment appends text as comment lines to b.
@@ -108,10 +165,10 @@ func appendComment(b []byte, text string) ([]byte, error) {
 
 // appendLines appends prefix+line+LF for each line of s, where CRLF, LF and
 // CR end a line. An empty s gives one empty line.
-func appendLines(b []byte, prefix, s string) []byte {
+func appendLines[T text](b []byte, prefix string, s T) []byte {
 	for {
 		b = append(b, prefix...)
-		i := indexEOLString(s)
+		i := indexEOL(s)
 		if i < 0 {
 			b = append(b, s...)
 			return append(b, '\n')
@@ -125,14 +182,25 @@ func appendLines(b []byte, prefix, s string) []byte {
 	}
 }
 
-// indexEOLString returns the index of the first CR or LF in s, or -1.
-func indexEOLString(s string) int {
-	lf := strings.IndexByte(s, '\n')
+// indexEOL returns the index of the first CR or LF in s, or -1.
+func indexEOL[T text](s T) int {
+	var lf int
+	if isString[T]() {
+		lf = strings.IndexByte(string(s), '\n')
+	} else {
+		lf = bytes.IndexByte([]byte(s), '\n')
+	}
 	head := s
 	if lf >= 0 {
 		head = s[:lf]
 	}
-	if cr := strings.IndexByte(head, '\r'); cr >= 0 {
+	var cr int
+	if isString[T]() {
+		cr = strings.IndexByte(string(head), '\r')
+	} else {
+		cr = bytes.IndexByte([]byte(head), '\r')
+	}
+	if cr >= 0 {
 		return cr
 	}
 	return lf

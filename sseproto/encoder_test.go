@@ -212,3 +212,42 @@ func FuzzRoundTrip(f *testing.F) {
 		}
 	})
 }
+
+// TestAppendEvent checks that the append forms write what Encode writes,
+// and refuse what it refuses, leaving dst as it was.
+func TestAppendEvent(t *testing.T) {
+	prefix := []byte("kept:")
+	for _, tc := range encodeCases {
+		got, err := AppendEvent(prefix, tc.in)
+		if err != nil || string(got) != "kept:"+tc.wire {
+			t.Errorf("AppendEvent(%q, %+v) = %q, %v, want %q", prefix, tc.in, got, err, "kept:"+tc.wire)
+		}
+		got, err = AppendEventBytes(prefix, tc.in.Type, []byte(tc.in.ID), []byte(tc.in.Data), tc.in.Retry)
+		if err != nil || string(got) != "kept:"+tc.wire {
+			t.Errorf("AppendEventBytes(%+v) = %q, %v, want %q", tc.in, got, err, "kept:"+tc.wire)
+		}
+	}
+	for _, in := range []Event{{Type: "a\nb"}, {Type: "a\xff"}, {ID: "1\r"}, {ID: "1\x00"}, {ID: "\xed\xa0\x80"}, {Data: "ok\xe2\x82"}} {
+		if got, err := AppendEvent(prefix, in); !errors.Is(err, ErrInvalidEvent) || string(got) != "kept:" {
+			t.Errorf("AppendEvent(%+v) = %q, %v, want %q, ErrInvalidEvent", in, got, err, "kept:")
+		}
+		if got, err := AppendEventBytes(prefix, in.Type, []byte(in.ID), []byte(in.Data), 0); !errors.Is(err, ErrInvalidEvent) || string(got) != "kept:" {
+			t.Errorf("AppendEventBytes(%+v) = %q, %v, want %q, ErrInvalidEvent", in, got, err, "kept:")
+		}
+	}
+	if got, err := AppendComment(prefix, "a\nb"); err != nil || string(got) != "kept:: a\n: b\n" {
+		t.Errorf("AppendComment(a\\nb) = %q, %v, want %q", got, err, "kept:: a\n: b\n")
+	}
+}
+
+func TestAppendEventAllocs(t *testing.T) {
+	buf := make([]byte, 0, 512)
+	id, data := []byte("123456"), []byte("{\"a\":1}\r\n{\"b\":2}")
+	evt := Event{Type: "update", ID: "123456", Retry: time.Second, Data: "{\"a\":1}\n{\"b\":2}"}
+	if n := testing.AllocsPerRun(1000, func() { buf, _ = AppendEvent(buf[:0], evt) }); n != 0 {
+		t.Errorf("allocations per AppendEvent = %v, want 0", n)
+	}
+	if n := testing.AllocsPerRun(1000, func() { buf, _ = AppendEventBytes(buf[:0], "update", id, data, 0) }); n != 0 {
+		t.Errorf("allocations per AppendEventBytes = %v, want 0", n)
+	}
+}

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/pushwire/pushwire/internal/flushwrite"
 )
 
 // Defaults for StreamOptions.
@@ -52,14 +54,12 @@ type StreamOptions struct {
 // Run; writes are serialized. A Stream must not be used after the handler
 // that created it has returned.
 type Stream struct {
-	req          *http.Request
-	rc           *http.ResponseController
-	keepAlive    time.Duration
-	writeTimeout time.Duration
+	req       *http.Request
+	keepAlive time.Duration
 
 	mu  sync.Mutex
-	w   http.ResponseWriter
-	enc Encoder
+	fw  flushwrite.Writer
+	buf []byte
 	err error // sticky write error
 }
 
@@ -73,24 +73,19 @@ type Stream struct {
 // an EventSource to stop reconnecting, answer NoContent instead of calling
 // NewStream.
 func NewStream(w http.ResponseWriter, r *http.Request, opts *StreamOptions) (*Stream, error) {
-	s := &Stream{
-		req:          r,
-		rc:           http.NewResponseController(w),
-		keepAlive:    DefaultKeepAlive,
-		writeTimeout: DefaultWriteTimeout,
-		w:            w,
-	}
-	s.enc.w = w
+	s := &Stream{req: r, keepAlive: DefaultKeepAlive}
+	writeTimeout := DefaultWriteTimeout
 	var retry time.Duration
 	if opts != nil {
 		if opts.KeepAlive != 0 {
 			s.keepAlive = opts.KeepAlive
 		}
 		if opts.WriteTimeout != 0 {
-			s.writeTimeout = opts.WriteTimeout
+			writeTimeout = opts.WriteTimeout
 		}
 		retry = opts.Retry
 	}
+	s.fw = flushwrite.New(w, writeTimeout)
 	h := w.Header()
 	// §9.2.5: "This event stream format's MIME type is text/event-stream."
 	h.Set("Content-Type", "text/event-stream")
@@ -99,7 +94,7 @@ func NewStream(w http.ResponseWriter, r *http.Request, opts *StreamOptions) (*St
 	h.Del("Content-Length")
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if err := s.setDeadline(); err != nil {
+	if err := s.fw.SetDeadline(); err != nil {
 		return nil, err
 	}
 	w.WriteHeader(http.StatusOK)
@@ -108,13 +103,13 @@ func NewStream(w http.ResponseWriter, r *http.Request, opts *StreamOptions) (*St
 		if retry%time.Millisecond != 0 {
 			ms++
 		}
-		b := strconv.AppendInt(append(s.enc.buf[:0], "retry: "...), int64(ms), 10)
-		s.enc.buf = append(b, '\n', '\n')
-		if _, err := w.Write(s.enc.buf); err != nil {
+		b := strconv.AppendInt(append(s.buf[:0], "retry: "...), int64(ms), 10)
+		s.buf = append(b, '\n', '\n')
+		if _, err := w.Write(s.buf); err != nil {
 			return nil, err
 		}
 	}
-	if err := s.rc.Flush(); err != nil {
+	if err := s.fw.Flush(); err != nil {
 		if errors.Is(err, http.ErrNotSupported) {
 			return nil, fmt.Errorf("sseproto: the ResponseWriter cannot flush: %w", err)
 		}
@@ -157,11 +152,11 @@ func (s *Stream) Send(ev Event) error {
 	if s.err != nil {
 		return s.err
 	}
-	b, err := appendEvent(s.enc.buf[:0], ev)
+	b, err := AppendEvent(s.buf[:0], ev)
 	if err != nil {
 		return err
 	}
-	s.enc.buf = b
+	s.buf = b
 	return s.writeLocked(b)
 }
 
@@ -172,11 +167,11 @@ func (s *Stream) Comment(text string) error {
 	if s.err != nil {
 		return s.err
 	}
-	b, err := appendComment(s.enc.buf[:0], text)
+	b, err := appendComment(s.buf[:0], text)
 	if err != nil {
 		return err
 	}
-	s.enc.buf = b
+	s.buf = b
 	return s.writeLocked(b)
 }
 
@@ -219,33 +214,12 @@ func (s *Stream) Run(ctx context.Context, events <-chan Event) error {
 	}
 }
 
-// writeLocked writes b under a fresh deadline and flushes it.
+// writeLocked writes b under a fresh deadline and flushes it; an error is
+// sticky.
 func (s *Stream) writeLocked(b []byte) error {
-	if err := s.setDeadline(); err != nil {
-		s.err = err
-		return err
-	}
-	if _, err := s.w.Write(b); err != nil {
-		s.err = err
-		return err
-	}
-	if err := s.rc.Flush(); err != nil {
+	if err := s.fw.Write(b); err != nil {
 		s.err = err
 		return err
 	}
 	return nil
-}
-
-// setDeadline moves the write deadline WriteTimeout into the future. A
-// ResponseWriter without deadlines (http.ErrNotSupported) is not an error.
-func (s *Stream) setDeadline() error {
-	if s.writeTimeout < 0 {
-		return nil
-	}
-	err := s.rc.SetWriteDeadline(time.Now().Add(s.writeTimeout))
-	if errors.Is(err, http.ErrNotSupported) {
-		s.writeTimeout = -1
-		return nil
-	}
-	return err
 }

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/pushwire/pushwire/handshake"
+	"github.com/pushwire/pushwire/internal/oneline"
 )
 
 // AcceptOptions configures Accept. The zero value, and nil, are safe
@@ -118,12 +119,7 @@ func Accept(w http.ResponseWriter, r *http.Request, opts *AcceptOptions) (*Conn,
 	if opts != nil {
 		o = *opts
 	}
-	req, err := handshake.CheckRequest(r)
-	if err != nil {
-		handshake.Reject(w, err)
-		return nil, err
-	}
-	protocol, extensions, deflate, err := agree(w, r, &o, req)
+	a, err := agree(w, r, &o, handshake.CheckRequest)
 	if err != nil {
 		return nil, err
 	}
@@ -142,23 +138,30 @@ func Accept(w http.ResponseWriter, r *http.Request, opts *AcceptOptions) (*Conn,
 		// handshake; net/http read them already.
 		buffered, _ = brw.Reader.Peek(n)
 	}
-	resp := handshake.AppendResponse(make([]byte, 0, 256), req.Key, protocol, extensions, o.ResponseHeader)
+	resp := handshake.AppendResponse(make([]byte, 0, 256), a.key, a.protocol, a.extensions, o.ResponseHeader)
 	if _, err := nc.Write(resp); err != nil {
 		nc.Close()
 		return nil, fmt.Errorf("wsproto: writing handshake response: %w", err)
 	}
-	return o.joined(newConn(nc, connConfig{
-		subprotocol:  protocol,
-		extensions:   extensions,
-		deflate:      deflate,
+	cfg := o.connConfig(a)
+	cfg.buffered = buffered
+	return o.joined(newConn(nc, cfg)), nil
+}
+
+// connConfig is the configuration of a Conn that Accept agreed on with
+// these options.
+func (o *AcceptOptions) connConfig(a agreement) connConfig {
+	return connConfig{
+		subprotocol:  a.protocol,
+		extensions:   a.extensions,
+		deflate:      a.deflate,
 		readLimit:    o.ReadLimit,
 		closeTimeout: o.CloseTimeout,
 		onPing:       o.OnPing,
 		onPong:       o.OnPong,
 		pingInterval: o.PingInterval,
 		pongTimeout:  o.PongTimeout,
-		buffered:     buffered,
-	})), nil
+	}
 }
 
 // joined adds c to the options' group, if any, and returns it.
@@ -169,13 +172,26 @@ func (o *AcceptOptions) joined(c *Conn) *Conn {
 	return c
 }
 
-// agree makes the checks and choices that are the same for a handshake
-// over HTTP/1.1 and over HTTP/2: the origin policy, Verify, compression and
-// the subprotocol. When it fails it has answered the request.
-func agree(w http.ResponseWriter, r *http.Request, o *AcceptOptions, req *handshake.Request) (protocol, extensions string, deflate *deflateParams, err error) {
-	reject := func(err error) (string, string, *deflateParams, error) {
+// agreement is what a server agreed on in an opening handshake.
+type agreement struct {
+	key        string // the client's Sec-WebSocket-Key; "" over HTTP/2
+	protocol   string
+	extensions string
+	deflate    *deflateParams // permessage-deflate, or nil
+}
+
+// agree checks r with check (handshake.CheckRequest over HTTP/1.1,
+// CheckConnect over HTTP/2) and makes the checks and choices that are the
+// same for both: the origin policy, Verify, compression and the
+// subprotocol. When it fails it has answered the request.
+func agree(w http.ResponseWriter, r *http.Request, o *AcceptOptions, check func(*http.Request) (*handshake.Request, error)) (agreement, error) {
+	reject := func(err error) (agreement, error) {
 		handshake.Reject(w, err)
-		return "", "", nil, err
+		return agreement{}, err
+	}
+	req, err := check(r)
+	if err != nil {
+		return reject(err)
 	}
 	if o.Group != nil && o.Group.refuses() {
 		return reject(&handshake.RejectError{Status: http.StatusServiceUnavailable, Reason: "the server is closing its connections"})
@@ -189,29 +205,30 @@ func agree(w http.ResponseWriter, r *http.Request, o *AcceptOptions, req *handsh
 		if err := o.Verify(r); err != nil {
 			var re *handshake.RejectError
 			if !errors.As(err, &re) {
-				err = &handshake.RejectError{Status: http.StatusForbidden, Reason: oneLine(err.Error())}
+				err = &handshake.RejectError{Status: http.StatusForbidden, Reason: oneline.Of(err.Error())}
 			}
 			return reject(err)
 		}
 	}
+	a := agreement{key: req.Key}
 	if o.Compression != nil {
 		level, err := checkLevel(o.Compression.Level)
 		if err != nil {
 			return reject(&handshake.RejectError{Status: http.StatusInternalServerError, Reason: err.Error()})
 		}
 		if resp, p, ok := acceptDeflate(req.Extensions, o.Compression, level); ok {
-			deflate = &p
-			extensions = resp.String()
+			a.deflate = &p
+			a.extensions = resp.String()
 		}
 	}
-	protocol = handshake.SelectProtocol(req.Protocols, o.Subprotocols)
+	a.protocol = handshake.SelectProtocol(req.Protocols, o.Subprotocols)
 	if o.SelectSubprotocol != nil {
-		protocol = o.SelectSubprotocol(r, req.Protocols)
-		if protocol != "" && !contains(req.Protocols, protocol) {
-			return reject(&handshake.RejectError{Status: http.StatusInternalServerError, Reason: fmt.Sprintf("server selected subprotocol %q that the client did not offer", protocol)})
+		a.protocol = o.SelectSubprotocol(r, req.Protocols)
+		if a.protocol != "" && !contains(req.Protocols, a.protocol) {
+			return reject(&handshake.RejectError{Status: http.StatusInternalServerError, Reason: fmt.Sprintf("server selected subprotocol %q that the client did not offer", a.protocol)})
 		}
 	}
-	return protocol, extensions, deflate, nil
+	return a, nil
 }
 
 // Handler returns an http.Handler that accepts WebSocket connections with
@@ -248,16 +265,6 @@ func contains(list []string, s string) bool {
 		}
 	}
 	return false
-}
-
-// oneLine cuts s at its first line break.
-func oneLine(s string) string {
-	for i := 0; i < len(s); i++ {
-		if s[i] == '\r' || s[i] == '\n' {
-			return s[:i]
-		}
-	}
-	return s
 }
 
 // connContext is the context of the request that Handler hands serve: the

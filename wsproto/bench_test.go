@@ -10,21 +10,25 @@ import (
 // echoPair returns a client whose server echoes every message.
 func echoPair(tb testing.TB) *Conn {
 	server, client := pair(tb, &AcceptOptions{ReadLimit: 1 << 20}, &DialOptions{ReadLimit: 1 << 20})
-	go func() {
-		ctx := context.Background()
-		var buf []byte
-		for {
-			typ, msg, err := server.Read(ctx, buf)
-			if err != nil {
-				return
-			}
-			if err := server.Write(ctx, typ, msg); err != nil {
-				return
-			}
-			buf = msg
-		}
-	}()
+	go echoLoop(server)
 	return client
+}
+
+// echoLoop echoes every message of c until a read or write fails. (The
+// tests of other packages use internal/wsecho, which imports wsproto.)
+func echoLoop(c *Conn) {
+	ctx := context.Background()
+	var buf []byte
+	for {
+		typ, msg, err := c.Read(ctx, buf)
+		if err != nil {
+			return
+		}
+		if err := c.Write(ctx, typ, msg); err != nil {
+			return
+		}
+		buf = msg
+	}
 }
 
 // BenchmarkEcho measures a round trip of one message through a pushwire

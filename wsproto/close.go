@@ -4,10 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/pushwire/pushwire/wsproto/frame"
 	"io"
-	"net"
 	"time"
+
+	"github.com/pushwire/pushwire/wsproto/frame"
 )
 
 // handleControl acts on a ping, pong or close frame. payload is valid until
@@ -331,6 +331,3 @@ func (c *Conn) notifyPong(payload []byte) {
 	}
 	delete(c.pingWaiters, string(payload))
 }
-
-// isNetClosed reports whether err says the connection was closed locally.
-func isNetClosed(err error) bool { return errors.Is(err, net.ErrClosed) }

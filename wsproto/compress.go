@@ -323,8 +323,9 @@ type inflater struct {
 	noContext bool          // the peer starts each message with an empty window
 	fr        io.ReadCloser // pooled decompressor of the current message, or nil
 	src       inflateSource
-	window    []byte // with context takeover: the last 32 KiB inflated
-	out       int64  // bytes inflated of the current message
+	window    []byte   // with context takeover: the last 32 KiB inflated
+	out       int64    // bytes inflated of the current message
+	probe     [64]byte // readInflated's look for the end of a message
 }
 
 // inflateSource hands the decompressor the payload of the current message,
@@ -508,32 +509,38 @@ func (f *inflater) remember(p []byte) {
 	f.window = append(f.window, p...)
 }
 
-// readInflated reads the rest of the current compressed message into buf.
-func (c *Conn) readInflated(buf []byte) ([]byte, error) {
+// readInflated reads the rest of the current compressed message into mb.
+// Its chunks never reach past one byte beyond the read limit, which is
+// enough to see that the limit is exceeded: a message that inflates past
+// the limit fails having allocated about the limit.
+func (c *Conn) readInflated(mb *msgBuffer) error {
 	for {
-		// Grow by doubling, but never past one byte beyond the read limit,
-		// which is enough to see that the limit is exceeded.
-		lim := c.readLimit.Load()
-		step := int64(max(4<<10, cap(buf)))
-		if lim >= 0 {
-			step = max(min(step, lim-c.inf.out+1), 1)
+		limit := int64(-1)
+		if lim := c.readLimit.Load(); lim >= 0 {
+			limit = max(lim-c.inf.out+1, 1)
 		}
-		if room := int64(cap(buf) - len(buf)); room < 512 && room < step {
-			nb := make([]byte, len(buf), int64(len(buf))+step)
-			copy(nb, buf)
-			buf = nb
+		var n int
+		var err error
+		if mb.full() {
+			// The decompressor may have nothing more to give but the
+			// end of the message: see that before taking a chunk, so
+			// that a message that fills the caller's buffer exactly
+			// allocates nothing.
+			p := c.inf.probe[:]
+			if limit >= 0 && limit < int64(len(p)) {
+				p = p[:limit]
+			}
+			n, err = c.inflate(p)
+			mb.write(p[:n], limit)
+		} else {
+			n, err = c.inflate(mb.room(0, limit))
+			mb.commit(n)
 		}
-		room := buf[len(buf):cap(buf)]
-		if lim >= 0 && int64(len(room)) > lim-c.inf.out+1 {
-			room = room[:max(lim-c.inf.out+1, 1)]
-		}
-		n, err := c.inflate(room)
-		buf = buf[:len(buf)+n]
 		if err == io.EOF {
-			return buf, nil
+			return nil
 		}
 		if err != nil {
-			return buf, err
+			return err
 		}
 	}
 }

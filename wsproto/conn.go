@@ -3,15 +3,14 @@ package wsproto
 import (
 	"context"
 	crand "crypto/rand"
-	"errors"
 	"fmt"
-	"github.com/pushwire/pushwire/wsproto/frame"
 	"math/rand/v2"
 	"net"
-	"os"
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/pushwire/pushwire/wsproto/frame"
 )
 
 // MessageType is the type of a data message: text or binary (RFC 6455 §5.6).
@@ -129,6 +128,7 @@ type Conn struct {
 	rend      int
 	rpool     *[]byte // the pooled buffer rbuf points into, or nil for rsmall
 	rsmall    [smallReadSize]byte
+	flowing   bool    // the last read filled the space it was given
 	frameLeft int64   // unread payload bytes of the current data frame
 	frameMask [4]byte // masking key of the current data frame
 	maskPos   int
@@ -435,24 +435,4 @@ func (w *ctxWatch) setAdapterDeadline(t time.Time) error {
 		return nil
 	}
 	return w.set(t)
-}
-
-// release ends the registration, when the connection is done.
-func (w *ctxWatch) release() {
-	if w.stop != nil {
-		w.stop()
-		w.stop = nil
-	}
-}
-
-// ctxErr turns an I/O error caused by a context ending into the context's
-// error; other errors are returned as they are.
-func ctxErr(ctx context.Context, err error) error {
-	if err == nil {
-		return nil
-	}
-	if cerr := ctx.Err(); cerr != nil && errors.Is(err, os.ErrDeadlineExceeded) {
-		return cerr
-	}
-	return err
 }

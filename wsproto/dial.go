@@ -197,29 +197,28 @@ func clientHandshake(ctx context.Context, nc net.Conn, u *url.URL, httpScheme st
 		offer = deflateOffer(o.Compression)
 		copts.Extensions = []handshake.Extension{offer}
 	}
-	res, err := handshake.ClientHandshake(nc, br, u, copts)
+	res, err := handshake.ClientHandshake(nc, br, u, &copts)
 	if err != nil {
 		return nil, refusal(err), err
 	}
-	var deflate *deflateParams
-	for _, e := range res.Extensions {
-		// ClientHandshake let through only extensions that were offered,
-		// each once: this is the response to our permessage-deflate offer.
-		if strings.EqualFold(e.Name, extDeflate) {
-			level, _ := checkLevel(o.Compression.Level) // checked by Dial
-			p, err := checkDeflateResponse(e, offer, o.Compression, level)
-			if err != nil {
-				return nil, res.Response, err
-			}
-			deflate = &p
-		}
+	deflate, err := agreedDeflate(res.Extensions, o, offer)
+	if err != nil {
+		return nil, res.Response, err
 	}
 	var buffered []byte
 	if n := br.Buffered(); n > 0 {
 		buffered, _ = br.Peek(n)
 	}
 	nc.SetDeadline(time.Time{})
-	return newConn(nc, connConfig{
+	cfg := o.connConfig(res, deflate)
+	cfg.buffered = buffered
+	return newConn(nc, cfg), res.Response, nil
+}
+
+// connConfig is the configuration of a client Conn after the handshake
+// res, made with these options.
+func (o *DialOptions) connConfig(res *handshake.ClientResult, deflate *deflateParams) connConfig {
+	return connConfig{
 		client:       true,
 		subprotocol:  res.Protocol,
 		extensions:   handshake.FormatExtensions(res.Extensions),
@@ -230,8 +229,7 @@ func clientHandshake(ctx context.Context, nc net.Conn, u *url.URL, httpScheme st
 		onPong:       o.OnPong,
 		pingInterval: o.PingInterval,
 		pongTimeout:  o.PongTimeout,
-		buffered:     buffered,
-	}), res.Response, nil
+	}
 }
 
 // refusal returns the response of a server that refused the handshake, as

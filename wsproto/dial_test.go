@@ -19,18 +19,7 @@ import (
 )
 
 func echoServer(t *testing.T, tlsServer bool) *httptest.Server {
-	h := Handler(&AcceptOptions{InsecureSkipOriginCheck: true}, func(c *Conn, _ *http.Request) {
-		ctx := context.Background()
-		for {
-			typ, msg, err := c.Read(ctx, nil)
-			if err != nil {
-				return
-			}
-			if c.Write(ctx, typ, msg) != nil {
-				return
-			}
-		}
-	})
+	h := Handler(&AcceptOptions{InsecureSkipOriginCheck: true}, func(c *Conn, _ *http.Request) { echoLoop(c) })
 	var srv *httptest.Server
 	if tlsServer {
 		srv = httptest.NewTLSServer(h)

@@ -15,7 +15,7 @@
 //			if err := c.Write(r.Context(), typ, msg); err != nil {
 //				return
 //			}
-//			buf = msg // Write keeps nothing: reuse the storage
+//			buf = wsproto.ReuseBuffer(msg) // keeps at most 64 KiB while idle
 //		}
 //	}))
 //
@@ -114,7 +114,14 @@
 // included) and no other buffer (for compression state, see Compression).
 // While data flows, reads use a pooled 16 KiB buffer that goes back to the
 // pool when the input is drained, and payloads of 4 KiB or more are read
-// straight into the destination. Writes
+// straight into the destination. Memory follows the bytes that arrived,
+// never the length a frame header announces: Read fills the caller's
+// buffer, then chunks as large as what arrived so far (16 KiB at most
+// before the first payload byte, 1 MiB at most each), joined when the
+// message is complete, so a peer that announces the read limit and sends
+// one byte costs at most 16 KiB; a compressed message that inflates past
+// the limit fails having held about the limit; ReuseBuffer keeps a reading
+// loop from holding a large message's buffer while it waits. Writes
 // send header and payload with one system call: copied behind the header
 // up to 2 KiB, with writev above; client frames are masked into pooled
 // 32 KiB buffers, never in the caller's slice.

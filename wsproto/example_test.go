@@ -27,7 +27,7 @@ func Example() {
 			if err := c.Write(ctx, typ, msg); err != nil {
 				return
 			}
-			buf = msg
+			buf = wsproto.ReuseBuffer(msg)
 		}
 	}))
 	defer srv.Close()

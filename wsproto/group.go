@@ -151,12 +151,12 @@ func (g *Group) Close(code frame.CloseCode, reason string) error {
 	g.closed = true
 	g.closeMsg = pm
 	g.mu.Unlock()
-	var conns []*Conn
+	var ms []*member
 	var timeout time.Duration
 	g.members.Range(func(_, v any) bool {
 		m := v.(*member)
 		m.send(pm)
-		conns = append(conns, m.c)
+		ms = append(ms, m)
 		timeout = max(timeout, m.c.closeTimeout)
 		return true
 	})
@@ -164,10 +164,15 @@ func (g *Group) Close(code frame.CloseCode, reason string) error {
 	defer deadline.Stop()
 	expired := false
 	forced := 0
-	for _, c := range conns {
+	for _, m := range ms {
+		c := m.c
 		if !expired {
 			select {
 			case <-c.closed:
+				// The close hooks, m.leave among them, run just after
+				// c.closed is closed: leave now so that Len is 0 when
+				// Close returns.
+				m.leave()
 				continue
 			case <-deadline.C:
 				expired = true
@@ -179,9 +184,10 @@ func (g *Group) Close(code frame.CloseCode, reason string) error {
 			c.closeNet()
 			forced++
 		}
+		m.leave()
 	}
 	if forced > 0 {
-		return fmt.Errorf("wsproto: %d of %d connections did not complete the closing handshake within %v and were closed at once", forced, len(conns), timeout)
+		return fmt.Errorf("wsproto: %d of %d connections did not complete the closing handshake within %v and were closed at once", forced, len(ms), timeout)
 	}
 	return nil
 }

@@ -46,6 +46,7 @@ var h2ChildTests = []string{
 	"TestH2ChildReset",
 	"TestH2ChildReadContext",
 	"TestH2ChildHandshake",
+	"TestH2ChildMemory",
 }
 
 func TestH2(t *testing.T) {
@@ -59,7 +60,7 @@ func TestH2(t *testing.T) {
 	if g := os.Getenv("GODEBUG"); g != "" {
 		godebug = g + "," + godebug
 	}
-	cmd := exec.Command(os.Args[0], "-test.run=^TestH2Child", "-test.v", "-test.count=1", "-test.timeout=5m")
+	cmd := exec.Command(os.Args[0], "-test.run=^TestH2Child", "-test.v", "-test.count=1", "-test.timeout=15m")
 	cmd.Env = append(os.Environ(), h2ChildEnv+"=1", "GODEBUG="+godebug)
 	out, err := cmd.CombinedOutput()
 	if err != nil {
@@ -186,12 +187,19 @@ func TestH2ChildMessages(t *testing.T) {
 			if got := strings.Contains(c.Extensions(), "permessage-deflate"); got != compress {
 				t.Fatalf("Extensions() = %q, want permessage-deflate: %v", c.Extensions(), compress)
 			}
-			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-			defer cancel()
-			sizes := []int{0, 1, 125, 126, 127, 65535, 65536, 1 << 20, 16 << 20}
+			// Up to 5 MiB: beyond the HTTP/2 flow-control windows of
+			// both ends (1 MiB and 4 MiB), and a fifth of the time of
+			// 16 MiB under the race detector.
+			sizes := []int{0, 1, 125, 126, 127, 65535, 65536, 1 << 20, 5 << 20}
 			for _, typ := range []MessageType{MessageText, MessageBinary} {
 				for _, n := range sizes {
 					t.Run(fmt.Sprintf("%v/%d", typ, n), func(t *testing.T) {
+						// Each message has its own bound, a generous
+						// one: a large message compressed under the
+						// race detector can take a minute on a loaded
+						// machine.
+						ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+						defer cancel()
 						want := payload(n, typ, 8441)
 						// The echo streams the message back while it
 						// arrives: read while writing, or flow control
@@ -354,6 +362,18 @@ func TestH2ChildReset(t *testing.T) {
 			ready := make(chan struct{})
 			s := newH2Server(t, nil, func(c *Conn, w http.ResponseWriter) {
 				if tt.byServer {
+					// Reset only once the client has its Conn, which it
+					// shows by sending a message. net/http's Flush (in
+					// Accept) queues a HEADERS frame without header
+					// fields and returns before it is written, and the
+					// RST_STREAM is scheduled ahead of a stream's frames:
+					// a reset right after Accept can reach the client
+					// first, and Dial then fails with the stream error.
+					if _, _, err := c.Read(context.Background(), nil); err != nil {
+						serverErr <- err
+						close(ready)
+						return
+					}
 					// RST_STREAM from the server: a write deadline in the
 					// past makes net/http reset the stream.
 					http.NewResponseController(w).SetWriteDeadline(time.Unix(1, 0))
@@ -363,6 +383,11 @@ func TestH2ChildReset(t *testing.T) {
 				serverErr <- err
 			})
 			c := dialH2Test(t, s, nil)
+			if tt.byServer {
+				if err := c.Write(context.Background(), MessageText, []byte("reset me")); err != nil {
+					t.Fatalf("Write before the reset = %v, want nil", err)
+				}
+			}
 			<-ready
 			if tt.byServer {
 				_, _, err := c.Read(context.Background(), nil)
@@ -533,7 +558,7 @@ func TestH2DialErrors(t *testing.T) {
 		{"ws scheme", "ws://example.com/", nil, nil, "needs a wss:// URL"},
 		{"no host", "wss:///x", nil, nil, "no host"},
 		{"foreign transport", "wss://example.com/", &http.Client{Transport: roundTripFunc(nil)}, nil, "want an *http.Transport"},
-		{"bad subprotocol", "wss://example.com/", nil, &DialOptions{Subprotocols: []string{"a b"}}, "not distinct tokens"},
+		{"bad subprotocol", "wss://example.com/", nil, &DialOptions{Subprotocols: []string{"a b"}}, `subprotocol "a b" is not a token`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

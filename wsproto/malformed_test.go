@@ -3,7 +3,6 @@ package wsproto
 import (
 	"bufio"
 	"bytes"
-	"context"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -96,18 +95,7 @@ func TestMalformedInputs(t *testing.T) {
 		}
 		go func() {
 			defer c.CloseNow()
-			ctx := context.Background()
-			var buf []byte
-			for {
-				typ, msg, err := c.Read(ctx, buf)
-				if err != nil {
-					return
-				}
-				if err := c.Write(ctx, typ, msg); err != nil {
-					return
-				}
-				buf = msg
-			}
+			echoLoop(c)
 		}()
 	}))
 	defer srv.Close()

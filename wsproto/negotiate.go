@@ -209,3 +209,21 @@ func checkDeflateResponse(resp handshake.Extension, offer handshake.Extension, o
 	p.readNoContext = got.serverNoContext
 	return p, nil
 }
+
+// agreedDeflate returns the permessage-deflate parameters of a handshake
+// that offered offer (with o.Compression) and in which the server accepted
+// exts, or nil when it declined. The extensions were checked to be offered
+// and distinct.
+func agreedDeflate(exts []handshake.Extension, o *DialOptions, offer handshake.Extension) (*deflateParams, error) {
+	for _, e := range exts {
+		if strings.EqualFold(e.Name, extDeflate) {
+			level, _ := checkLevel(o.Compression.Level) // checked by Dial
+			p, err := checkDeflateResponse(e, offer, o.Compression, level)
+			if err != nil {
+				return nil, err
+			}
+			return &p, nil
+		}
+	}
+	return nil, nil
+}

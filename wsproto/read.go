@@ -10,9 +10,12 @@ import (
 )
 
 // Read reads the next data message. The payload is written to buf's
-// storage, grown as needed, and returned: pass the returned slice back as buf
-// on the next call and steady-state reading allocates nothing. The returned
-// slice is the caller's; pushwire does not keep it.
+// storage, and returned, when it fits; a longer one is held in memory that
+// grows with the bytes that arrive (never sized from the length a frame
+// header announces) and returned as one new slice. Pass ReuseBuffer(msg)
+// back as buf on the next call: steady-state reading allocates nothing,
+// and a connection waiting for its next message keeps no large buffer.
+// The returned slice is the caller's; pushwire does not keep it.
 //
 // Ping, pong and close frames that arrive first are handled on the way. When
 // the peer closes, Read returns an error that errors.As matches with a
@@ -37,41 +40,31 @@ func (c *Conn) Read(ctx context.Context, buf []byte) (MessageType, []byte, error
 		return 0, buf, c.readFailed(ctx, err, false)
 	}
 	typ := c.msgType
+	// The message is held as it arrives (msgBuffer), never sized from the
+	// lengths its frame headers announce.
+	mb := newMsgBuffer(buf)
 	if c.msgCompressed {
-		buf, err := c.readInflated(buf)
-		if err != nil {
-			return 0, buf, c.readFailed(ctx, err, true)
+		if err := c.readInflated(&mb); err != nil {
+			return 0, mb.partial(), c.readFailed(ctx, err, true)
 		}
-		return typ, buf, nil
+		return typ, mb.bytes(), nil
 	}
 	for {
 		for c.frameLeft > 0 {
-			n := int(min(c.frameLeft, int64(maxInt)))
-			if cap(buf)-len(buf) < n {
-				buf = growBuf(buf, n)
-			}
-			m, err := c.readPayload(buf[len(buf) : len(buf)+n])
-			buf = buf[:len(buf)+m]
+			room := mb.room(c.frameLeft, -1)
+			m, err := c.readPayload(room)
+			mb.commit(m)
 			if err != nil {
-				return 0, buf, c.readFailed(ctx, err, true)
+				return 0, mb.partial(), c.readFailed(ctx, err, true)
 			}
 		}
 		if !c.inMessage {
-			return typ, buf, nil
+			return typ, mb.bytes(), nil
 		}
 		if err := c.nextFrame(); err != nil {
-			return 0, buf, c.readFailed(ctx, err, true)
+			return 0, mb.partial(), c.readFailed(ctx, err, true)
 		}
 	}
-}
-
-const maxInt = int(^uint(0) >> 1)
-
-// growBuf returns buf with room for at least n more bytes.
-func growBuf(buf []byte, n int) []byte {
-	nb := make([]byte, len(buf), max(len(buf)+n, 2*cap(buf)))
-	copy(nb, buf)
-	return nb
 }
 
 // Reader waits for the next data message and returns its type and a reader
@@ -235,16 +228,19 @@ var errCloseReceived = errors.New("wsproto: close frame received")
 // room for up to want bytes (capped at the pooled buffer's size) so that one
 // read can bring what the caller is about to consume. An idle connection
 // waits for its next frame with the small array inside Conn; a pooled
-// buffer takes over when a read fills the array or when more is wanted,
-// and goes back to the pool once the input is drained and only a little
-// is wanted again.
+// buffer takes over when a read fills the array or when more is wanted
+// while data flows (the last read filled the space it had), and goes back
+// to the pool once the input is drained and only a little is wanted again,
+// or data stopped flowing: a peer that trickles its bytes, or sends part of
+// a message and stops, is waited for with the small array.
 func (c *Conn) fill(need, want int) error {
 	want = min(max(want, need), bigReadSize)
 	for c.rend-c.rpos < need {
 		if c.rpos == c.rend {
 			c.rpos, c.rend = 0, 0
-			if want <= smallReadSize {
+			if want <= smallReadSize || !c.flowing {
 				c.releaseReadBuffer()
+				want = min(want, smallReadSize)
 			}
 		}
 		if len(c.rbuf)-c.rpos < want {
@@ -256,6 +252,7 @@ func (c *Conn) fill(need, want int) error {
 			}
 		}
 		m, err := c.nc.Read(c.rbuf[c.rend:])
+		c.flowing = c.rend+m == len(c.rbuf)
 		c.rend += m
 		if c.rpool == nil && c.rend == len(c.rbuf) {
 			c.takeBigBuffer(0)

@@ -5,16 +5,19 @@ go 1.26.0
 replace (
 	github.com/pushwire/pushwire => ../..
 	github.com/pushwire/pushwire/engines/jetstream => ../../engines/jetstream
+	github.com/pushwire/pushwire/engines/redis => ../../engines/redis
 )
 
 require (
 	github.com/nats-io/nats-server/v2 v2.15.2
 	github.com/pushwire/pushwire v0.0.0
 	github.com/pushwire/pushwire/engines/jetstream v0.0.0
+	github.com/pushwire/pushwire/engines/redis v0.0.0
 )
 
 require (
 	github.com/antithesishq/antithesis-sdk-go v0.8.0-default-no-op // indirect
+	github.com/cespare/xxhash/v2 v2.3.0 // indirect
 	github.com/google/go-tpm v0.9.8 // indirect
 	github.com/klauspost/compress v1.20.3 // indirect
 	github.com/minio/highwayhash v1.0.4 // indirect
@@ -22,6 +25,8 @@ require (
 	github.com/nats-io/nats.go v1.55.0 // indirect
 	github.com/nats-io/nkeys v0.4.16 // indirect
 	github.com/nats-io/nuid v1.0.1 // indirect
+	github.com/redis/go-redis/v9 v9.23.0 // indirect
+	go.uber.org/atomic v1.12.0 // indirect
 	golang.org/x/crypto v0.58.0 // indirect
 	golang.org/x/sys v0.49.0 // indirect
 	golang.org/x/time v0.16.0 // indirect

@@ -2,7 +2,7 @@
 //
 // Usage:
 //
-//	pushwire serve [-addr 127.0.0.1:8080] [-engine nats://HOST:PORT]
+//	pushwire serve [-addr 127.0.0.1:8080] [-engine nats://HOST:PORT | redis://HOST:PORT]
 //	                                        the demo: chat over WebSocket, SSE clock at /events
 //	pushwire echo  [-addr 127.0.0.1:9001]   a WebSocket echo server on every path
 //	pushwire sse   [-json] [-n N] URL       an EventSource client that prints events
@@ -17,7 +17,9 @@
 // main module. This package is a module of its own only so that it can
 // link the engines, which have dependencies the main module must not have:
 // -engine nats://HOST:PORT keeps the chat log in NATS JetStream
-// (engines/jetstream), so that several serve nodes share it.
+// (engines/jetstream), -engine redis://HOST:PORT in Redis Streams
+// (engines/redis; rediss:// for TLS), so that several serve nodes share
+// it.
 package main
 
 import (
@@ -27,6 +29,7 @@ import (
 	"syscall"
 
 	"github.com/pushwire/pushwire/engines/jetstream"
+	"github.com/pushwire/pushwire/engines/redis"
 	"github.com/pushwire/pushwire/hub"
 	"github.com/pushwire/pushwire/internal/cli"
 )
@@ -35,6 +38,12 @@ import (
 var config = &cli.Config{Engines: map[string]cli.EngineFunc{
 	"nats": func(ctx context.Context, url string) (hub.Engine, error) {
 		return jetstream.Connect(url, nil)
+	},
+	"redis": func(ctx context.Context, url string) (hub.Engine, error) {
+		return redis.Connect(url, nil)
+	},
+	"rediss": func(ctx context.Context, url string) (hub.Engine, error) {
+		return redis.Connect(url, nil)
 	},
 }}
 

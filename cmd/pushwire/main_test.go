@@ -8,7 +8,10 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"os/exec"
+	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -87,7 +90,43 @@ func TestServeEngine(t *testing.T) {
 	if !ns.ReadyForConnections(20 * time.Second) {
 		t.Fatal("nats-server not ready")
 	}
-	engine := fmt.Sprintf("nats://127.0.0.1:%d", port)
+	twoNodesShareChat(t, fmt.Sprintf("nats://127.0.0.1:%d", port))
+}
+
+// TestServeEngineRedis: two `serve -engine redis://...` processes' worth
+// on one redis-server share the chat log.
+func TestServeEngineRedis(t *testing.T) {
+	bin, err := exec.LookPath("redis-server")
+	if err != nil {
+		t.Skip("redis-server not installed (apt-get install redis-server; .ci/run does)")
+	}
+	ln, _ := net.Listen("tcp", "127.0.0.1:0")
+	port := ln.Addr().(*net.TCPAddr).Port
+	ln.Close()
+	dir := t.TempDir()
+	srv := exec.Command(bin, "--port", strconv.Itoa(port), "--bind", "127.0.0.1", "--dir", dir,
+		"--logfile", filepath.Join(dir, "redis.log"), "--appendonly", "yes", "--appendfsync", "always", "--save", "")
+	if err := srv.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { srv.Process.Kill(); srv.Wait() }()
+	engine := fmt.Sprintf("redis://127.0.0.1:%d", port)
+	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		c, err := net.Dial("tcp", fmt.Sprintf("127.0.0.1:%d", port))
+		if err == nil {
+			c.Close()
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("redis-server not ready: %v", err)
+		}
+	}
+	twoNodesShareChat(t, engine)
+}
+
+// twoNodesShareChat runs two serve nodes on engine: a message posted to
+// one is read from the other, with the same cursor EPOCH:1.
+func twoNodesShareChat(t *testing.T, engine string) {
 	a := serve(t, "-engine", engine)
 	b := serve(t, "-engine", engine)
 
@@ -144,7 +183,7 @@ func TestServeEngine(t *testing.T) {
 func TestServeEngineUnknown(t *testing.T) {
 	var out, errs syncBuffer
 	code := cli.Main(context.Background(), []string{"serve", "-addr", "127.0.0.1:0", "-engine", "carrier://127.0.0.1:1"}, &out, &errs, config)
-	if code != 1 || !strings.Contains(errs.String(), "no carrier engine (it has: nats://, none)") {
+	if code != 1 || !strings.Contains(errs.String(), "no carrier engine (it has: nats://, redis://, rediss://, none)") {
 		t.Errorf("serve -engine carrier:// = %d, %q; want 1 and the engines this build has", code, errs.String())
 	}
 }

@@ -515,7 +515,8 @@ func (s *suite) tooLarge(t *testing.T) {
 	}
 }
 
-// wait: Wait blocks until another node appends, and ends with its ctx.
+// wait: Wait blocks until another node appends, and ends with its ctx
+// and with its log.
 func (s *suite) wait(t *testing.T) {
 	ctx := ctxFor(t, time.Minute)
 	a, b := s.node(t), s.node(t)
@@ -563,7 +564,28 @@ func (s *suite) wait(t *testing.T) {
 			break
 		}
 	}
+	// A Wait blocked when its log is closed returns ErrClosed, without
+	// waiting for the engine's poll interval (a tail waiting in the
+	// engine would hold up Topic.Close).
+	closed := make(chan error, 1)
+	go func() {
+		_, err := lb.Wait(ctx, 1<<40)
+		closed <- err
+	}()
+	time.Sleep(100 * time.Millisecond)
+	start := time.Now()
 	lb.Close()
+	select {
+	case err := <-closed:
+		if !errors.Is(err, hub.ErrClosed) {
+			t.Errorf("Wait blocked when its log closed = %v, want %v", err, hub.ErrClosed)
+		}
+		if took := time.Since(start); took > time.Second {
+			t.Errorf("Wait blocked when its log closed returned %v later, want at once", took)
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("Wait still blocked 20 s after its log closed")
+	}
 	if _, err := lb.Bounds(ctx); !errors.Is(err, hub.ErrClosed) {
 		t.Errorf("Bounds after Close = %v, want %v", err, hub.ErrClosed)
 	}

@@ -5,7 +5,7 @@
 //
 // Usage:
 //
-//	pushwire serve [-addr 127.0.0.1:8080] [-engine nats://HOST:PORT]
+//	pushwire serve [-addr 127.0.0.1:8080] [-engine nats://HOST:PORT | redis://HOST:PORT]
 //	                                        the demo: chat over WebSocket, SSE clock at /events
 //	pushwire echo  [-addr 127.0.0.1:9001]   a WebSocket echo server on every path
 //	pushwire sse   [-json] [-n N] URL       an EventSource client that prints events
@@ -45,9 +45,9 @@ type EngineFunc func(ctx context.Context, url string) (hub.Engine, error)
 // Config is what a binary links into the command. A nil *Config means
 // none of it.
 type Config struct {
-	// Engines maps a URL scheme (such as "nats") to the engine that
-	// `serve -engine SCHEME://...` opens. Without one, serve keeps its
-	// chat in memory.
+	// Engines maps a URL scheme (such as "nats" or "redis") to the
+	// engine that `serve -engine SCHEME://...` opens. Without one, serve
+	// keeps its chat in memory.
 	Engines map[string]EngineFunc
 }
 

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/pushwire/pushwire/conformance"
+	"github.com/pushwire/pushwire/internal/wsecho"
 	"github.com/pushwire/pushwire/wsproto"
 )
 
@@ -235,7 +236,7 @@ func conformServer(ctx context.Context, args []string, stdout, stderr io.Writer)
 		opts.Header = http.Header{"Origin": {*origin}}
 	}
 	opts.Progress = progress(stderr, c.quiet)
-	rep, err := conformance.RunServer(ctx, opts)
+	rep, err := conformance.RunServer(ctx, &opts)
 	if err != nil {
 		fmt.Fprintf(stderr, "pushwire conform server: %v\n", err)
 		return 2
@@ -264,7 +265,7 @@ func conformClient(ctx context.Context, args []string, stdout, stderr io.Writer)
 	if *self && *limit == 0 {
 		opts.ReadLimit = selfReadLimit
 	}
-	fz, err := conformance.NewFuzzingServer(opts)
+	fz, err := conformance.NewFuzzingServer(&opts)
 	if err != nil {
 		fmt.Fprintf(stderr, "pushwire conform client: %v\n", err)
 		return 2
@@ -339,17 +340,7 @@ func selfClient(ctx context.Context, base, agent string, parallel int, compress 
 				return
 			}
 			defer c.CloseNow()
-			var buf []byte
-			for {
-				typ, msg, err := c.Read(ctx, buf)
-				if err != nil {
-					return
-				}
-				if err := c.Write(ctx, typ, msg); err != nil {
-					return
-				}
-				buf = msg
-			}
+			wsecho.Loop(ctx, c)
 		}()
 	}
 	wg.Wait()
@@ -375,7 +366,7 @@ func conformSSEServer(ctx context.Context, args []string, stdout, stderr io.Writ
 	opts := c.options()
 	opts.URL = *u
 	opts.Progress = progress(stderr, c.quiet)
-	rep, err := conformance.RunSSEServer(ctx, opts)
+	rep, err := conformance.RunSSEServer(ctx, &opts)
 	if err != nil {
 		fmt.Fprintf(stderr, "pushwire conform sse-server: %v\n", err)
 		return 2
@@ -397,7 +388,7 @@ func conformSSEClient(ctx context.Context, args []string, stdout, stderr io.Writ
 	}
 	opts := c.options()
 	opts.Progress = progress(stderr, c.quiet)
-	sc, err := conformance.NewSSEClientServer(opts)
+	sc, err := conformance.NewSSEClientServer(&opts)
 	if err != nil {
 		fmt.Fprintf(stderr, "pushwire conform sse-client: %v\n", err)
 		return 2

@@ -120,7 +120,7 @@ func TestConformHelp(t *testing.T) {
 // TestConformSSEClientPushwire runs `pushwire sse -json` as the client
 // under test of the sse-client role.
 func TestConformSSEClientPushwire(t *testing.T) {
-	s, err := conformance.NewSSEClientServer(conformance.Options{})
+	s, err := conformance.NewSSEClientServer(&conformance.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

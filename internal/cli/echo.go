@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/pushwire/pushwire/internal/wsecho"
 	"github.com/pushwire/pushwire/wsproto"
 )
 
@@ -73,18 +74,7 @@ func echoHandler(limit int64, compress bool) http.Handler {
 		opts.Compression = &wsproto.CompressionOptions{}
 	}
 	return wsproto.Handler(opts, func(c *wsproto.Conn, _ *http.Request) {
-		ctx := context.Background()
-		var buf []byte
-		for {
-			typ, msg, err := c.Read(ctx, buf)
-			if err != nil {
-				return
-			}
-			if err := c.Write(ctx, typ, msg); err != nil {
-				return
-			}
-			buf = msg
-		}
+		wsecho.Loop(context.Background(), c)
 	})
 }
 
@@ -137,12 +127,8 @@ func serveHTTP(ctx context.Context, ln net.Listener, h http.Handler, tlsCfg *tls
 	// shutdown until its timeout.
 	base, cancelBase := context.WithCancel(context.Background())
 	defer cancelBase()
-	srv := &http.Server{
-		Handler:           h,
-		ReadHeaderTimeout: 10 * time.Second,
-		BaseContext:       func(net.Listener) context.Context { return base },
-		TLSConfig:         tlsCfg,
-	}
+	srv := newHTTPServer(h, defaultTimeouts, base)
+	srv.TLSConfig = tlsCfg
 	srv.RegisterOnShutdown(cancelBase)
 	errc := make(chan error, 1)
 	go func() {

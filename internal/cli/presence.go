@@ -76,10 +76,13 @@ func validID(id string) bool {
 	return true
 }
 
-// checkNick cleans a nickname: trimmed, 1 to 32 characters, printable.
+// maxNick is the longest nickname, in characters.
+const maxNick = 32
+
+// checkNick cleans a nickname: trimmed, 1 to maxNick characters, printable.
 func checkNick(nick string) (string, error) {
 	nick = strings.TrimSpace(nick)
-	if nick == "" || !utf8.ValidString(nick) || utf8.RuneCountInString(nick) > 32 {
+	if nick == "" || !utf8.ValidString(nick) || utf8.RuneCountInString(nick) > maxNick {
 		return "", errors.New("a nickname has 1 to 32 characters")
 	}
 	if strings.ContainsFunc(nick, func(r rune) bool { return !unicode.IsPrint(r) }) {

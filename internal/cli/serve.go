@@ -27,6 +27,18 @@ var demoPage []byte
 // maxChatMessage bounds one chat message, in bytes.
 const maxChatMessage = 2000
 
+// chatHistory is how many chat messages the log holds, whatever their
+// size, and chatType the type of their entries.
+const (
+	chatHistory = 1000
+	chatType    = "chat"
+)
+
+// maxChatEntry is the largest entry the chat publishes: the JSON object of
+// chatMessage with a maxNick-character nickname and a maxChatMessage-byte
+// text, each byte of which JSON may write as six (\u003c), and the time.
+const maxChatEntry = len(`{"nick":"","text":"","time":""}`) + 6*maxNick + 6*maxChatMessage + len("2006-01-02T15:04:05.999999999Z")
+
 const serveUsage = `usage: pushwire serve [flags]
 
 The demo application: a page at / with a chat (nicknames, timestamps, who
@@ -45,7 +57,9 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer, cfg 
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	addr := fs.String("addr", "127.0.0.1:8080", "address to listen on")
-	engineURL := fs.String("engine", "", "keep the chat log in a shared engine, such as nats://HOST:PORT (NATS JetStream), so that several serve nodes share it; default: in this process's memory")
+	rate := fs.Float64("publish-rate", 5, "chat messages per second one client (an IPv4 address or IPv6 /64) may publish on average; 0: no limit")
+	burst := fs.Int("publish-burst", 10, "chat messages one client may publish at once before -publish-rate applies")
+	engineURL := fs.String("engine", "", "keep the chat log in a shared engine, such as nats://HOST:PORT (NATS JetStream) or redis://HOST:PORT (Redis Streams), so that several serve nodes share it; default: in this process's memory")
 	debugAddr := addDebugFlag(fs)
 	tf := addTLSFlags(fs)
 	fs.Usage = func() {
@@ -85,7 +99,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer, cfg 
 		return 1
 	}
 	defer stopDebug()
-	d := newDemo(chat)
+	d := newDemo(chat, newPublishLimiter(*rate, *burst))
 	// End the chat streams first (WebSocket close 1001, the others end), so
 	// that Shutdown does not wait for them; clients reconnect with their
 	// cursors to the next process.
@@ -95,8 +109,13 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer, cfg 
 	return code
 }
 
-// chatOptions are the chat log's limits.
-var chatOptions = hub.TopicOptions{MaxEntries: 1000}
+// chatOptions are the chat log's limits: the last chatHistory messages,
+// with room for as many of the largest (an entry counts len(Type)+len(Data)
+// against MaxBytes).
+var chatOptions = hub.TopicOptions{
+	MaxEntries: chatHistory,
+	MaxBytes:   chatHistory * (len(chatType) + maxChatEntry),
+}
 
 // newChatTopic returns the in-memory topic that holds the chat log.
 func newChatTopic() *hub.Topic {
@@ -158,7 +177,10 @@ type chatMessage struct {
 // newDemo returns the demo's routes over the chat topic: the page and its
 // script, style and icon, the chat at /chat on every transport, the
 // browser client, who is online at /presence, and the SSE clock.
-func newDemo(chat *hub.Topic) *demo {
+// Publishing is limited per client by lim (nil: no limit): a POST over the
+// limit is answered with 429 and Retry-After, a WebSocket message with an
+// error record; the client's streams and everyone else go on unaffected.
+func newDemo(chat *hub.Topic, lim *publishLimiter) *demo {
 	h := httpstream.NewHandler(chat, &httpstream.Options{
 		PollTimeout: 20 * time.Second,
 		KeepAlive:   10 * time.Second,
@@ -176,11 +198,18 @@ func newDemo(chat *hub.Topic) *demo {
 				return fmt.Errorf("a message has 1 to %d bytes of UTF-8 text", maxChatMessage)
 			}
 			out, _ := json.Marshal(chatMessage{Nick: nick, Text: m.Text, Time: time.Now().UTC().Format(time.RFC3339Nano)})
+			// A POST was counted by limitPOST; r of a WebSocket
+			// message is its upgrade request.
+			if r.Method != http.MethodPost {
+				if err := lim.check(r); err != nil {
+					return err
+				}
+			}
 			// An engine-backed topic retries while its engine is
 			// unavailable; the client waits at most this long.
 			ctx, cancel := context.WithTimeout(r.Context(), 10*time.Second)
 			defer cancel()
-			_, err = chat.Publish(ctx, "chat", out)
+			_, err = chat.Publish(ctx, chatType, out)
 			return err
 		},
 	})
@@ -195,14 +224,14 @@ func newDemo(chat *hub.Topic) *demo {
 		w.Write(favicon)
 	})
 	mux.Handle("POST /presence", http.NewCrossOriginProtection().Handler(d.presence))
-	mux.Handle("/chat", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	mux.Handle("/chat", lim.limitPOST(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Method != http.MethodPost {
 			// What the page's stream really runs on: HTTP/1.1, or
 			// HTTP/2.0 (WebSocket over HTTP/2 with -tls).
 			d.presence.sawStream(r.URL.Query().Get("page"), r.Proto)
 		}
 		h.ServeHTTP(w, r)
-	}))
+	})))
 	mux.Handle("GET /pushwire.js", h)
 	mux.Handle("GET /events", newEventsHandler())
 	return d

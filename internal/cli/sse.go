@@ -10,6 +10,7 @@ import (
 	"strings"
 	"unicode"
 
+	"github.com/pushwire/pushwire/internal/oneline"
 	"github.com/pushwire/pushwire/sseproto"
 )
 
@@ -55,13 +56,13 @@ func runSSE(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if !*asJSON {
 		opts.OnStateChange = func(s sseproto.State, err error) {
 			if s == sseproto.Connecting && err != nil {
-				fmt.Fprintf(stderr, "pushwire sse: reconnecting: %s\n", oneLine(err))
+				fmt.Fprintf(stderr, "pushwire sse: reconnecting: %s\n", oneline.Of(err.Error()))
 			}
 		}
 	}
 	c, err := sseproto.NewClient(fs.Arg(0), opts)
 	if err != nil {
-		fmt.Fprintf(stderr, "pushwire sse: %s\n", oneLine(err))
+		fmt.Fprintf(stderr, "pushwire sse: %s\n", oneline.Of(err.Error()))
 		return 1
 	}
 
@@ -90,7 +91,7 @@ func runSSE(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	case ctx.Err() != nil && errors.Is(err, ctx.Err()):
 		return 130
 	default:
-		fmt.Fprintf(stderr, "pushwire sse: %s\n", oneLine(err))
+		fmt.Fprintf(stderr, "pushwire sse: %s\n", oneline.Of(err.Error()))
 		return 1
 	}
 }
@@ -134,8 +135,3 @@ func visible(s string) string {
 }
 
 func isHidden(r rune) bool { return r != '\t' && unicode.IsControl(r) }
-
-// oneLine returns err's message on a single line.
-func oneLine(err error) string {
-	return strings.Join(strings.Fields(err.Error()), " ")
-}

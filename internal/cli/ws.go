@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/pushwire/pushwire/handshake"
+	"github.com/pushwire/pushwire/internal/oneline"
 	"github.com/pushwire/pushwire/wsproto"
 	"github.com/pushwire/pushwire/wsproto/frame"
 )
@@ -134,7 +135,7 @@ func runWS(ctx context.Context, args []string, stdin io.Reader, stdout, stderr i
 			body, _ := io.ReadAll(resp.Body)
 			fmt.Fprintf(stderr, "pushwire ws: refused: %s: %s\n", resp.Status, visible(strings.TrimSpace(string(body))))
 		} else {
-			fmt.Fprintf(stderr, "pushwire ws: %s\n", oneLine(err))
+			fmt.Fprintf(stderr, "pushwire ws: %s\n", oneline.Of(err.Error()))
 		}
 		if ctx.Err() != nil {
 			return 130
@@ -231,7 +232,7 @@ func sendLines(c *wsproto.Conn, in io.Reader, typ wsproto.MessageType, w *wsOutp
 		}
 	}
 	if err := sc.Err(); err != nil {
-		w.status("reading input: %s", oneLine(err))
+		w.status("reading input: %s", oneline.Of(err.Error()))
 	}
 	return closeRequest{code: frame.CloseNormal}
 }
@@ -300,7 +301,7 @@ func (w *wsOutput) command(c *wsproto.Conn, line string) (closeRequest, bool) {
 			}
 			req.code, req.reason = frame.CloseCode(n), reason
 			if _, err := frame.AppendClosePayload(nil, req.code, req.reason); err != nil {
-				w.status("cannot close with that: %s", oneLine(err))
+				w.status("cannot close with that: %s", oneline.Of(err.Error()))
 				return closeRequest{}, false
 			}
 		}
@@ -310,7 +311,7 @@ func (w *wsOutput) command(c *wsproto.Conn, line string) (closeRequest, bool) {
 		defer cancel()
 		start := time.Now()
 		if err := c.Ping(ctx, []byte(rest)); err != nil {
-			w.status("ping: %s", oneLine(err))
+			w.status("ping: %s", oneline.Of(err.Error()))
 		} else {
 			w.status("pong after %v", time.Since(start).Round(time.Microsecond))
 		}
@@ -348,7 +349,7 @@ func (w *wsOutput) closed(err error, sent *closeRequest) int {
 		v := wsJSON{Type: "close", Code: int(ce.Code), Reason: ce.Reason}
 		if !clean {
 			v.Code = int(frame.CloseAbnormal)
-			v.Error = oneLine(err)
+			v.Error = oneline.Of(err.Error())
 		}
 		w.emit(v)
 	case clean && w.interactive:
@@ -356,7 +357,7 @@ func (w *wsOutput) closed(err error, sent *closeRequest) int {
 	case clean:
 		fmt.Fprintf(w.stderr, "pushwire ws: %s\n", text)
 	default:
-		fmt.Fprintf(w.stderr, "pushwire ws: connection failed: %s\n", oneLine(err))
+		fmt.Fprintf(w.stderr, "pushwire ws: connection failed: %s\n", oneline.Of(err.Error()))
 	}
 	if clean {
 		return 0

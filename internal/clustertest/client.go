@@ -191,7 +191,7 @@ func (c *Client) readWS(ctx context.Context, u *url.URL, q url.Values, enough fu
 		if err != nil {
 			return err
 		}
-		buf = msg
+		buf = wsproto.ReuseBuffer(msg)
 		var r record
 		if err := json.Unmarshal(msg, &r); err != nil {
 			return fmt.Errorf("record %q: %v", msg, err)

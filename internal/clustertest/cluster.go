@@ -153,6 +153,12 @@ type Options struct {
 	Hop int
 	// Timeout bounds the whole run; default 3 minutes.
 	Timeout time.Duration
+	// Fault, if set, runs instead of the node kill when a third of the
+	// entries are published, on a goroutine of its own (report failures
+	// with t.Error): a fault of the shared store, such as its server
+	// killed and started again, that every node and client must ride out
+	// with nothing lost, repeated or reset.
+	Fault func(t testing.TB)
 }
 
 // Result is what Run measured.
@@ -163,15 +169,17 @@ type Result struct {
 	Failures int           // connections that broke (the killed node's)
 	Retries  int           // publishes retried on another node
 	Took     time.Duration // from the first publish to the last client done
+	Epoch    hub.Epoch     // the log's epoch, at the start and on every client's last cursor
 }
 
 // Run is the cluster test: Nodes nodes on one engine, publishers on each
 // publishing PerNode entries with idempotency keys, a client of each
 // transport hopping to a random live node every ~Hop entries, and the
 // first node killed without a graceful close when a third of the entries
-// are published; its publisher and clients carry on on the other nodes.
-// Every client must receive 1..N exactly once, in order, with the same
-// payload at each seq on every client, N being every publish made.
+// are published (or o.Fault run then); its publisher and clients carry on
+// on the other nodes. Every client must receive 1..N exactly once, in
+// order, with the same payload at each seq on every client, N being every
+// publish made, and end in the epoch the log had at the start.
 func Run(t *testing.T, o Options) Result {
 	if o.Nodes <= 0 {
 		o.Nodes = 3
@@ -202,6 +210,7 @@ func Run(t *testing.T, o Options) Result {
 		nodes[i] = n
 		t.Cleanup(n.Stop)
 	}
+	epoch := nodes[0].Topic.Epoch()
 	live := func(rnd *rand.Rand, not *Node) *Node {
 		for {
 			n := nodes[rnd.IntN(len(nodes))]
@@ -238,7 +247,7 @@ func Run(t *testing.T, o Options) Result {
 	var published atomic.Int64
 	var retries atomic.Int64
 	killAt := int64(total / 3)
-	var pwg sync.WaitGroup
+	var pwg, fwg sync.WaitGroup
 	for w := range len(nodes) * o.Concurrency {
 		p := w % len(nodes)
 		pwg.Go(func() {
@@ -264,13 +273,18 @@ func Run(t *testing.T, o Options) Result {
 					at = live(rnd, at)
 				}
 				if published.Add(1) == killAt {
-					go nodes[0].Kill()
+					if o.Fault != nil {
+						fwg.Go(func() { o.Fault(t) })
+					} else {
+						go nodes[0].Kill()
+					}
 				}
 			}
 		})
 	}
 	pwg.Wait()
 	cwg.Wait()
+	fwg.Wait()
 	res.Took = time.Since(start)
 	res.Retries = int(retries.Load())
 	if ctx.Err() != nil {
@@ -290,6 +304,9 @@ func Run(t *testing.T, o Options) Result {
 		}
 		if len(c.Got) != total {
 			t.Errorf("%s client: %d entries, want %d", c.Transport, len(c.Got), total)
+		}
+		if want := string(epoch) + ":" + strconv.Itoa(total); c.Cursor != want {
+			t.Errorf("%s client: last cursor %q, want %q", c.Transport, c.Cursor, want)
 		}
 		for i, g := range c.Got {
 			if g.Seq != uint64(i+1) {
@@ -322,6 +339,7 @@ func Run(t *testing.T, o Options) Result {
 	}
 	res.Entries = total
 	res.Clients = len(clients)
+	res.Epoch = epoch
 	return res
 }
 

@@ -1,6 +1,7 @@
 package clustertest
 
 import (
+	"fmt"
 	"testing"
 
 	"github.com/pushwire/pushwire/hub"
@@ -37,4 +38,22 @@ func TestRestartMemory(t *testing.T) {
 		Engine:    func(testing.TB) hub.Engine { return hub.NewMemoryEngine() },
 		WantReset: true,
 	})
+}
+
+// TestWipeMemory: the shared in-memory store wiped under three nodes:
+// every client of every transport gets one reset, then the new entries;
+// also when nothing is published until the resets came.
+func TestWipeMemory(t *testing.T) {
+	for _, quiet := range []bool{false, true} {
+		t.Run(fmt.Sprintf("quiet=%v", quiet), func(t *testing.T) {
+			store := hub.NewMemoryEngine()
+			defer store.Close()
+			res := Wipe(t, WipeOptions{
+				Engine: func(testing.TB) hub.Engine { return sharedMemory{store} },
+				Wipe:   func(testing.TB) { store.Wipe() },
+				Quiet:  quiet,
+			})
+			t.Logf("%+v", res)
+		})
+	}
 }

@@ -126,7 +126,7 @@ func gradeServer(p *peers.ConformPeer, parallel int, strict bool) (*conformance.
 		return nil, err
 	}
 	defer stop()
-	return conformance.RunServer(context.Background(), conformance.Options{
+	return conformance.RunServer(context.Background(), &conformance.Options{
 		URL: url, Agent: p.Name, Parallel: parallel, Strict: strict, Cases: sel.cases, Exclude: sel.exclude, Timeout: unit,
 		ReadLimit: peers.MaxMessage, Progress: progress(p.Name + " server"),
 	})
@@ -134,7 +134,7 @@ func gradeServer(p *peers.ConformPeer, parallel int, strict bool) (*conformance.
 
 // gradeClient serves the client catalogue to p's client.
 func gradeClient(p *peers.ConformPeer, parallel int, strict bool) (*conformance.Report, error) {
-	fs, err := conformance.NewFuzzingServer(conformance.Options{Strict: strict, Cases: sel.cases, Exclude: sel.exclude, Timeout: unit, ReadLimit: peers.MaxMessage, Progress: progress(p.Name + " client")})
+	fs, err := conformance.NewFuzzingServer(&conformance.Options{Strict: strict, Cases: sel.cases, Exclude: sel.exclude, Timeout: unit, ReadLimit: peers.MaxMessage, Progress: progress(p.Name + " client")})
 	if err != nil {
 		return nil, err
 	}

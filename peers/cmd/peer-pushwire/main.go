@@ -35,7 +35,7 @@ func echo(limit int64) http.Handler {
 			if err := c.Write(ctx, typ, msg); err != nil {
 				return
 			}
-			buf = msg
+			buf = wsproto.ReuseBuffer(msg)
 		}
 	})
 }
@@ -52,7 +52,7 @@ func broadcast(limit int64) (http.Handler, func([]byte) error, func() int) {
 			if err != nil {
 				return
 			}
-			buf = msg
+			buf = wsproto.ReuseBuffer(msg)
 		}
 	})
 	send := func(p []byte) error {
@@ -83,7 +83,7 @@ func read(ctx context.Context, url string, n int, opened func()) (int64, error) 
 			return total, err
 		}
 		total += int64(len(msg))
-		buf = msg
+		buf = wsproto.ReuseBuffer(msg)
 	}
 	return total, nil
 }

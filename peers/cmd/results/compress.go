@@ -80,7 +80,7 @@ func pwEchoNoContextTakeover() http.Handler {
 			if err := c.Write(ctx, typ, msg); err != nil {
 				return
 			}
-			buf = msg
+			buf = wsproto.ReuseBuffer(msg)
 		}
 	})
 }

@@ -1,0 +1,631 @@
+package deflate
+
+import (
+	"encoding/binary"
+	"errors"
+	"io"
+	"math/bits"
+)
+
+// The inflater decodes a DEFLATE stream (RFC 1951) into a buffer that
+// keeps the last 32 KiB of output for back-references. It accepts what
+// compress/flate accepts and rejects what it rejects (the fuzz tests
+// compare the two); unlike compress/flate it allocates nothing per block.
+
+// Decoding tables: an entry is n | kind<<4 | extra<<8 | value<<16, where
+// n is the code length to consume, extra the number of extra bits (or,
+// for a link, the bits that index the subtable) and value the literal,
+// the base length or distance, or the subtable's offset.
+const (
+	kindLit  = 0 // literal byte; in the distance table, a distance
+	kindLen  = 1 // length code
+	kindEOB  = 2 // end of block
+	kindLink = 3 // continue in a subtable
+	kindBad  = 4 // no such code or symbol
+
+	litRootBits   = 9
+	distRootBits  = 7
+	clRootBits    = maxCodeLenBits
+	litTableSize  = 4096 // the root table and subtables of any code built
+	distTableSize = 2048
+)
+
+var (
+	errCorrupt    = errors.New("invalid DEFLATE data")
+	errShortInput = errors.New("DEFLATE data cut short")
+)
+
+// Symbol information for the tables: the entry without its length.
+var (
+	litInfo  [288]uint32
+	distInfo [32]uint32
+	clInfo   [numCodeLen]uint32
+
+	fixedLitTable  [litTableSize]uint32
+	fixedDistTable [distTableSize]uint32
+)
+
+// initInflateTables builds the tables above; tables.go's init calls it
+// once the facts it uses are computed.
+func initInflateTables() {
+	for s := range 256 {
+		litInfo[s] = kindLit<<4 | uint32(s)<<16
+	}
+	litInfo[256] = kindEOB << 4
+	for c := range 29 {
+		litInfo[257+c] = kindLen<<4 | uint32(lengthExtra[c])<<8 | uint32(lengthBase[c])<<16
+	}
+	litInfo[286], litInfo[287] = kindBad<<4, kindBad<<4
+	for c := range numDist {
+		distInfo[c] = kindLit<<4 | uint32(distExtra[c])<<8 | uint32(distBase[c])<<16
+	}
+	distInfo[30], distInfo[31] = kindBad<<4, kindBad<<4
+	for s := range numCodeLen {
+		clInfo[s] = uint32(s) << 16
+	}
+	// RFC 1951 §3.2.6: the fixed codes, all 288 and 32 symbols.
+	var t tableBuilder
+	if !t.build(fixedLitTable[:], fixedLitLenBits[:], litInfo[:], litRootBits) ||
+		!t.build(fixedDistTable[:], fixedDistBits[:], distInfo[:], distRootBits) {
+		panic("deflate: fixed Huffman tables do not build")
+	}
+}
+
+// tableBuilder holds the work arrays of build.
+type tableBuilder struct {
+	order [288]uint16 // symbols by code length, then symbol
+	codes [288]uint16 // their canonical codes
+}
+
+// build fills t with the decoding table of the code with lengths lens
+// (RFC 1951 §3.2.2), root bits indexing the first level. It returns false
+// for a code that is over-subscribed, or incomplete other than by having
+// a single code of length 1, as compress/flate does; a code with no
+// symbols builds a table that rejects everything.
+func (b *tableBuilder) build(t []uint32, lens []uint8, info []uint32, root uint) bool {
+	var count [maxCodeBits + 1]int
+	for _, l := range lens {
+		count[l]++
+	}
+	count[0] = 0
+	left, used := 1, 0
+	for l := 1; l <= maxCodeBits; l++ {
+		left = left<<1 - count[l]
+		if left < 0 {
+			return false // over-subscribed
+		}
+		used += count[l]
+	}
+	rootSize := 1 << root
+	if left > 0 {
+		if used > 1 || count[1] != 1 && used != 0 {
+			return false // incomplete
+		}
+		// No codes, or one code of length 1: the rest is invalid.
+		for i := range t[:rootSize] {
+			t[i] = kindBad << 4
+		}
+		if used == 0 {
+			return true
+		}
+	}
+	// A complete code fills every entry below.
+	// Symbols in canonical order and their codes.
+	var next, offs [maxCodeBits + 2]int
+	code := 0
+	for l := 1; l <= maxCodeBits; l++ {
+		code = (code + count[l-1]) << 1
+		next[l] = code
+		offs[l+1] = offs[l] + count[l]
+	}
+	for s, l := range lens {
+		if l != 0 {
+			b.order[offs[l]] = uint16(s)
+			b.codes[offs[l]] = uint16(next[l])
+			offs[l]++
+			next[l]++
+		}
+	}
+	pos := rootSize // next free entry for a subtable
+	for i := 0; i < used; {
+		s := int(b.order[i])
+		l := uint(lens[s])
+		c := uint(b.codes[i])
+		if l <= root {
+			e := info[s] | uint32(l)
+			for k := reverse(c, l); k < uint(rootSize); k += 1 << l {
+				t[k] = e
+			}
+			i++
+			continue
+		}
+		// Codes that share their first root bits follow each other, the
+		// longest last: one subtable holds them all.
+		top := c >> (l - root)
+		j := i + 1
+		for j < used && b.codes[j]>>(lens[b.order[j]]-uint8(root)) == uint16(top) {
+			j++
+		}
+		sub := uint(lens[b.order[j-1]]) - root
+		if pos+1<<sub > len(t) {
+			return false
+		}
+		t[reverse(top, root)] = kindLink<<4 | uint32(sub)<<8 | uint32(pos)<<16
+		for ; i < j; i++ {
+			s := int(b.order[i])
+			l := uint(lens[s])
+			c := uint(b.codes[i])
+			e := info[s] | uint32(l)
+			low := l - root
+			for k := reverse(c&(1<<low-1), low); k < 1<<sub; k += 1 << low {
+				t[pos+int(k)] = e
+			}
+		}
+		pos += 1 << sub
+	}
+	return true
+}
+
+// reverse reverses the low n bits of c.
+func reverse(c, n uint) uint { return uint(bits.Reverse16(uint16(c))) >> (16 - n) }
+
+// Inflater states.
+const (
+	stateHeader = iota // at the start of a block
+	stateStored        // inside a stored block
+	stateCodes         // inside a block with Huffman codes
+	stateDone          // after the final block
+)
+
+const (
+	// histKeep is the history kept when the output buffer slides: the
+	// largest distance RFC 1951 allows.
+	histKeep = 1 << 15
+	// outSize is the output buffer: history and room for 64 KiB of new
+	// output, plus slack for copies that overshoot by up to 8 bytes.
+	outSize  = histKeep + 1<<16
+	outSlack = 16
+)
+
+// inflater decodes one message. It is part of the pooled inflateState.
+type inflater struct {
+	src  *source
+	in   []byte // input not yet in bits
+	bits uint64 // input bits, LSB first; above nb they may hold the next bytes of in
+	nb   uint
+
+	out        []byte // history, then output; len outSize+outSlack
+	wpos, rpos int    // end of output; end of what Read handed out
+	state      int
+	final      bool // the current block is the last
+	stored     int  // bytes left in the current stored block
+	lit, dist  []uint32
+	err        error
+
+	dynLit  [litTableSize]uint32
+	dynDist [distTableSize]uint32
+	clTable [1 << clRootBits]uint32
+	lens    [288 + 32]uint8
+	tb      tableBuilder
+}
+
+// reset starts a stream from src with dict as the history.
+func (f *inflater) reset(src *source, dict []byte) {
+	if f.out == nil {
+		f.out = make([]byte, outSize+outSlack)
+	}
+	f.src = src
+	f.in, f.bits, f.nb = nil, 0, 0
+	f.wpos = copy(f.out, dict[max(0, len(dict)-histKeep):])
+	f.rpos = f.wpos
+	f.state, f.final, f.stored, f.err = stateHeader, false, 0, nil
+	f.lit, f.dist = nil, nil
+}
+
+// tail returns the last n bytes of history and output, or all there are.
+func (f *inflater) tail(n int) []byte { return f.out[max(0, f.wpos-n):f.wpos] }
+
+// Read hands out output, decoding more as needed; io.EOF after the final
+// block.
+func (f *inflater) Read(p []byte) (int, error) {
+	for {
+		if f.rpos < f.wpos {
+			n := copy(p, f.out[f.rpos:f.wpos])
+			f.rpos += n
+			return n, nil
+		}
+		if f.err != nil {
+			return 0, f.err
+		}
+		f.decode()
+	}
+}
+
+// skip decodes output and drops it, until the end of the stream or an
+// error; io.EOF at the end. It decodes at most about 64 KiB per call.
+func (f *inflater) skip() (int, error) {
+	if f.rpos == f.wpos && f.err == nil {
+		f.decode()
+	}
+	n := f.wpos - f.rpos
+	f.rpos = f.wpos
+	if n == 0 {
+		return 0, f.err
+	}
+	return n, nil
+}
+
+// decode adds output to the buffer, until it is nearly full or the
+// stream ends; at the end of the stream or on an error it sets f.err.
+// All output must have been read.
+func (f *inflater) decode() {
+	if f.wpos > outSize-maxMatch {
+		// Slide: keep the history a back-reference may reach.
+		n := copy(f.out, f.out[f.wpos-histKeep:f.wpos])
+		f.wpos, f.rpos = n, n
+	}
+	for f.err == nil && f.wpos <= outSize-maxMatch {
+		switch f.state {
+		case stateHeader:
+			f.header()
+		case stateStored:
+			f.copyStored()
+		case stateCodes:
+			f.codes()
+		case stateDone:
+			f.err = io.EOF
+		}
+	}
+}
+
+// short records an input error: the source's own, or data cut short.
+func (f *inflater) short() {
+	if f.src.err != nil {
+		f.err = f.src.err
+	} else {
+		f.err = errShortInput
+	}
+}
+
+// refill tops up the bit buffer: to at least 56 bits when 8 bytes of
+// input are at hand, else byte by byte as far as the input goes.
+func (f *inflater) refill() {
+	for f.nb <= 56 {
+		if len(f.in) >= 8 {
+			f.bits |= binary.LittleEndian.Uint64(f.in) << f.nb
+			k := (63 - f.nb) >> 3
+			f.in = f.in[k:]
+			f.nb += k << 3
+			return
+		}
+		if len(f.in) == 0 {
+			if !f.more() {
+				return
+			}
+			continue
+		}
+		f.bits |= uint64(f.in[0]) << f.nb
+		f.in = f.in[1:]
+		f.nb += 8
+	}
+}
+
+// need makes n bits available, or records that the input ended.
+func (f *inflater) need(n uint) bool {
+	if f.nb < n {
+		f.refill()
+		if f.nb < n {
+			f.short()
+			return false
+		}
+	}
+	return true
+}
+
+// take consumes n bits, which are available.
+func (f *inflater) take(n uint) uint {
+	v := uint(f.bits) & (1<<n - 1)
+	f.bits >>= n
+	f.nb -= n
+	return v
+}
+
+// header reads a block header (RFC 1951 §3.2.3) and what follows it up
+// to the block's data.
+func (f *inflater) header() {
+	if f.final {
+		f.state = stateDone
+		return
+	}
+	if !f.need(3) {
+		return
+	}
+	h := f.take(3)
+	f.final = h&1 == 1
+	switch h >> 1 {
+	case 0:
+		// §3.2.4: skip to a byte boundary; LEN, NLEN.
+		f.take(f.nb & 7)
+		if !f.need(32) {
+			return
+		}
+		n := f.take(16)
+		if nn := f.take(16); n != ^nn&0xffff {
+			f.err = errCorrupt
+			return
+		}
+		f.stored = int(n)
+		f.state = stateStored
+	case 1:
+		f.lit, f.dist = fixedLitTable[:], fixedDistTable[:]
+		f.state = stateCodes
+	case 2:
+		if f.dynamicHeader() {
+			f.lit, f.dist = f.dynLit[:], f.dynDist[:]
+			f.state = stateCodes
+		}
+	default:
+		f.err = errCorrupt
+	}
+}
+
+// dynamicHeader reads the code lengths of a dynamic block (RFC 1951
+// §3.2.7) and builds its tables.
+func (f *inflater) dynamicHeader() bool {
+	if !f.need(14) {
+		return false
+	}
+	nlit := int(f.take(5)) + 257
+	ndist := int(f.take(5)) + 1
+	nclen := int(f.take(4)) + 4
+	if nlit > numLitLen || ndist > numDist {
+		f.err = errCorrupt
+		return false
+	}
+	var cl [numCodeLen]uint8
+	for _, s := range codeLenOrder[:nclen] {
+		if !f.need(3) {
+			return false
+		}
+		cl[s] = uint8(f.take(3))
+	}
+	if !f.tb.build(f.clTable[:], cl[:], clInfo[:], clRootBits) {
+		f.err = errCorrupt
+		return false
+	}
+	lens := f.lens[:nlit+ndist]
+	for i := 0; i < len(lens); {
+		sym, ok := f.symbol(f.clTable[:], clRootBits)
+		if !ok {
+			return false
+		}
+		if sym < 16 {
+			lens[i] = uint8(sym)
+			i++
+			continue
+		}
+		var rep uint
+		var v uint8
+		switch sym {
+		case 16:
+			if i == 0 {
+				f.err = errCorrupt
+				return false
+			}
+			if !f.need(2) {
+				return false
+			}
+			rep, v = 3+f.take(2), lens[i-1]
+		case 17:
+			if !f.need(3) {
+				return false
+			}
+			rep = 3 + f.take(3)
+		default:
+			if !f.need(7) {
+				return false
+			}
+			rep = 11 + f.take(7)
+		}
+		if i+int(rep) > len(lens) {
+			f.err = errCorrupt
+			return false
+		}
+		for range rep {
+			lens[i] = v
+			i++
+		}
+	}
+	if !f.tb.build(f.dynLit[:], lens[:nlit], litInfo[:], litRootBits) ||
+		!f.tb.build(f.dynDist[:], lens[nlit:], distInfo[:], distRootBits) {
+		f.err = errCorrupt
+		return false
+	}
+	return true
+}
+
+// symbol decodes one symbol with table t, a code length code table (no
+// subtables), in the careful way the header needs.
+func (f *inflater) symbol(t []uint32, root uint) (uint, bool) {
+	if f.nb < maxCodeLenBits {
+		f.refill()
+	}
+	e := t[uint(f.bits)&(1<<root-1)]
+	if n := uint(e & 15); n > f.nb || e>>4&15 == kindBad {
+		f.badCode(e)
+		return 0, false
+	}
+	f.take(uint(e & 15))
+	return uint(e >> 16), true
+}
+
+// copyStored copies stored block data to the output.
+func (f *inflater) copyStored() {
+	w := f.wpos
+	room := outSize - w
+	// Whole bytes still in the bit buffer come first.
+	for f.stored > 0 && f.nb >= 8 && room > 0 {
+		f.out[w] = byte(f.bits)
+		f.bits >>= 8
+		f.nb -= 8
+		w++
+		room--
+		f.stored--
+	}
+	if f.nb == 0 {
+		f.bits = 0 // it held the bytes of in copied below
+	}
+	for f.stored > 0 && room > 0 {
+		if len(f.in) == 0 && !f.more() {
+			f.wpos = w
+			f.short()
+			return
+		}
+		n := copy(f.out[w:w+min(room, f.stored)], f.in)
+		f.in = f.in[n:]
+		w += n
+		room -= n
+		f.stored -= n
+	}
+	f.wpos = w
+	if f.stored == 0 {
+		f.state = stateHeader
+	}
+}
+
+// codes decodes a block with Huffman codes until its end or until the
+// output buffer has no room for another match. The bit buffer lives in
+// locals here and goes back to f at every exit.
+func (f *inflater) codes() {
+	lit, dist := f.lit, f.dist
+	out := f.out
+	w := f.wpos
+	bits, nb, in := f.bits, f.nb, f.in
+	const litMask, distMask = 1<<litRootBits - 1, 1<<distRootBits - 1
+	for w <= outSize-maxMatch {
+		if nb < 48 {
+			if len(in) >= 8 {
+				bits |= binary.LittleEndian.Uint64(in) << nb
+				k := (63 - nb) >> 3
+				in = in[k:]
+				nb += k << 3
+			} else {
+				f.bits, f.nb, f.in = bits, nb, in
+				f.refill()
+				bits, nb, in = f.bits, f.nb, f.in
+			}
+		}
+		// A literal/length code, at most 15 bits.
+		e := lit[uint(bits)&litMask]
+		if e>>4&15 == kindLink {
+			e = lit[uint(e>>16)+uint(bits>>litRootBits)&(1<<(e>>8&15)-1)]
+		}
+		n := uint(e & 15)
+		if n > nb || e>>4&15 == kindBad {
+			f.bits, f.nb, f.in, f.wpos = bits, nb, in, w
+			f.badCode(e)
+			return
+		}
+		bits >>= n
+		nb -= n
+		switch e >> 4 & 15 {
+		case kindLit:
+			out[w] = byte(e >> 16)
+			w++
+			continue
+		case kindEOB:
+			f.bits, f.nb, f.in, f.wpos = bits, nb, in, w
+			f.state = stateHeader
+			return
+		}
+		// A length (RFC 1951 §3.2.5): extra bits, then a distance code
+		// and its extra bits; 48 bits in all.
+		k := uint(e >> 8 & 15)
+		if k > nb {
+			f.bits, f.nb, f.in, f.wpos = bits, nb, in, w
+			f.short()
+			return
+		}
+		length := int(e>>16) + int(uint(bits)&(1<<k-1))
+		bits >>= k
+		nb -= k
+		if nb < 28 {
+			f.bits, f.nb, f.in = bits, nb, in
+			f.refill()
+			bits, nb, in = f.bits, f.nb, f.in
+		}
+		e = dist[uint(bits)&distMask]
+		if e>>4&15 == kindLink {
+			e = dist[uint(e>>16)+uint(bits>>distRootBits)&(1<<(e>>8&15)-1)]
+		}
+		n = uint(e & 15)
+		if n > nb || e>>4&15 == kindBad {
+			f.bits, f.nb, f.in, f.wpos = bits, nb, in, w
+			f.badCode(e)
+			return
+		}
+		bits >>= n
+		nb -= n
+		k = uint(e >> 8 & 15)
+		if k > nb {
+			f.bits, f.nb, f.in, f.wpos = bits, nb, in, w
+			f.short()
+			return
+		}
+		d := int(e>>16) + int(uint(bits)&(1<<k-1))
+		bits >>= k
+		nb -= k
+		if d > w {
+			// Before the start of the history.
+			f.bits, f.nb, f.in, f.wpos = bits, nb, in, w
+			f.err = errCorrupt
+			return
+		}
+		// Copy length bytes from d back; they may overlap.
+		from := w - d
+		switch {
+		case d >= length:
+			copy(out[w:w+length], out[from:from+length])
+		case d >= 8:
+			for i := 0; i < length; i += 8 {
+				binary.LittleEndian.PutUint64(out[w+i:], binary.LittleEndian.Uint64(out[from+i:]))
+			}
+		case d == 1:
+			b := out[from]
+			for i := range out[w : w+length] {
+				out[w+i] = b
+			}
+		default:
+			for i := range length {
+				out[w+i] = out[from+i]
+			}
+		}
+		w += length
+	}
+	f.bits, f.nb, f.in, f.wpos = bits, nb, in, w
+}
+
+// badCode records the error of a code that did not decode: input cut
+// short (when the code needs more bits than are left, or the bits left
+// run out before any code could end), or no such code.
+func (f *inflater) badCode(e uint32) {
+	if uint(e&15) > f.nb || f.nb < maxCodeBits && f.inputEnded() {
+		f.short()
+		return
+	}
+	f.err = errCorrupt
+}
+
+// inputEnded reports whether no input is left beyond the bit buffer.
+func (f *inflater) inputEnded() bool {
+	return len(f.in) == 0 && !f.more()
+}
+
+// more takes the next piece of input from the source; false at its end.
+func (f *inflater) more() bool {
+	if len(f.src.avail) == 0 && !f.src.fill() {
+		return false
+	}
+	f.in, f.src.avail = f.src.avail, nil
+	return true
+}

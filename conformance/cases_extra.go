@@ -51,7 +51,7 @@ func (e *rawEnv) log(ev Event) {
 // request writes a raw handshake request made of lines (without CRLF)
 // and reads the response head.
 func (e *rawEnv) request(lines []string) (*http.Response, error) {
-	conn, err := e.tr.raw(e.ctx, 5*e.unit)
+	conn, err := e.tr.(*tcpTransport).raw(e.ctx, 5*e.unit)
 	if err != nil {
 		return nil, err
 	}

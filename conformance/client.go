@@ -212,6 +212,10 @@ func (f *FuzzingServer) runCase(w http.ResponseWriter, r *http.Request, c *wsCas
 	if err != nil {
 		return
 	}
+	// Over HTTP/2 the handler's return ends the stream, and the stream
+	// must be closed first (h2stream.Accept); the session closes it when
+	// the case ends, and this covers a panic recovered in runSession.
+	defer st.conn.Close()
 	s := newSession(st.conn, st.br, true, f.opts.unit(), c)
 	s.strict, s.peerLimit, s.data = f.opts.Strict, f.opts.ReadLimit, f.data
 	s.log(Event{Dir: "note", Kind: "handshake", Text: st.info})

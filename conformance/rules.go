@@ -50,6 +50,9 @@ const (
 	ruleAccept = `RFC 6455 §4.2.2: the server's 101 response carries "Upgrade: websocket", "Connection: Upgrade" and "A |Sec-WebSocket-Accept| header field" ` +
 		`whose value is the base64 of the SHA-1 of the key and the GUID.`
 	ruleNoExtension = `RFC 6455 §9.1: "A server MUST NOT respond with any extension not requested by the client."`
+	ruleH2Accept    = `RFC 8441 §5: "Upon receiving the request, if the server supports the WebSocket protocol, it ... sends a 2xx series status code"`
+	ruleH2Protocol  = `RFC 8441 §5: "The :protocol pseudo-header field MUST be included in the CONNECT request, and it MUST have a value of websocket to initiate a WebSocket connection on an HTTP/2 stream."; ` +
+		`RFC 6455 §4.2.2: a server that finds the handshake does not match "MUST stop processing the client's handshake and return an HTTP response with an appropriate error code"`
 
 	rulePMDBit = `RFC 7692 §6.1: "An endpoint MUST NOT set the "Per-Message Compressed" bit of control frames and non-first fragments of a data message. ` +
 		`An endpoint receiving such a frame MUST _Fail the WebSocket Connection_."`

@@ -91,6 +91,7 @@ func RunServer(ctx context.Context, options *Options) (*Report, error) {
 	if err != nil {
 		return nil, err
 	}
+	defer tr.close()
 	if opts.Agent == "" {
 		opts.Agent = u.Host
 	}

@@ -286,7 +286,15 @@ func (s *session) run(onOpen func(*session)) {
 			if s.state != stateClosed {
 				s.note("write: %v", err)
 			}
-			s.nc.Close()
+			// Nothing more can be written, but what the peer sent before
+			// it stopped reading may still arrive: over HTTP/2 a server
+			// that ends its response resets the stream, which fails our
+			// writes but keeps its DATA (RFC 9113 §8.1: "Clients MUST NOT
+			// discard responses as a result of receiving such a
+			// RST_STREAM frame"), its close frame among them. The reader
+			// gets one time unit to hand it over before the connection is
+			// closed.
+			s.after(s.unit, func() { s.nc.Close() })
 		}
 		s.flush()
 	}

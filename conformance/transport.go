@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"context"
 	"crypto/tls"
-	"errors"
 	"fmt"
 	"net"
 	"net/http"
@@ -21,18 +20,13 @@ import (
 // opening-handshake cases are the transport's own (a case's transport
 // field names the one it needs).
 //
-// Today there is one transport each way: RFC 6455 over TCP or TLS (ws://,
-// wss://) towards servers (tcpTransport), and the HTTP/1.1 upgrade that a
-// FuzzingServer answers for clients (upgradeH1). WebSocket over HTTP/2
-// (RFC 8441) plugs in beside them: a transport whose open sends an
-// extended CONNECT (:protocol websocket, no Sec-WebSocket-Key, no
-// Sec-WebSocket-Accept, RFC 8441 §4-§5) on an HTTP/2 connection and wraps
-// the stream's DATA frames as the net.Conn, chosen by RunServer for
-// https:// URLs; handshake cases of its own beside 15.1.x (a missing or
-// wrong :protocol, a wrong Sec-WebSocket-Version, no
-// SETTINGS_ENABLE_CONNECT_PROTOCOL); and, in FuzzingServer.ServeHTTP, an
-// upgrade for requests with r.ProtoMajor == 2 that answers 200 and serves
-// the case over the request body and the flushed response writer.
+// Towards servers (RunServer): RFC 6455 over TCP or TLS for ws:// and
+// wss:// URLs (tcpTransport), and RFC 8441 over HTTP/2 for https:// URLs
+// (h2Transport, transport_h2.go): an extended CONNECT on a stream of an
+// HTTP/2 connection, which internal/h2stream gives as a net.Conn. Towards
+// clients (FuzzingServer): the HTTP/1.1 upgrade (upgradeH1) and, for
+// requests over HTTP/2, the extended CONNECT answered with 200
+// (upgradeH2).
 
 // stream is an established WebSocket connection for one case.
 type stream struct {
@@ -52,9 +46,8 @@ type transport interface {
 	// open opens a WebSocket connection to the server under test for one
 	// case, offering exts, within timeout.
 	open(ctx context.Context, exts []handshake.Extension, timeout time.Duration) (*stream, error)
-	// raw opens a bare connection to the server, for the opening-handshake
-	// cases, which write their own requests.
-	raw(ctx context.Context, timeout time.Duration) (net.Conn, error)
+	// close releases what the transport holds (idle connections).
+	close()
 }
 
 // transportHTTP1 names the RFC 6455 transport (HTTP/1.1 upgrade).
@@ -71,11 +64,15 @@ func newTransport(u *url.URL, opts *Options) (transport, error) {
 	switch u.Scheme {
 	case "ws", "wss":
 		return &tcpTransport{url: u, tls: opts.TLSConfig, header: opts.Header}, nil
+	case "https":
+		return newH2Transport(u, opts), nil
 	}
-	return nil, fmt.Errorf("conformance: URL scheme %q, want ws or wss", u.Scheme)
+	return nil, fmt.Errorf("conformance: URL scheme %q, want ws or wss (RFC 6455), or https (RFC 8441, WebSocket over HTTP/2)", u.Scheme)
 }
 
 func (t *tcpTransport) name() string { return transportHTTP1 }
+
+func (t *tcpTransport) close() {}
 
 // raw dials the server's TCP (or TLS) connection.
 func (t *tcpTransport) raw(ctx context.Context, timeout time.Duration) (net.Conn, error) {
@@ -157,12 +154,12 @@ func upgradeH1(w http.ResponseWriter, r *http.Request, exts string) (*stream, er
 	return &stream{conn: conn, br: brw.Reader, info: info}, nil
 }
 
-// upgrade is the FuzzingServer's transport: by the request's protocol.
+// upgrade is the FuzzingServer's transport: by the request's protocol,
+// the RFC 6455 upgrade over HTTP/1.1 or the RFC 8441 extended CONNECT
+// over HTTP/2.
 func upgrade(w http.ResponseWriter, r *http.Request, exts string) (*stream, error) {
-	if r.ProtoMajor != 1 {
-		// RFC 8441 extended CONNECT plugs in here.
-		http.Error(w, "WebSocket over HTTP/2 is not served yet", http.StatusHTTPVersionNotSupported)
-		return nil, errors.New("conformance: HTTP/2 requests are not served")
+	if r.ProtoMajor >= 2 {
+		return upgradeH2(w, r, exts)
 	}
 	return upgradeH1(w, r, exts)
 }

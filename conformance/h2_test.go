@@ -182,4 +182,3 @@ func TestH2ChildClient(t *testing.T) {
 	})
 	client.CloseIdleConnections()
 }
-

@@ -168,7 +168,7 @@ func h2HandshakeCases(b *builder) {
 		case resp.Header.Get("Sec-WebSocket-Accept") != "":
 			e.res.Behavior, e.res.BehaviorReason = NonStrict, "a Sec-WebSocket-Accept header, which RFC 8441 §5 does not use (\"The Sec-WebSocket-Key and Sec-WebSocket-Accept header fields are not used\")"
 		case resp.Header.Get("Sec-WebSocket-Extensions") != "":
-			e.res.Behavior, e.res.BehaviorReason = Failed, "an extension the client did not offer (" + ruleNoExtension + ")"
+			e.res.Behavior, e.res.BehaviorReason = Failed, "an extension the client did not offer ("+ruleNoExtension+")"
 		default:
 			e.res.Behavior, e.res.BehaviorReason = OK, fmt.Sprintf("status %d, no Sec-WebSocket-Accept", resp.StatusCode)
 		}

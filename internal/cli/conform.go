@@ -2,6 +2,8 @@ package cli
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"flag"
 	"fmt"
@@ -22,9 +24,11 @@ import (
 const conformUsage = `usage: pushwire conform <role> [flags]
 
 roles:
-  server      -url ws://HOST:PORT/path    test a WebSocket server (one connection per case)
+  server      -url ws://HOST:PORT/path    test a WebSocket server (one connection per case);
+                                          an https:// URL runs the cases over HTTP/2 (RFC 8441)
   client      [-addr 127.0.0.1:9001]      serve the cases to a WebSocket client under test
-                                          (Autobahn fuzzing-server endpoints); -self tests pushwire's client
+                                          (Autobahn fuzzing-server endpoints); -self tests pushwire's client;
+                                          -tls serves them over HTTPS, HTTP/2 included (RFC 8441)
   sse-server  -url http://HOST/path       test a Server-Sent Events server
   sse-client  [-addr 127.0.0.1:9002]      serve event streams to an SSE client under test
 
@@ -42,6 +46,9 @@ examples:
   pushwire echo -addr 127.0.0.1:9001 &
   pushwire conform server -url ws://127.0.0.1:9001/ -limit 67108864 -agent pushwire
   pushwire conform server -url ws://127.0.0.1:9001/ -cases '6.*,7.7.1' -strict
+  pushwire conform server -url ws://127.0.0.1:9001/ -cases '12.*,13.*'     (permessage-deflate only)
+  pushwire echo -addr 127.0.0.1:9443 -tls &
+  pushwire conform server -url https://127.0.0.1:9443/ -insecure -limit 67108864   (over HTTP/2, RFC 8441)
   pushwire conform server -list
 `
 	clientExamples = `
@@ -50,6 +57,10 @@ examples:
       then point the client under test at ws://127.0.0.1:9001 (/getCaseCount,
       /runCase?case=N&agent=NAME, /updateReports?agent=NAME)
   pushwire conform client -self
+  pushwire conform client -self -tls        (pushwire's client over HTTP/2, RFC 8441)
+  pushwire conform client -tls -addr 127.0.0.1:9443
+      then point the client under test at wss://127.0.0.1:9443 (a self-signed
+      certificate); HTTP/2 clients open each case with an extended CONNECT
   pushwire conform client -list
 `
 	sseServerExamples = `
@@ -217,7 +228,8 @@ func conformServer(ctx context.Context, args []string, stdout, stderr io.Writer)
 	fs.SetOutput(stderr)
 	var c commonFlags
 	c.register(fs, "server", "reports/server", serverExamples)
-	u := fs.String("url", "", "ws:// or wss:// `URL` of the server under test")
+	u := fs.String("url", "", "ws:// or wss:// `URL` of the server under test, or https:// to run the cases over HTTP/2 (RFC 8441 extended CONNECT)")
+	insecure := fs.Bool("insecure", false, "do not verify the server's TLS certificate (for a self-signed one, as 'pushwire echo -tls' makes)")
 	limit := fs.Int64("limit", 0, "the server's read limit in `bytes`, for the 1009 cases (pushwire echo: 67108864)")
 	origin := fs.String("origin", "", "Origin header to send in the handshakes")
 	if ok, code := parse(fs, args); !ok {
@@ -232,6 +244,9 @@ func conformServer(ctx context.Context, args []string, stdout, stderr io.Writer)
 	}
 	opts := c.options()
 	opts.URL, opts.ReadLimit = *u, *limit
+	if *insecure {
+		opts.TLSConfig = &tls.Config{InsecureSkipVerify: true}
+	}
 	if *origin != "" {
 		opts.Header = http.Header{"Origin": {*origin}}
 	}
@@ -253,11 +268,17 @@ func conformClient(ctx context.Context, args []string, stdout, stderr io.Writer)
 	self := fs.Bool("self", false, "run pushwire's own client (wsproto.Dial, echoing) against the cases, then exit")
 	compress := fs.Bool("compress", true, "with -self: offer permessage-deflate (RFC 7692)")
 	limit := fs.Int64("limit", 0, "the client's read limit in `bytes`, for the 1009 cases (-self: 67108864)")
+	tf := addTLSFlags(fs)
 	if ok, code := parse(fs, args); !ok {
 		return code
 	}
 	if c.list {
 		return c.listCases(stdout)
+	}
+	tlsCfg, err := tf.config(stdout, stderr)
+	if err != nil {
+		fmt.Fprintf(stderr, "pushwire conform client: %v\n", err)
+		return 2
 	}
 	opts := c.options()
 	opts.Progress = progress(stderr, c.quiet)
@@ -270,6 +291,7 @@ func conformClient(ctx context.Context, args []string, stdout, stderr io.Writer)
 		fmt.Fprintf(stderr, "pushwire conform client: %v\n", err)
 		return 2
 	}
+	ws := scheme(tlsCfg, "ws")
 	ln, err := net.Listen("tcp", *addr)
 	if err != nil {
 		fmt.Fprintf(stderr, "pushwire conform client: %v\n", err)
@@ -282,17 +304,29 @@ func conformClient(ctx context.Context, args []string, stdout, stderr io.Writer)
 			}
 			return rep.WriteDir(filepath.Join(c.report, rep.Agent))
 		}
-		fmt.Fprintf(stdout, "pushwire conform client: %d cases at ws://%s (/getCaseCount, /runCase?case=N&agent=NAME, /updateReports?agent=NAME)\n", fz.CaseCount(), ln.Addr())
-		return serveUntilDone(ctx, ln, fz, stderr)
+		fmt.Fprintf(stdout, "pushwire conform client: %d cases at %s://%s (/getCaseCount, /runCase?case=N&agent=NAME, /updateReports?agent=NAME)\n", fz.CaseCount(), ws, ln.Addr())
+		return serveHTTP(ctx, ln, fz, tlsCfg, nil, stderr)
 	}
-	srv := &http.Server{Handler: fz, ReadHeaderTimeout: 10 * time.Second}
-	go srv.Serve(ln)
+	srv := &http.Server{Handler: fz, ReadHeaderTimeout: 10 * time.Second, TLSConfig: tlsCfg}
+	var dial *http.Client
+	if tlsCfg != nil {
+		go srv.ServeTLS(ln, "", "")
+		// The self-signed certificate made at start-up, or the one given.
+		roots := x509.NewCertPool()
+		if leaf, err := x509.ParseCertificate(tlsCfg.Certificates[0].Certificate[0]); err == nil {
+			roots.AddCert(leaf)
+		}
+		dial = &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: roots}, ForceAttemptHTTP2: true}}
+		defer dial.CloseIdleConnections()
+	} else {
+		go srv.Serve(ln)
+	}
 	defer srv.Close()
 	agent := c.agent
 	if agent == "" {
 		agent = "pushwire"
 	}
-	if err := selfClient(ctx, "ws://"+ln.Addr().String(), agent, max(c.parallel, 1), *compress); err != nil {
+	if err := selfClient(ctx, ws+"://"+ln.Addr().String(), agent, max(c.parallel, 1), *compress, dial); err != nil {
 		fmt.Fprintf(stderr, "pushwire conform client: %v\n", err)
 		return 1
 	}
@@ -304,14 +338,16 @@ func conformClient(ctx context.Context, args []string, stdout, stderr io.Writer)
 	return finish(rep, c.report, stdout, stderr)
 }
 
-// selfClient is pushwire's client under test: it runs every case at base
-// the way an Autobahn client driver does, echoing each message with
-// wsproto.Conn.
 // selfReadLimit is the read limit of selfClient's connections.
 const selfReadLimit = 64 << 20
 
-func selfClient(ctx context.Context, base, agent string, parallel int, compress bool) error {
-	opts := &wsproto.DialOptions{ReadLimit: selfReadLimit}
+// selfClient is pushwire's client under test: it runs every case at base
+// the way an Autobahn client driver does, echoing each message with
+// wsproto.Conn.
+func selfClient(ctx context.Context, base, agent string, parallel int, compress bool, h2 *http.Client) error {
+	// With h2 set and a wss:// base, every case is a stream of one HTTP/2
+	// connection (RFC 8441).
+	opts := &wsproto.DialOptions{ReadLimit: selfReadLimit, HTTPClient: h2}
 	if compress {
 		opts.Compression = &wsproto.CompressionOptions{}
 	}

@@ -2,6 +2,7 @@ package conformance
 
 import (
 	"cmp"
+	"fmt"
 	"path"
 	"slices"
 	"strconv"
@@ -57,33 +58,66 @@ type CaseInfo struct {
 	Expectation string `json:"expectation"`
 }
 
-// Cases returns the catalogue of a role, in order: "server" and "client"
-// (WebSocket), "sse-server" and "sse-client" (Server-Sent Events); nil for
-// another name.
-func Cases(roleName string) []CaseInfo {
+// Role is a role of the harness, named by what it tests: a WebSocket
+// server or client, or a Server-Sent Events server or client. The zero
+// Role is none.
+type Role uint8
+
+// The roles.
+const (
+	RoleServer    Role = iota + 1 // WebSocket servers: RunServer
+	RoleClient                    // WebSocket clients: FuzzingServer
+	RoleSSEServer                 // SSE servers: RunSSEServer
+	RoleSSEClient                 // SSE clients: SSEClientServer
+)
+
+var roleNames = [...]string{RoleServer: "server", RoleClient: "client", RoleSSEServer: "sse-server", RoleSSEClient: "sse-client"}
+
+// String returns the role's name, as the command line spells it
+// ("server", "client", "sse-server", "sse-client").
+func (r Role) String() string {
+	if r == 0 || int(r) >= len(roleNames) {
+		return fmt.Sprintf("Role(%d)", uint8(r))
+	}
+	return roleNames[r]
+}
+
+// ParseRole returns the Role named name; an unknown name is an error,
+// never a default role.
+func ParseRole(name string) (Role, error) {
+	for r, n := range roleNames {
+		if n != "" && n == name {
+			return Role(r), nil
+		}
+	}
+	return 0, fmt.Errorf("conformance: unknown role %q (want server, client, sse-server or sse-client)", name)
+}
+
+// Cases returns the catalogue of a role, in order; nil for a Role that is
+// none of the four. The server list includes the opening-handshake cases
+// of both transports (15.1.x over HTTP/1.1, 15.6.x over HTTP/2), of which
+// a run uses those of its URL's.
+func Cases(r Role) []CaseInfo {
 	var out []CaseInfo
-	switch roleName {
-	case "server", "client":
-		for _, c := range catalogue(roleFor(roleName)) {
+	switch r {
+	case RoleServer:
+		for _, c := range catalogue(roleServer) {
 			out = append(out, CaseInfo{c.id, c.desc, c.expect})
 		}
-	case "sse-server":
+	case RoleClient:
+		for _, c := range catalogue(roleClient) {
+			out = append(out, CaseInfo{c.id, c.desc, c.expect})
+		}
+	case RoleSSEServer:
 		for _, c := range sseServerCases {
 			out = append(out, CaseInfo{c.id, c.desc, c.expect})
 		}
-	case "sse-client":
+	case RoleSSEClient:
 		for _, c := range sseClientCases {
 			out = append(out, CaseInfo{c.id, c.desc, "The client dispatches the events of the stream as the WHATWG EventSource processing model says."})
 		}
 	}
 	return out
-}
-
-func roleFor(name string) role {
-	if name == "client" {
-		return roleClient
-	}
-	return roleServer
 }
 
 var builders []func(b *builder)

@@ -13,7 +13,7 @@ import (
 
 // The catalogue can be listed without running anything.
 func ExampleCases() {
-	for _, c := range conformance.Cases("server")[:3] {
+	for _, c := range conformance.Cases(conformance.RoleServer)[:3] {
 		fmt.Println(c.ID, c.Description)
 	}
 	// Output:

@@ -44,7 +44,7 @@ func TestAutobahnInventory(t *testing.T) {
 	if len(want) != 517 {
 		t.Fatalf("the inventory lists %d cases, want Autobahn's 517", len(want))
 	}
-	for _, r := range []string{"server", "client"} {
+	for _, r := range []Role{RoleServer, RoleClient} {
 		var got []string
 		for _, c := range Cases(r) {
 			if compareIDs(c.ID, "14") < 0 {
@@ -69,7 +69,7 @@ func TestAutobahnInventory(t *testing.T) {
 		}
 	}
 	// 7.7.x and 7.9.x: the close codes.
-	for _, c := range Cases("server") {
+	for _, c := range Cases(RoleServer) {
 		if fact := facts[c.ID]; strings.HasPrefix(c.ID, "7.7.") || strings.HasPrefix(c.ID, "7.9.") {
 			code := strings.TrimPrefix(fact, "code ")
 			if !strings.Contains(c.Description, "code "+code+".") {
@@ -83,7 +83,7 @@ func TestAutobahnInventory(t *testing.T) {
 // and up, so that they never collide with Autobahn's.
 func TestOwnCategories(t *testing.T) {
 	want, _ := autobahnInventory(t)
-	for _, r := range []string{"server", "client"} {
+	for _, r := range []Role{RoleServer, RoleClient} {
 		for _, c := range Cases(r) {
 			if !slices.Contains(want, c.ID) && compareIDs(c.ID, "15") < 0 {
 				t.Errorf("%s role: case %s is not Autobahn's and is below category 15", r, c.ID)
@@ -99,4 +99,28 @@ func firstDiffStr(a, b []string) int {
 		}
 	}
 	return min(len(a), len(b))
+}
+
+// TestRoles checks that every role has cases, that names round-trip, and
+// that an unknown name or Role is an error or empty, never the server's.
+func TestRoles(t *testing.T) {
+	for _, r := range []Role{RoleServer, RoleClient, RoleSSEServer, RoleSSEClient} {
+		got, err := ParseRole(r.String())
+		if err != nil || got != r {
+			t.Errorf("ParseRole(%q) = %v, %v, want %v", r.String(), got, err, r)
+		}
+		if len(Cases(r)) == 0 {
+			t.Errorf("Cases(%v) is empty", r)
+		}
+	}
+	for _, name := range []string{"", "Server", "servers", "h2"} {
+		if r, err := ParseRole(name); err == nil {
+			t.Errorf("ParseRole(%q) = %v, want an error", name, r)
+		}
+	}
+	for _, r := range []Role{0, 5, 255} {
+		if c := Cases(r); c != nil {
+			t.Errorf("Cases(%v) = %d cases, want nil", r, len(c))
+		}
+	}
 }

@@ -110,7 +110,7 @@ func runConform(ctx context.Context, args []string, stdout, stderr io.Writer) in
 
 // commonFlags are the flags every role has.
 type commonFlags struct {
-	role           string
+	role           conformance.Role
 	cases, exclude string
 	parallel       int
 	timeout        time.Duration
@@ -122,7 +122,7 @@ type commonFlags struct {
 	list           bool
 }
 
-func (c *commonFlags) register(fs *flag.FlagSet, role, defReport, examples string) {
+func (c *commonFlags) register(fs *flag.FlagSet, role conformance.Role, defReport, examples string) {
 	c.role = role
 	fs.StringVar(&c.cases, "cases", "", "comma-separated case `patterns` to run, such as '6.*,7.7.1' (default: all)")
 	fs.StringVar(&c.exclude, "exclude", "", "comma-separated case `patterns` to leave out, such as '9.*,12.*,13.*'")
@@ -131,7 +131,7 @@ func (c *commonFlags) register(fs *flag.FlagSet, role, defReport, examples strin
 	fs.StringVar(&c.agent, "agent", "", "name of the implementation under test in the report")
 	fs.BoolVar(&c.quiet, "q", false, "no progress line")
 	fs.BoolVar(&c.list, "list", false, "print the role's case ids and descriptions, and exit")
-	if strings.HasPrefix(role, "sse") {
+	if role == conformance.RoleSSEServer || role == conformance.RoleSSEClient {
 		fs.DurationVar(&c.timeout, "timeout", 0, "how long a case waits for each reaction of the peer (default 2s)")
 	} else {
 		fs.DurationVar(&c.timeout, "timeout", 0, "the length of the cases' one-second unit: Autobahn's timers (killAfter(1), the 1 s closing\nhandshake, ...) scale with it (default 1s, Autobahn's timing)")
@@ -227,7 +227,7 @@ func conformServer(ctx context.Context, args []string, stdout, stderr io.Writer)
 	fs := flag.NewFlagSet("conform server", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	var c commonFlags
-	c.register(fs, "server", "reports/server", serverExamples)
+	c.register(fs, conformance.RoleServer, "reports/server", serverExamples)
 	u := fs.String("url", "", "ws:// or wss:// `URL` of the server under test, or https:// to run the cases over HTTP/2 (RFC 8441 extended CONNECT)")
 	insecure := fs.Bool("insecure", false, "do not verify the server's TLS certificate (for a self-signed one, as 'pushwire echo -tls' makes)")
 	limit := fs.Int64("limit", 0, "the server's read limit in `bytes`, for the 1009 cases (pushwire echo: 67108864)")
@@ -263,7 +263,7 @@ func conformClient(ctx context.Context, args []string, stdout, stderr io.Writer)
 	fs := flag.NewFlagSet("conform client", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	var c commonFlags
-	c.register(fs, "client", "reports/client", clientExamples)
+	c.register(fs, conformance.RoleClient, "reports/client", clientExamples)
 	addr := fs.String("addr", "127.0.0.1:9001", "address to serve the cases on")
 	self := fs.Bool("self", false, "run pushwire's own client (wsproto.Dial, echoing) against the cases, then exit")
 	compress := fs.Bool("compress", true, "with -self: offer permessage-deflate (RFC 7692)")
@@ -387,7 +387,7 @@ func conformSSEServer(ctx context.Context, args []string, stdout, stderr io.Writ
 	fs := flag.NewFlagSet("conform sse-server", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	var c commonFlags
-	c.register(fs, "sse-server", "reports/sse-server", sseServerExamples)
+	c.register(fs, conformance.RoleSSEServer, "reports/sse-server", sseServerExamples)
 	u := fs.String("url", "", "http:// or https:// `URL` of the event stream under test")
 	if ok, code := parse(fs, args); !ok {
 		return code
@@ -414,7 +414,7 @@ func conformSSEClient(ctx context.Context, args []string, stdout, stderr io.Writ
 	fs := flag.NewFlagSet("conform sse-client", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	var c commonFlags
-	c.register(fs, "sse-client", "reports/sse-client", sseClientExamples)
+	c.register(fs, conformance.RoleSSEClient, "reports/sse-client", sseClientExamples)
 	addr := fs.String("addr", "127.0.0.1:9002", "address to serve the event streams on")
 	if ok, code := parse(fs, args); !ok {
 		return code

@@ -83,11 +83,14 @@ func TestConformClientSelf(t *testing.T) {
 // TestConformList checks -list: each role prints its case ids and
 // descriptions, Autobahn's first for the WebSocket roles.
 func TestConformList(t *testing.T) {
-	for _, tt := range []struct{ role, first string }{
-		{"server", "1.1.1 "}, {"client", "1.1.1 "}, {"sse-server", "1.1 "}, {"sse-client", "1.1 "},
+	for _, tt := range []struct {
+		role  conformance.Role
+		first string
+	}{
+		{conformance.RoleServer, "1.1.1 "}, {conformance.RoleClient, "1.1.1 "}, {conformance.RoleSSEServer, "1.1 "}, {conformance.RoleSSEClient, "1.1 "},
 	} {
 		var out, errb bytes.Buffer
-		if code := runConform(context.Background(), []string{tt.role, "-list"}, &out, &errb); code != 0 {
+		if code := runConform(context.Background(), []string{tt.role.String(), "-list"}, &out, &errb); code != 0 {
 			t.Fatalf("conform %s -list = %d (%s)", tt.role, code, errb.String())
 		}
 		lines := strings.Split(strings.TrimSpace(out.String()), "\n")

@@ -1,11 +1,19 @@
 #!/usr/bin/env bash
-# Regenerates the conformance reports, which are not committed:
-#   conformance/reports/pushwire-server         pushwire echo, the whole server catalogue
-#   conformance/reports/pushwire-server-strict  the same with -strict
-#   conformance/reports/pushwire-client         pushwire's own client (conform client -self)
-#   peers/conformance/reports/*, SUMMARY.md     every implementation, both roles (peers/cmd/conform-peers)
-# Usage: scripts/conform-reports.sh [pushwire|peers|all] [time unit, default 3s]
-# The pushwire part takes about 10 minutes on 2 cores, the peers about an hour.
+# Regenerates the conformance reports, which are not committed (see
+# conformance/SUMMARY.md and peers/conformance/SUMMARY.md for the figures):
+#   pushwire  conformance/reports/pushwire-server         pushwire echo, the whole server catalogue
+#             conformance/reports/pushwire-server-strict  the same with -strict
+#             conformance/reports/pushwire-client         pushwire's own client (conform client -self)
+#   h2        conformance/reports/pushwire-server-h2      pushwire echo -tls over HTTP/2 (RFC 8441), -strict
+#             conformance/reports/pushwire-client-h2      pushwire's client over HTTP/2 (client -self -tls)
+#   deflate   conformance/reports/deflate-server, deflate-client: only the
+#             permessage-deflate cases (12.x, 13.x), both roles, -strict: the
+#             run to repeat after a change to the compression code
+#   peers     peers/conformance/reports/*, SUMMARY.md: every implementation,
+#             both roles (peers/cmd/conform-peers)
+# Usage: scripts/conform-reports.sh [pushwire|h2|deflate|peers|all] [time unit, default 3s]
+# Each run prints its summary line ("N cases: ... OK, ..."). On 2 cores:
+# pushwire about 10 minutes, h2 about 5, deflate about 4, peers about an hour.
 # The time unit stretches Autobahn's 1-second timers for a loaded machine; it
 # never changes the grade of a peer that answers in time.
 set -euo pipefail
@@ -13,19 +21,45 @@ cd "$(dirname "$0")/.."
 what=${1:-all}
 unit=${2:-3s}
 export GOFLAGS=-buildvcs=false
-if [ "$what" = pushwire ] || [ "$what" = all ]; then
-  bin=$(mktemp -d)/pushwire
-  go build -o "$bin" ./cmd/pushwire
-  "$bin" echo -addr 127.0.0.1:0 > /tmp/conform-echo.out 2>&1 &
-  echo_pid=$!
-  trap 'kill $echo_pid 2>/dev/null || true' EXIT
-  for _ in $(seq 50); do grep -q listening /tmp/conform-echo.out && break; sleep 0.1; done
-  url=$(sed -n 's/.*listening on \(ws:[^ ]*\).*/\1/p' /tmp/conform-echo.out)
-  # Exit code 1 means some case is not OK; the reports say which.
-  "$bin" conform server -url "$url" -limit 67108864 -agent pushwire -timeout "$unit" -q -report conformance/reports/pushwire-server || true
-  "$bin" conform server -url "$url" -limit 67108864 -agent pushwire -timeout "$unit" -q -strict -report conformance/reports/pushwire-server-strict || true
-  "$bin" conform client -self -addr 127.0.0.1:0 -agent pushwire -timeout "$unit" -q -report conformance/reports/pushwire-client || true
-fi
-if [ "$what" = peers ] || [ "$what" = all ]; then
+out=conformance/reports
+tmp=$(mktemp -d)
+pids=()
+cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$tmp"; }
+trap cleanup EXIT
+bin=$tmp/pushwire
+go build -o "$bin" ./cmd/pushwire
+
+# echo_url starts `pushwire echo` with the given flags and prints its URL.
+echo_url() {
+  local log=$tmp/echo.$RANDOM.out
+  "$bin" echo -addr 127.0.0.1:0 "$@" > "$log" 2>&1 &
+  pids+=($!)
+  for _ in $(seq 100); do grep -q listening "$log" && break; sleep 0.1; done
+  sed -n 's/.*listening on \([a-z]*:[^ ]*\).*/\1/p' "$log"
+}
+
+# conform runs `pushwire conform` and keeps going when cases are not OK
+# (exit code 1): the reports say which.
+conform() { "$bin" conform "$@" -timeout "$unit" -q || [ $? -eq 1 ]; }
+
+case $what in pushwire|all)
+  url=$(echo_url)
+  conform server -url "$url" -limit 67108864 -agent pushwire -report $out/pushwire-server
+  conform server -url "$url" -limit 67108864 -agent pushwire -strict -report $out/pushwire-server-strict
+  conform client -self -addr 127.0.0.1:0 -agent pushwire -report $out/pushwire-client
+esac
+case $what in h2|all)
+  # pushwire echo -tls serves HTTP/2 with extended CONNECT (it re-executes
+  # itself with GODEBUG=http2xconnect=1) and a self-signed certificate.
+  url=$(echo_url -tls)
+  conform server -url "https${url#wss}" -insecure -limit 67108864 -agent pushwire-h2 -strict -report $out/pushwire-server-h2
+  conform client -self -tls -addr 127.0.0.1:0 -agent pushwire-h2 -report $out/pushwire-client-h2
+esac
+case $what in deflate)
+  url=$(echo_url)
+  conform server -url "$url" -limit 67108864 -agent pushwire -strict -cases '12.*,13.*' -report $out/deflate-server
+  conform client -self -addr 127.0.0.1:0 -agent pushwire -strict -cases '12.*,13.*' -report $out/deflate-client
+esac
+case $what in peers|all)
   (cd peers && npm ci --no-audit --no-fund --loglevel=error && go run ./cmd/conform-peers -timeout "$unit")
-fi
+esac

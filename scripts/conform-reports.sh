@@ -8,9 +8,12 @@
 #             conformance/reports/pushwire-client-h2      pushwire's client over HTTP/2 (client -self -tls)
 #   deflate   conformance/reports/deflate-server, deflate-client: only the
 #             permessage-deflate cases (12.x, 13.x), both roles, -strict: the
-#             run to repeat after a change to the compression code
+#             run to repeat after a change to the compression code (prints
+#             its summary; SUMMARY.md is left alone)
 #   peers     peers/conformance/reports/*, SUMMARY.md: every implementation,
 #             both roles (peers/cmd/conform-peers)
+# pushwire, h2 and all write conformance/SUMMARY.md (committed): each run's
+# grades and time, and every case not OK or INFORMATIONAL.
 # Usage: scripts/conform-reports.sh [pushwire|h2|deflate|peers|all] [time unit, default 3s]
 # Each run prints its summary line ("N cases: ... OK, ..."). On 2 cores:
 # pushwire about 10 minutes, h2 about 5, deflate about 4, peers about an hour.
@@ -39,8 +42,19 @@ echo_url() {
 }
 
 # conform runs `pushwire conform` and keeps going when cases are not OK
-# (exit code 1): the reports say which.
-conform() { "$bin" conform "$@" -timeout "$unit" -q || [ $? -eq 1 ]; }
+# (exit code 1): the reports say which. It adds the run's summary line and
+# run time to $tmp/summary, from which conformance/SUMMARY.md is written.
+conform() {
+  local t0=$SECONDS code=0
+  "$bin" conform "$@" -timeout "$unit" -q > "$tmp/run.out" || code=$?
+  cat "$tmp/run.out"
+  [ $code -le 1 ] || exit $code
+  local line
+  line=$(grep -E '^[^ ]+ \((server|client)\): ' "$tmp/run.out" | tail -1)
+  printf '| `pushwire conform %s` | %s | %d s |\n' "$*" "${line#*: }" $((SECONDS - t0)) >> "$tmp/summary"
+  # Every case that is not OK or INFORMATIONAL, with its reason.
+  grep -E '^[0-9]+\.[0-9.]+ ' "$tmp/run.out" | sed 's/^/    /' >> "$tmp/notok" || true
+}
 
 case $what in pushwire|all)
   url=$(echo_url)
@@ -60,6 +74,24 @@ case $what in deflate)
   conform server -url "$url" -limit 67108864 -agent pushwire -strict -cases '12.*,13.*' -report $out/deflate-server
   conform client -self -addr 127.0.0.1:0 -agent pushwire -strict -cases '12.*,13.*' -report $out/deflate-client
 esac
+if [ "$what" = deflate ]; then
+  cat "$tmp/summary"
+elif [ -s "$tmp/summary" ]; then
+  sum=conformance/SUMMARY.md
+  {
+    echo "# Conformance of pushwire (generated)"
+    echo
+    echo "Written by \`scripts/conform-reports.sh $what $unit\` on $(date -u +%Y-%m-%d), $(nproc) cores, time unit $unit; the full reports are under conformance/reports/ (not committed). Grades: the worse of each case's two (behaviour, close). The other implementations: [peers/conformance/SUMMARY.md](../peers/conformance/SUMMARY.md)."
+    echo
+    echo "| run | grades | time |"
+    echo "|---|---|---:|"
+    cat "$tmp/summary"
+    echo
+    if [ -s "$tmp/notok" ]; then echo "Cases not OK or INFORMATIONAL:"; echo; cat "$tmp/notok"; else echo "Every case of every run is OK or INFORMATIONAL."; fi
+  } > "$sum.new"
+  mv "$sum.new" "$sum"
+  echo "wrote $sum"
+fi
 case $what in peers|all)
   (cd peers && npm ci --no-audit --no-fund --loglevel=error && go run ./cmd/conform-peers -timeout "$unit")
 esac

@@ -137,6 +137,15 @@ func (p *peer) run() {
 		<-p.readEnd
 	}()
 	for !p.sc.done() {
+		// Once the harness has closed the connection (or the reader's
+		// deadline passed) the rest of the script has no one to play to:
+		// a script of pauses alone would otherwise hold the iteration for
+		// minutes, which is the peer's time, not the harness's.
+		select {
+		case <-p.readEnd:
+			return
+		default:
+		}
 		switch op := p.sc.byte(); op % 10 {
 		case 0: // raw bytes
 			p.write(p.sc.bytes(int(p.sc.byte())))
@@ -145,7 +154,10 @@ func (p *peer) run() {
 			payload := p.sc.bytes(int(p.sc.byte()))
 			p.write(fuzzFrame(b0, sel, payload, p.isClient))
 		case 3: // a pause
-			time.Sleep(time.Duration(p.sc.byte()%32) * fuzzUnit)
+			select {
+			case <-p.readEnd:
+			case <-time.After(time.Duration(p.sc.byte()%32) * fuzzUnit):
+			}
 		case 4: // echo the next frames the harness sends
 			p.echoMu.Lock()
 			p.echoes += int(p.sc.byte()%16) + 1

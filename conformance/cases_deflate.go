@@ -37,10 +37,18 @@ func pmdEcho(k, n int, wait float64, frag int) func(*session) {
 			kind = "binary"
 		}
 		s.autoFragment = frag
-		s.result = fmt.Sprintf("Case did not finish within %g seconds.", wait)
+		notDone := fmt.Sprintf("Case did not finish within %g seconds.", wait)
+		s.result = notDone
 		s.closeAfter(wait)
 		const total = 1000
 		ptr, count := 0, 0
+		// Autobahn's text stays when the time ran out; a connection that
+		// ended first says how far the echoes got and which rule they owe.
+		s.onLost = func() {
+			if s.result == notDone && !s.closedByMe {
+				s.result = fmt.Sprintf("the connection ended after %d of %d echoes (%s)", max(count-1, 0), total, rulePMDEcho)
+			}
+		}
 		var want []byte
 		start := time.Now()
 		sendOne := func() {

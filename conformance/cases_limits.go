@@ -151,8 +151,14 @@ func limitCases(b *builder) {
 				expect: fmt.Sprintf("The peer echoes every message; the case times out after %g s.", r.wait),
 				run: func(s *session) {
 					normalClose(s)
-					s.result = fmt.Sprintf("Case did not finish within %g seconds.", r.wait)
+					notDone := fmt.Sprintf("Case did not finish within %g seconds.", r.wait)
+					s.result = notDone
 					count := 0
+					s.onLost = func() {
+						if s.result == notDone && !s.closedByMe {
+							s.result = fmt.Sprintf("the connection ended after %d of 1000 echoes (%s)", max(count-1, 0), ruleReceive)
+						}
+					}
 					start := time.Now()
 					sendOne := func() {
 						s.sendFrame(frameSpec{op: kind.op, fin: true, payload: p})

@@ -35,10 +35,14 @@
 // streams with a reading of their own of WHATWG HTML §9.2.6, not with
 // sseproto's Decoder, which is one of the implementations under test.
 //
-// Each WebSocket case runs over a stream obtained from a transport: today
-// RFC 6455 over TCP or TLS; the framing cases do not depend on it, and the
-// opening-handshake cases belong to it, so that WebSocket over HTTP/2 (RFC
-// 8441) can run the same catalogue (see transport.go).
+// Each WebSocket case runs over a stream obtained from a transport:
+// RFC 6455 over TCP or TLS for ws:// and wss:// URLs, or WebSocket over
+// HTTP/2 (RFC 8441) for https:// URLs, each case an extended CONNECT
+// stream of shared HTTP/2 connections (internal/h2stream). The framing
+// cases do not depend on the transport; the opening-handshake cases belong
+// to one (15.1.x to HTTP/1.1, 15.6.x to HTTP/2). A FuzzingServer served
+// over HTTP/2 answers extended CONNECT requests, so a client under test
+// can run its cases over HTTP/2 too. Cases lists a Role's catalogue.
 //
 // # Grading
 //

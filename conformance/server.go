@@ -18,7 +18,9 @@ import (
 // Options configures a run of the cases. The functions that take an
 // *Options read it and never modify it; nil is the zero value.
 type Options struct {
-	// URL is the ws:// or wss:// URL of the server under test (RunServer).
+	// URL is the ws:// or wss:// URL of the server under test (RunServer),
+	// or an https:// URL to run the cases over HTTP/2 (RFC 8441 extended
+	// CONNECT; the server must advertise SETTINGS_ENABLE_CONNECT_PROTOCOL).
 	URL string
 	// Agent names the implementation under test in the reports.
 	// Default: the URL's host (RunServer) or the agent the client gives.
@@ -53,7 +55,8 @@ type Options struct {
 	TestData string
 	// Header holds extra handshake request headers, such as Origin.
 	Header http.Header
-	// TLSConfig is used for wss:// URLs. Default: nil, the system roots.
+	// TLSConfig is used for wss:// and https:// URLs. Default: nil, the
+	// system roots.
 	TLSConfig *tls.Config
 	// Progress, when set, is called after each case with the number of
 	// cases done and the total. Calls are serialized.

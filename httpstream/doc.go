@@ -29,7 +29,8 @@
 // parameter: "EPOCH:N" for the entries after N in the log's history named
 // EPOCH, as every record carries it; a bare N from clients that keep only
 // a number; "" for from now; "oldest" for the oldest entry held. A
-// malformed cursor is answered with 400. A well-formed one is always
+// malformed cursor is answered with 409 Conflict, the only status that
+// refuses a cursor. A well-formed one is always
 // served: a cursor from another history (another epoch — the log of a
 // restarted process, a wiped stream — or ahead of the log) gets one reset
 // record saying where the client resumes, then the entries, never an

@@ -244,7 +244,9 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	cur, err := requestCursor(r)
 	if err != nil {
-		httpError(w, "malformed cursor", http.StatusBadRequest)
+		// 409 Conflict is the one status that refuses a cursor, and only a
+		// malformed one: a well-formed cursor is always served.
+		httpError(w, "malformed cursor", http.StatusConflict)
 		return
 	}
 	// A well-formed cursor is always served: one from another history

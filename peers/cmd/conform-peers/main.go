@@ -95,7 +95,11 @@ func run(only, roles string, parallel int, strict bool, out string) error {
 				return fmt.Errorf("%s %s: %w", p.Name, role, err)
 			}
 			fmt.Fprintf(os.Stderr, "%s %s: %s (%s)\n", p.Name, role, rep.Summary(), time.Since(t0).Round(time.Second))
-			if err := rep.WriteDir(filepath.Join(out, "reports", p.Name+"-"+role)); err != nil {
+			dir := filepath.Join(out, "reports", p.Name+"-"+role)
+			if err := rep.WriteDir(dir); err != nil {
+				return err
+			}
+			if err := writeRunInfo(dir, runInfo{Started: t0.UTC(), Seconds: int(time.Since(t0).Seconds()), Unit: unit.String(), Parallel: parallel}); err != nil {
 				return err
 			}
 		}
@@ -158,6 +162,37 @@ func gradeClient(p *peers.ConformPeer, parallel int, strict bool) (*conformance.
 		fmt.Fprintf(os.Stderr, "%s client: ran %d of %d cases\n", p.Name, len(rep.Results), fs.CaseCount())
 	}
 	return rep, nil
+}
+
+// runInfo is written beside a report as run.json: when the run started,
+// how long it took, and with which time unit and parallelism.
+type runInfo struct {
+	Started  time.Time `json:"started"`
+	Seconds  int       `json:"seconds"`
+	Unit     string    `json:"unit"`
+	Parallel int       `json:"parallel"`
+}
+
+func writeRunInfo(dir string, ri runInfo) error {
+	b, err := json.Marshal(ri)
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(filepath.Join(dir, "run.json"), b, 0o644)
+}
+
+// runTime returns a report's run time as the summary shows it, "—" when
+// the report has no run.json (written by an older conform-peers).
+func runTime(dir string) string {
+	b, err := os.ReadFile(filepath.Join(dir, "run.json"))
+	if err != nil {
+		return "—"
+	}
+	var ri runInfo
+	if json.Unmarshal(b, &ri) != nil {
+		return "—"
+	}
+	return fmt.Sprintf("%s (%s)", (time.Duration(ri.Seconds) * time.Second).String(), ri.Started.Format("01-02 15:04"))
 }
 
 // caseResult is what the summary reads of a case report.
@@ -235,12 +270,13 @@ func summarize(out string, start time.Time) (string, error) {
 		"against the implementation's echo server (role server) or served to its client echoing every message (role client). "+
 		"A case counts under the worse of its two grades (behaviour, close). "+
 		"The complete reports are in reports/ (not committed; the command regenerates them).\n\n", start.Format("2006-01-02"))
-	b.WriteString("| implementation | role | cases | OK | NON-STRICT | INFORMATIONAL | UNIMPLEMENTED | FAILED |\n|---|---|---:|---:|---:|---:|---:|---:|\n")
+	b.WriteString("| implementation | role | cases | OK | NON-STRICT | INFORMATIONAL | UNIMPLEMENTED | FAILED | run time (started, UTC) |\n|---|---|---:|---:|---:|---:|---:|---:|---|\n")
 	var failures strings.Builder
 	all := peers.ConformPeers()
 	for _, p := range all {
 		for _, role := range []string{"server", "client"} {
-			_, results, err := readReport(filepath.Join(out, "reports", p.Name+"-"+role))
+			dir := filepath.Join(out, "reports", p.Name+"-"+role)
+			_, results, err := readReport(dir)
 			if errors.Is(err, os.ErrNotExist) {
 				continue
 			}
@@ -269,7 +305,7 @@ func summarize(out string, start time.Time) (string, error) {
 			for _, o := range outcomes {
 				fmt.Fprintf(&b, " %d |", counts[o])
 			}
-			b.WriteString("\n")
+			fmt.Fprintf(&b, " %s |\n", runTime(dir))
 			if len(rules) > 0 {
 				fmt.Fprintf(&failures, "\n**%s, %s role** (%d FAILED):\n\n", p.Name, role, counts[conformance.Failed])
 				for _, k := range rules {

@@ -27,6 +27,7 @@ type rawEcho struct {
 	dropOnError  bool // fail the connection by closing TCP, without a close frame
 	emptyClose   bool // fail the connection with a close frame without a code
 	rsv1Echo     bool // echo messages with RSV1 set, no extension agreed
+	maxFragments int  // fail with 1008 past this many frames in a message (Node's ws), 0: no cap
 }
 
 func (e rawEcho) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -50,6 +51,7 @@ func (e rawEcho) serve(conn net.Conn, br *bufio.Reader) {
 		v       frame.UTF8Validator
 		msgOp   frame.Opcode
 		msg     []byte
+		frags   int
 	)
 	write := func(op frame.Opcode, p []byte) {
 		h := frame.Header{Fin: true, Opcode: op, Length: int64(len(p))}
@@ -128,8 +130,12 @@ func (e rawEcho) serve(conn net.Conn, br *bufio.Reader) {
 					fail(1002)
 					return
 				}
-				msgOp, msg = h.Opcode, nil
+				msgOp, msg, frags = h.Opcode, nil, 0
 				v.Reset()
+			}
+			if frags++; e.maxFragments > 0 && frags > e.maxFragments {
+				fail(1008)
+				return
 			}
 			msg = append(msg, p...)
 			if msgOp == frame.OpText && !e.noUTF8 && (!v.Write(p) || h.Fin && !v.Done()) {
@@ -302,6 +308,20 @@ func TestPeerSendsRSV1(t *testing.T) {
 		}
 		if r.Behavior != Failed || !strings.Contains(r.BehaviorReason, "RFC 6455 §5.2") {
 			t.Errorf("case %s: behavior %v (%s), want FAILED quoting RFC 6455 §5.2", r.ID, r.Behavior, r.BehaviorReason)
+		}
+	}
+}
+
+// TestLimitRefusals checks that a peer refusing a message with a limit of
+// its own in 9.x, a cap on the fragments of a message answered with 1008
+// as Node's ws does, is INFORMATIONAL (RFC 6455 §10.4), not FAILED, and
+// that the cases under its cap are still OK.
+func TestLimitRefusals(t *testing.T) {
+	rep := runAgainst(t, rawEcho{maxFragments: 1000}, false, "9.3.1", "9.3.9", "9.4.1")
+	want := map[string]Outcome{"9.3.1": Informational, "9.3.9": OK, "9.4.1": Informational}
+	for _, r := range rep.Results {
+		if r.Worst() != want[r.ID] {
+			t.Errorf("case %s = %v/%v (%s; %s), want %v", r.ID, r.Behavior, r.BehaviorClose, r.BehaviorReason, r.CloseReason, want[r.ID])
 		}
 	}
 }

@@ -269,7 +269,8 @@ func summarize(out string, start time.Time) (string, error) {
 		"Autobahn|Testsuite's 517 cases (categories 1-13, its ids and grading) and pushwire's own (15.x, 16.x) — "+
 		"against the implementation's echo server (role server) or served to its client echoing every message (role client). "+
 		"A case counts under the worse of its two grades (behaviour, close). "+
-		"The complete reports are in reports/ (not committed; the command regenerates them).\n\n", start.Format("2006-01-02"))
+		"The complete reports are in reports/ (not committed; the command regenerates them). "+
+		"Run time is the wall time of one implementation's role on 2 cores shared with other work, with the start; — for a report written before run.json was kept.\n\n", start.Format("2006-01-02"))
 	b.WriteString("| implementation | role | cases | OK | NON-STRICT | INFORMATIONAL | UNIMPLEMENTED | FAILED | run time (started, UTC) |\n|---|---|---:|---:|---:|---:|---:|---:|---|\n")
 	var failures strings.Builder
 	all := peers.ConformPeers()

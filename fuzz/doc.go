@@ -2,7 +2,7 @@
 // properties that no single package can check alone, each comparing an
 // implementation with an independent statement of the rule.
 //
-//   - FuzzFrameHeader: wsproto's header codec against a plain decoder of the
+//   - FuzzFrameHeader: wsproto/frame's header codec against a plain decoder of the
 //     RFC 6455 §5.2 wire format written here, and encode → decode round trips.
 //   - FuzzUTF8Splits: frame.UTF8Validator fed in random splits against
 //     unicode/utf8.

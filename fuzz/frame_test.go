@@ -63,7 +63,7 @@ func refDecodeHeader(b []byte) (h refHeader, ok bool) {
 	return h, true
 }
 
-// FuzzFrameHeader compares wsproto's header codec with refDecodeHeader and
+// FuzzFrameHeader compares wsproto/frame's header codec with refDecodeHeader and
 // checks that what it decodes it encodes back to a header that decodes the
 // same.
 func FuzzFrameHeader(f *testing.F) {

@@ -6,6 +6,7 @@ import (
 	"net/http"
 
 	"github.com/coder/websocket"
+	"github.com/pushwire/pushwire/peers/internal/benchsrv"
 )
 
 // Coder is github.com/coder/websocket (formerly nhooyr.io/websocket).
@@ -91,15 +92,15 @@ func Coder() *Impl {
 			return total, nil
 		},
 		Broadcast: func() (http.Handler, func([]byte) error, func() int) {
-			var g group[*websocket.Conn]
+			var g benchsrv.Group[*websocket.Conn]
 			h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 				c, err := websocket.Accept(w, r, &websocket.AcceptOptions{InsecureSkipVerify: true})
 				if err != nil {
 					return
 				}
 				defer c.CloseNow()
-				g.add(c)
-				defer g.remove(c)
+				g.Add(c)
+				defer g.Remove(c)
 				for {
 					if _, _, err := c.Reader(context.Background()); err != nil {
 						return
@@ -107,11 +108,11 @@ func Coder() *Impl {
 				}
 			})
 			send := func(p []byte) error {
-				return fanOut(g.list(), func(c *websocket.Conn) error {
+				return benchsrv.FanOut(g.List(), func(c *websocket.Conn) error {
 					return c.Write(context.Background(), websocket.MessageBinary, p)
 				})
 			}
-			return h, send, g.len
+			return h, send, g.Len
 		},
 	}
 }

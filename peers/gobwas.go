@@ -15,6 +15,7 @@ import (
 	"github.com/gobwas/ws"
 	"github.com/gobwas/ws/wsflate"
 	"github.com/gobwas/ws/wsutil"
+	"github.com/pushwire/pushwire/peers/internal/benchsrv"
 )
 
 // Gobwas is github.com/gobwas/ws, a codec with helpers (wsutil) on which the
@@ -91,7 +92,7 @@ func Gobwas() *Impl {
 			return total, nil
 		},
 		Broadcast: func() (http.Handler, func([]byte) error, func() int) {
-			var g group[*gobwasBC]
+			var g benchsrv.Group[*gobwasBC]
 			h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 				conn, _, _, err := ws.UpgradeHTTP(r, w)
 				if err != nil {
@@ -99,8 +100,8 @@ func Gobwas() *Impl {
 				}
 				defer conn.Close()
 				b := &gobwasBC{c: conn}
-				g.add(b)
-				defer g.remove(b)
+				g.Add(b)
+				defer g.Remove(b)
 				rw := struct {
 					io.Reader
 					io.Writer
@@ -117,12 +118,12 @@ func Gobwas() *Impl {
 				if err != nil {
 					return err
 				}
-				return fanOut(g.list(), func(b *gobwasBC) error {
+				return benchsrv.FanOut(g.List(), func(b *gobwasBC) error {
 					_, err := b.Write(frame)
 					return err
 				})
 			}
-			return h, send, g.len
+			return h, send, g.Len
 		},
 	}
 }

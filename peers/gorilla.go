@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/gorilla/websocket"
+	"github.com/pushwire/pushwire/peers/internal/benchsrv"
 )
 
 // Gorilla is github.com/gorilla/websocket.
@@ -43,22 +44,7 @@ func Gorilla() *Impl {
 		},
 		Echo: func(compress bool) http.Handler {
 			up := websocket.Upgrader{CheckOrigin: func(*http.Request) bool { return true }, EnableCompression: compress}
-			return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-				c, err := up.Upgrade(w, r, nil)
-				if err != nil {
-					return
-				}
-				defer c.Close()
-				for {
-					typ, msg, err := c.ReadMessage()
-					if err != nil {
-						return
-					}
-					if err := c.WriteMessage(typ, msg); err != nil {
-						return
-					}
-				}
-			})
+			return gorillaEcho(up)
 		},
 		Idle: func() http.Handler {
 			// gorilla's documented way to hold many idle connections:
@@ -68,22 +54,7 @@ func Gorilla() *Impl {
 				CheckOrigin:     func(*http.Request) bool { return true },
 				WriteBufferPool: &sync.Pool{},
 			}
-			return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-				c, err := up.Upgrade(w, r, nil)
-				if err != nil {
-					return
-				}
-				defer c.Close()
-				for {
-					typ, msg, err := c.ReadMessage()
-					if err != nil {
-						return
-					}
-					if err := c.WriteMessage(typ, msg); err != nil {
-						return
-					}
-				}
-			})
+			return gorillaEcho(up)
 		},
 		ReadClient: func(ctx context.Context, url string, n int) (int64, error) {
 			c, _, err := websocket.DefaultDialer.DialContext(ctx, url, nil)
@@ -102,7 +73,7 @@ func Gorilla() *Impl {
 			return total, nil
 		},
 		Broadcast: func() (http.Handler, func([]byte) error, func() int) {
-			var g group[*gorillaBC]
+			var g benchsrv.Group[*gorillaBC]
 			up := websocket.Upgrader{CheckOrigin: func(*http.Request) bool { return true }, WriteBufferPool: &sync.Pool{}}
 			h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 				c, err := up.Upgrade(w, r, nil)
@@ -111,8 +82,8 @@ func Gorilla() *Impl {
 				}
 				defer c.Close()
 				b := &gorillaBC{c: c}
-				g.add(b)
-				defer g.remove(b)
+				g.Add(b)
+				defer g.Remove(b)
 				for {
 					if _, _, err := c.NextReader(); err != nil {
 						return
@@ -124,13 +95,13 @@ func Gorilla() *Impl {
 				if err != nil {
 					return err
 				}
-				return fanOut(g.list(), func(b *gorillaBC) error {
+				return benchsrv.FanOut(g.List(), func(b *gorillaBC) error {
 					b.mu.Lock()
 					defer b.mu.Unlock()
 					return b.c.WritePreparedMessage(pm)
 				})
 			}
-			return h, send, g.len
+			return h, send, g.Len
 		},
 	}
 }
@@ -216,3 +187,24 @@ func (c *gorillaConn) Close(code int, reason string) error {
 }
 
 func (c *gorillaConn) CloseNow() { c.c.Close() }
+
+// gorillaEcho is the echo loop of gorilla's examples on connections that
+// up upgrades.
+func gorillaEcho(up websocket.Upgrader) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		c, err := up.Upgrade(w, r, nil)
+		if err != nil {
+			return
+		}
+		defer c.Close()
+		for {
+			typ, msg, err := c.ReadMessage()
+			if err != nil {
+				return
+			}
+			if err := c.WriteMessage(typ, msg); err != nil {
+				return
+			}
+		}
+	})
+}

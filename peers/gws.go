@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/lxzan/gws"
+	"github.com/pushwire/pushwire/peers/internal/benchsrv"
 )
 
 // GWS is github.com/lxzan/gws, an event-driven library: a read loop calls
@@ -98,25 +99,25 @@ func GWS() *Impl {
 				if err != nil {
 					return
 				}
-				g.add(c)
+				g.Add(c)
 				go c.ReadLoop()
 			})
 			send := func(p []byte) error {
 				b := gws.NewBroadcaster(gws.OpcodeBinary, p)
 				defer b.Close()
-				return fanOut(g.list(), b.Broadcast)
+				return benchsrv.FanOut(g.List(), b.Broadcast)
 			}
-			return h, send, g.len
+			return h, send, g.Len
 		},
 	}
 }
 
 type gwsGroup struct {
 	gws.BuiltinEventHandler
-	group[*gws.Conn]
+	benchsrv.Group[*gws.Conn]
 }
 
-func (g *gwsGroup) OnClose(c *gws.Conn, _ error) { g.remove(c) }
+func (g *gwsGroup) OnClose(c *gws.Conn, _ error) { g.Remove(c) }
 
 type gwsEcho struct{ gws.BuiltinEventHandler }
 

@@ -6,8 +6,8 @@ import (
 	"fmt"
 
 	"net/http"
-	"sync"
 
+	"github.com/pushwire/pushwire/internal/wsecho"
 	"github.com/pushwire/pushwire/wsproto"
 	"github.com/pushwire/pushwire/wsproto/frame"
 )
@@ -119,26 +119,15 @@ func (c *pwConn) Close(code int, reason string) error {
 
 func (c *pwConn) CloseNow() { c.c.CloseNow() }
 
-// pwEcho is the echo server of the package documentation, served from a
-// fresh goroutine as the architecture recommends.
+// pwEcho is the echo server of the package documentation (internal/wsecho's
+// loop), served from a fresh goroutine as the architecture recommends.
 func pwEcho(compress bool) http.Handler {
 	opts := &wsproto.AcceptOptions{InsecureSkipOriginCheck: true, ReadLimit: MaxMessage}
 	if compress {
 		opts.Compression = &wsproto.CompressionOptions{}
 	}
 	return wsproto.Handler(opts, func(c *wsproto.Conn, _ *http.Request) {
-		ctx := context.Background()
-		var buf []byte
-		for {
-			typ, msg, err := c.Read(ctx, buf)
-			if err != nil {
-				return
-			}
-			if err := c.Write(ctx, typ, msg); err != nil {
-				return
-			}
-			buf = wsproto.ReuseBuffer(msg)
-		}
+		wsecho.Loop(context.Background(), c)
 	})
 }
 
@@ -163,43 +152,6 @@ func pwReadClient(ctx context.Context, url string, n int) (int64, error) {
 		buf = wsproto.ReuseBuffer(msg)
 	}
 	return total, nil
-}
-
-// group is a set of connections for broadcast benchmarks.
-type group[T comparable] struct {
-	mu sync.Mutex
-	m  map[T]struct{}
-}
-
-func (g *group[T]) add(c T) {
-	g.mu.Lock()
-	if g.m == nil {
-		g.m = make(map[T]struct{})
-	}
-	g.m[c] = struct{}{}
-	g.mu.Unlock()
-}
-
-func (g *group[T]) remove(c T) {
-	g.mu.Lock()
-	delete(g.m, c)
-	g.mu.Unlock()
-}
-
-func (g *group[T]) list() []T {
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	out := make([]T, 0, len(g.m))
-	for c := range g.m {
-		out = append(out, c)
-	}
-	return out
-}
-
-func (g *group[T]) len() int {
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	return len(g.m)
 }
 
 func pwBroadcast() (http.Handler, func([]byte) error, func() int) {
@@ -228,23 +180,4 @@ func pwBroadcast() (http.Handler, func([]byte) error, func() int) {
 		return nil
 	}
 	return h, send, g.Len
-}
-
-// fanOut calls write for every connection from a few goroutines, the way
-// a broadcasting server spreads writes over the cores.
-func fanOut[T any](conns []T, write func(T) error) error {
-	const workers = 8
-	var wg sync.WaitGroup
-	errs := make([]error, workers)
-	for w := range workers {
-		wg.Go(func() {
-			for i := w; i < len(conns); i += workers {
-				if err := write(conns[i]); err != nil && errs[w] == nil {
-					errs[w] = err
-				}
-			}
-		})
-	}
-	wg.Wait()
-	return errors.Join(errs...)
 }

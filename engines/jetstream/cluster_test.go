@@ -14,7 +14,7 @@ import (
 // 1..6000 exactly once, in order, with the same payload at each seq.
 func TestCluster(t *testing.T) {
 	s := startNATS(t)
-	res := clustertest.Run(t, clustertest.Options{
+	res := clustertest.Run(t, &clustertest.Options{
 		Engine: func(t testing.TB) hub.Engine {
 			e, err := Connect(s.url(), nil)
 			if err != nil {

@@ -1,11 +1,10 @@
 package jetstream
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
 	"strings"
 
 	"github.com/pushwire/pushwire/hub"
+	"github.com/pushwire/pushwire/internal/topicname"
 )
 
 // maxMapped bounds the length of a mapped topic name; longer ones are
@@ -18,22 +17,7 @@ const maxMapped = 64
 // is one-to-one on the names it does not hash; stream names are
 // case-insensitive on some file systems, so upper case is escaped too.
 func streamName(topic string) string {
-	var b strings.Builder
-	b.WriteString("pw-")
-	for i := 0; i < len(topic); i++ {
-		c := topic[i]
-		if 'a' <= c && c <= 'z' || '0' <= c && c <= '9' || c == '-' {
-			b.WriteByte(c)
-		} else {
-			b.WriteByte('_')
-			b.WriteString(hex.EncodeToString([]byte{c}))
-		}
-		if b.Len() > maxMapped+3 {
-			sum := sha256.Sum256([]byte(topic))
-			return "pwh-" + hex.EncodeToString(sum[:16])
-		}
-	}
-	return b.String()
+	return topicname.Map(topic, "pw-", "pwh-", maxMapped)
 }
 
 // subjectPrefix is the first token of every subject the engine writes.

@@ -14,7 +14,7 @@ import (
 // once.
 func TestRestart(t *testing.T) {
 	s := startNATS(t)
-	clustertest.Restart(t, clustertest.RestartOptions{
+	clustertest.Restart(t, &clustertest.RestartOptions{
 		Engine: func(t testing.TB) hub.Engine {
 			e, err := Connect(s.url(), nil)
 			if err != nil {

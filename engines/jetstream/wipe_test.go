@@ -18,7 +18,7 @@ func TestWipe(t *testing.T) {
 	for _, quiet := range []bool{false, true} {
 		name := map[bool]string{false: "publishing", true: "quiet"}[quiet]
 		t.Run(name, func(t *testing.T) {
-			res := clustertest.Wipe(t, clustertest.WipeOptions{
+			res := clustertest.Wipe(t, &clustertest.WipeOptions{
 				Engine: func(t testing.TB) hub.Engine {
 					e, err := Connect(s.url(), nil)
 					if err != nil {

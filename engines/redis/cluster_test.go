@@ -14,7 +14,7 @@ import (
 // 1..6000 exactly once, in order, with the same payload at each seq.
 func TestCluster(t *testing.T) {
 	s := startRedis(t)
-	res := clustertest.Run(t, clustertest.Options{
+	res := clustertest.Run(t, &clustertest.Options{
 		Engine: func(t testing.TB) hub.Engine { return s.engine(t) },
 	})
 	t.Logf("%d entries to %d clients in %v: %d connections, %d broken by the kill, %d publishes retried on another node",

@@ -22,7 +22,7 @@ func TestServerKilled(t *testing.T) {
 	s := startRedis(t)
 	var down time.Duration
 	var failed atomic.Int64
-	res := clustertest.Run(t, clustertest.Options{
+	res := clustertest.Run(t, &clustertest.Options{
 		Engine: func(t testing.TB) hub.Engine { return countFailures{s.engine(t), &failed} },
 		Fault: func(t testing.TB) {
 			start := time.Now()
@@ -52,7 +52,7 @@ func TestFlushAll(t *testing.T) {
 	for _, quiet := range []bool{false, true} {
 		name := map[bool]string{false: "publishing", true: "quiet"}[quiet]
 		t.Run(name, func(t *testing.T) {
-			res := clustertest.Wipe(t, clustertest.WipeOptions{
+			res := clustertest.Wipe(t, &clustertest.WipeOptions{
 				Engine: func(t testing.TB) hub.Engine { return s.engine(t) },
 				Wipe:   s.flushAll,
 				Quiet:  quiet,

@@ -1,10 +1,6 @@
 package redis
 
-import (
-	"crypto/sha256"
-	"encoding/hex"
-	"strings"
-)
+import "github.com/pushwire/pushwire/internal/topicname"
 
 // maxMapped bounds the length of a mapped topic name; longer ones are
 // hashed.
@@ -22,22 +18,7 @@ const keyPrefix = "pw:"
 // empty and never holds '{' or '}', so it is exactly what Redis Cluster
 // hashes: every key of a topic is in one slot.
 func topicTag(topic string) string {
-	var b strings.Builder
-	b.WriteString("t-")
-	for i := 0; i < len(topic); i++ {
-		c := topic[i]
-		if 'a' <= c && c <= 'z' || '0' <= c && c <= '9' || c == '-' {
-			b.WriteByte(c)
-		} else {
-			b.WriteByte('_')
-			b.WriteString(hex.EncodeToString([]byte{c}))
-		}
-		if b.Len() > maxMapped+2 {
-			sum := sha256.Sum256([]byte(topic))
-			return "h-" + hex.EncodeToString(sum[:16])
-		}
-	}
-	return b.String()
+	return topicname.Map(topic, "t-", "h-", maxMapped)
 }
 
 // Keys of a topic's log, in the order the scripts take them (KEYS[1..4]).

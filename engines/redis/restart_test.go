@@ -14,7 +14,7 @@ import (
 // before and after exactly once.
 func TestRestart(t *testing.T) {
 	s := startRedis(t)
-	clustertest.Restart(t, clustertest.RestartOptions{
+	clustertest.Restart(t, &clustertest.RestartOptions{
 		Engine:    func(t testing.TB) hub.Engine { return s.engine(t) },
 		Between:   s.restart,
 		WantReset: false,

@@ -4,6 +4,7 @@
 package backoff
 
 import (
+	"context"
 	"math/rand/v2"
 	"time"
 )
@@ -41,3 +42,16 @@ func (b *Backoff) Reset() { b.failures = 0 }
 
 // Failures returns the failures counted since the last Reset.
 func (b *Backoff) Failures() int { return b.failures }
+
+// Sleep waits for d, or until ctx is done, and then returns ctx.Err(): the
+// wait between two attempts of a client that stops when its context does.
+func Sleep(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	select {
+	case <-ctx.Done():
+		t.Stop()
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}

@@ -1,6 +1,7 @@
 package backoff
 
 import (
+	"context"
 	"testing"
 	"time"
 )
@@ -36,5 +37,19 @@ func TestBackoff(t *testing.T) {
 		if w := b.Next(); w < 500*time.Millisecond || w >= time.Second {
 			t.Fatalf("wait %v outside [0.5s, 1s)", w)
 		}
+	}
+}
+
+// Sleep waits the whole duration, or returns ctx's error as soon as ctx is
+// done.
+func TestSleep(t *testing.T) {
+	start := time.Now()
+	if err := Sleep(context.Background(), 20*time.Millisecond); err != nil || time.Since(start) < 20*time.Millisecond {
+		t.Fatalf("Sleep(20ms) = %v after %v", err, time.Since(start))
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	time.AfterFunc(10*time.Millisecond, cancel)
+	if err := Sleep(ctx, time.Hour); err != context.Canceled {
+		t.Fatalf("Sleep(1h) with a canceled ctx = %v, want context.Canceled", err)
 	}
 }

@@ -38,27 +38,13 @@ func runEcho(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprint(stderr, echoUsage)
 		fs.PrintDefaults()
 	}
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return 0
-		}
-		return 2
+	if ok, code := parseFlags(fs, args); !ok {
+		return code
 	}
-	tlsCfg, err := tf.config(stdout, stderr)
-	if err != nil {
-		fmt.Fprintf(stderr, "pushwire echo: %v\n", err)
-		return 1
-	}
-	ln, err := net.Listen("tcp", *addr)
-	if err != nil {
-		fmt.Fprintf(stderr, "pushwire echo: %v\n", err)
-		return 1
-	}
-	fmt.Fprintf(stdout, "pushwire echo: listening on %s://%s/\n", scheme(tlsCfg, "ws"), ln.Addr())
-	stopDebug, err := startDebug("echo", *debugAddr, stdout)
-	if err != nil {
-		ln.Close()
-		fmt.Fprintf(stderr, "pushwire echo: %v\n", err)
+	ln, tlsCfg, stopDebug, ok := listen("echo", *addr, *debugAddr, tf, stdout, stderr, func(ln net.Listener, tlsCfg *tls.Config) {
+		fmt.Fprintf(stdout, "pushwire echo: listening on %s://%s/\n", scheme(tlsCfg, "ws"), ln.Addr())
+	})
+	if !ok {
 		return 1
 	}
 	defer stopDebug()
@@ -104,6 +90,29 @@ func (f tlsFlags) config(stdout, stderr io.Writer) (*tls.Config, error) {
 		fmt.Fprintf(stderr, "pushwire: %v; WebSockets over HTTP/2 are off, HTTP/1.1 still works\n", err)
 	}
 	return tlsConfig(*f.cert, *f.key, stdout)
+}
+
+// listen makes tf's TLS configuration, listens on addr, calls announce to
+// say where to connect, and starts the debug server of debugAddr (see
+// startDebug). It reports a failure on stderr as cmd's and returns ok
+// false, with nothing left open; stopDebug ends the debug server.
+func listen(cmd, addr, debugAddr string, tf tlsFlags, stdout, stderr io.Writer, announce func(net.Listener, *tls.Config)) (ln net.Listener, tlsCfg *tls.Config, stopDebug func(), ok bool) {
+	tlsCfg, err := tf.config(stdout, stderr)
+	if err == nil {
+		ln, err = net.Listen("tcp", addr)
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "pushwire %s: %v\n", cmd, err)
+		return nil, nil, nil, false
+	}
+	announce(ln, tlsCfg)
+	stopDebug, err = startDebug(cmd, debugAddr, stdout)
+	if err != nil {
+		ln.Close()
+		fmt.Fprintf(stderr, "pushwire %s: %v\n", cmd, err)
+		return nil, nil, nil, false
+	}
+	return ln, tlsCfg, stopDebug, true
 }
 
 // scheme returns the URL scheme for plain (http, ws) or TLS (https, wss).

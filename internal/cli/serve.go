@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"crypto/tls"
 	_ "embed"
 	"encoding/json"
 	"errors"
@@ -66,11 +67,8 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer, cfg 
 		fmt.Fprint(stderr, serveUsage)
 		fs.PrintDefaults()
 	}
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return 0
-		}
-		return 2
+	if ok, code := parseFlags(fs, args); !ok {
+		return code
 	}
 	chat, closeChat, err := openChat(ctx, *engineURL, cfg)
 	if err != nil {
@@ -78,24 +76,13 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer, cfg 
 		return 1
 	}
 	defer closeChat()
-	tlsCfg, err := tf.config(stdout, stderr)
-	if err != nil {
-		fmt.Fprintf(stderr, "pushwire serve: %v\n", err)
-		return 1
-	}
-	ln, err := net.Listen("tcp", *addr)
-	if err != nil {
-		fmt.Fprintf(stderr, "pushwire serve: %v\n", err)
-		return 1
-	}
-	fmt.Fprintf(stdout, "pushwire serve: open %s://%s/ (chat at /chat over WebSocket, SSE, long polling or iframe streaming; clock over SSE at /events)\n", scheme(tlsCfg, "http"), ln.Addr())
-	if *engineURL != "" {
-		fmt.Fprintf(stdout, "pushwire serve: chat log on %s, epoch %s\n", *engineURL, chat.Epoch())
-	}
-	stopDebug, err := startDebug("serve", *debugAddr, stdout)
-	if err != nil {
-		ln.Close()
-		fmt.Fprintf(stderr, "pushwire serve: %v\n", err)
+	ln, tlsCfg, stopDebug, ok := listen("serve", *addr, *debugAddr, tf, stdout, stderr, func(ln net.Listener, tlsCfg *tls.Config) {
+		fmt.Fprintf(stdout, "pushwire serve: open %s://%s/ (chat at /chat over WebSocket, SSE, long polling or iframe streaming; clock over SSE at /events)\n", scheme(tlsCfg, "http"), ln.Addr())
+		if *engineURL != "" {
+			fmt.Fprintf(stdout, "pushwire serve: chat log on %s, epoch %s\n", *engineURL, chat.Epoch())
+		}
+	})
+	if !ok {
 		return 1
 	}
 	defer stopDebug()

@@ -29,16 +29,7 @@ func Bench(b *testing.B, engine func(b *testing.B) hub.Engine) {
 				ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 				defer cancel()
 				name := fmt.Sprintf("bench-%d", time.Now().UnixNano())
-				opts := &hub.TopicOptions{MaxEntries: 100000, MaxBytes: 64 << 20}
-				ns := make([]*Node, nodes)
-				for i := range ns {
-					n, err := StartNode(ctx, engine(b), name, opts)
-					if err != nil {
-						b.Fatal(err)
-					}
-					defer n.Stop()
-					ns[i] = n
-				}
+				ns := startNodes(b, ctx, nodes, func(testing.TB) hub.Engine { return engine(b) }, name, &hub.TopicOptions{MaxEntries: 100000, MaxBytes: 64 << 20})
 				b.ResetTimer()
 				lat, err := Measure(ctx, ns, b.N, mode.pubs, mode.rate)
 				b.StopTimer()

@@ -33,6 +33,22 @@ type Node struct {
 	done   chan struct{}
 }
 
+// startNodes starts count nodes serving topic name, each on an engine of
+// its own from engine, stopped when the test ends.
+func startNodes(tb testing.TB, ctx context.Context, count int, engine func(testing.TB) hub.Engine, name string, opts *hub.TopicOptions) []*Node {
+	tb.Helper()
+	nodes := make([]*Node, count)
+	for i := range nodes {
+		n, err := StartNode(ctx, engine(tb), name, opts)
+		if err != nil {
+			tb.Fatalf("node %d: %v", i, err)
+		}
+		nodes[i] = n
+		tb.Cleanup(n.Stop)
+	}
+	return nodes
+}
+
 // StartNode starts a node serving topic name of engine e on a free
 // loopback port; Kill or Stop ends it.
 func StartNode(ctx context.Context, e hub.Engine, name string, opts *hub.TopicOptions) (*Node, error) {
@@ -136,9 +152,10 @@ func (l *trackingListener) closeAll() {
 	l.conns = map[net.Conn]bool{}
 }
 
-// Options configures Run.
+// Options configures Run. Run copies it and never changes the caller's.
 type Options struct {
 	// Engine returns a new client of the shared store, one per node.
+	// Required.
 	Engine func(t testing.TB) hub.Engine
 	// Nodes is how many nodes run; default 3.
 	Nodes int
@@ -180,7 +197,11 @@ type Result struct {
 // on the other nodes. Every client must receive 1..N exactly once, in
 // order, with the same payload at each seq on every client, N being every
 // publish made, and end in the epoch the log had at the start.
-func Run(t *testing.T, o Options) Result {
+func Run(t *testing.T, opts *Options) Result {
+	if opts == nil || opts.Engine == nil {
+		t.Fatal("clustertest: Options.Engine is required")
+	}
+	o := *opts
 	if o.Nodes <= 0 {
 		o.Nodes = 3
 	}
@@ -200,16 +221,7 @@ func Run(t *testing.T, o Options) Result {
 	ctx, cancel := context.WithTimeout(context.Background(), o.Timeout)
 	defer cancel()
 	name := fmt.Sprintf("cluster-%d", time.Now().UnixNano())
-	opts := &hub.TopicOptions{MaxEntries: total + 100, MaxBytes: 64 << 20}
-	nodes := make([]*Node, o.Nodes)
-	for i := range nodes {
-		n, err := StartNode(ctx, o.Engine(t), name, opts)
-		if err != nil {
-			t.Fatalf("node %d: %v", i, err)
-		}
-		nodes[i] = n
-		t.Cleanup(n.Stop)
-	}
+	nodes := startNodes(t, ctx, o.Nodes, o.Engine, name, &hub.TopicOptions{MaxEntries: total + 100, MaxBytes: 64 << 20})
 	epoch := nodes[0].Topic.Epoch()
 	live := func(rnd *rand.Rand, not *Node) *Node {
 		for {

@@ -22,7 +22,7 @@ func (sharedMemory) Close() error { return nil }
 func TestClusterMemory(t *testing.T) {
 	store := hub.NewMemoryEngine()
 	defer store.Close()
-	res := Run(t, Options{
+	res := Run(t, &Options{
 		Engine:  func(testing.TB) hub.Engine { return sharedMemory{store} },
 		PerNode: 500,
 		Hop:     60,
@@ -34,7 +34,7 @@ func TestClusterMemory(t *testing.T) {
 // again has a new log: each client of every transport gets one reset and
 // then the entries published after the restart.
 func TestRestartMemory(t *testing.T) {
-	Restart(t, RestartOptions{
+	Restart(t, &RestartOptions{
 		Engine:    func(testing.TB) hub.Engine { return hub.NewMemoryEngine() },
 		WantReset: true,
 	})
@@ -48,7 +48,7 @@ func TestWipeMemory(t *testing.T) {
 		t.Run(fmt.Sprintf("quiet=%v", quiet), func(t *testing.T) {
 			store := hub.NewMemoryEngine()
 			defer store.Close()
-			res := Wipe(t, WipeOptions{
+			res := Wipe(t, &WipeOptions{
 				Engine: func(testing.TB) hub.Engine { return sharedMemory{store} },
 				Wipe:   func(testing.TB) { store.Wipe() },
 				Quiet:  quiet,

@@ -11,11 +11,12 @@ import (
 	"github.com/pushwire/pushwire/hub"
 )
 
-// RestartOptions configures Restart.
+// RestartOptions configures Restart. Restart copies it and never changes
+// the caller's.
 type RestartOptions struct {
 	// Engine returns the engine of each start of the node: a new
 	// in-memory one (a restarted process), or a new client of a shared
-	// store.
+	// store. Required.
 	Engine func(t testing.TB) hub.Engine
 	// Between, if set, runs while the node is down (restart the store).
 	Between func(t testing.TB)
@@ -33,7 +34,11 @@ type RestartOptions struct {
 // the node without a graceful close, starts it again on the same address
 // (its clients come back to it by themselves), publishes again, and checks
 // what the clients received against o.WantReset.
-func Restart(t *testing.T, o RestartOptions) {
+func Restart(t *testing.T, opts *RestartOptions) {
+	if opts == nil || opts.Engine == nil {
+		t.Fatal("clustertest: RestartOptions.Engine is required")
+	}
+	o := *opts
 	if o.Before <= 0 {
 		o.Before = 300
 	}
@@ -42,8 +47,8 @@ func Restart(t *testing.T, o RestartOptions) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	opts := &hub.TopicOptions{MaxEntries: 10000, MaxBytes: 16 << 20}
-	node, err := StartNode(ctx, o.Engine(t), "restart", opts)
+	topts := &hub.TopicOptions{MaxEntries: 10000, MaxBytes: 16 << 20}
+	node, err := StartNode(ctx, o.Engine(t), "restart", topts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -85,7 +90,7 @@ func Restart(t *testing.T, o RestartOptions) {
 	if o.Between != nil {
 		o.Between(t)
 	}
-	n2, err := StartNodeAt(ctx, o.Engine(t), "restart", opts, addr)
+	n2, err := StartNodeAt(ctx, o.Engine(t), "restart", topts, addr)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -12,9 +12,11 @@ import (
 	"github.com/pushwire/pushwire/hub"
 )
 
-// WipeOptions configures Wipe.
+// WipeOptions configures Wipe. Wipe copies it and never changes the
+// caller's.
 type WipeOptions struct {
 	// Engine returns a new client of the shared store, one per node.
+	// Required.
 	Engine func(t testing.TB) hub.Engine
 	// Wipe deletes every log of the store while the nodes run (FLUSHALL,
 	// every stream deleted). Required.
@@ -44,7 +46,11 @@ type WipeResult struct {
 // reset to the new epoch, then the new entries 1..After: never an old
 // entry after the reset, never a new one before it, nothing twice. Every
 // node ends in the new epoch.
-func Wipe(t *testing.T, o WipeOptions) WipeResult {
+func Wipe(t *testing.T, opts *WipeOptions) WipeResult {
+	if opts == nil || opts.Engine == nil || opts.Wipe == nil {
+		t.Fatal("clustertest: WipeOptions.Engine and Wipe are required")
+	}
+	o := *opts
 	if o.Nodes <= 0 {
 		o.Nodes = 3
 	}
@@ -57,16 +63,7 @@ func Wipe(t *testing.T, o WipeOptions) WipeResult {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	name := fmt.Sprintf("wipe-%d", time.Now().UnixNano())
-	opts := &hub.TopicOptions{MaxEntries: 10000, MaxBytes: 16 << 20}
-	nodes := make([]*Node, o.Nodes)
-	for i := range nodes {
-		n, err := StartNode(ctx, o.Engine(t), name, opts)
-		if err != nil {
-			t.Fatalf("node %d: %v", i, err)
-		}
-		nodes[i] = n
-		t.Cleanup(n.Stop)
-	}
+	nodes := startNodes(t, ctx, o.Nodes, o.Engine, name, &hub.TopicOptions{MaxEntries: 10000, MaxBytes: 16 << 20})
 	old := nodes[0].Topic.Epoch()
 	total := o.Before + o.After
 

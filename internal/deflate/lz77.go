@@ -5,7 +5,6 @@ import (
 	"math/bits"
 )
 
-func load32(b []byte, i int) uint32 { return binary.LittleEndian.Uint32(b[i:]) }
 func load64(b []byte, i int) uint64 { return binary.LittleEndian.Uint64(b[i:]) }
 
 // hash5 maps the low 5 bytes of u to a table index.

@@ -54,6 +54,7 @@ import (
 
 	"github.com/pushwire/pushwire/handshake"
 	"github.com/pushwire/pushwire/internal/backoff"
+	"github.com/pushwire/pushwire/internal/goaway"
 	"github.com/pushwire/pushwire/wsproto"
 	"github.com/pushwire/pushwire/wsproto/frame"
 )
@@ -160,12 +161,8 @@ func (c *Client) Run(ctx context.Context, serve func(ctx context.Context, conn *
 		if c.opts.OnDisconnect != nil {
 			c.opts.OnDisconnect(err, wait)
 		}
-		t := time.NewTimer(wait)
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return ctx.Err()
-		case <-t.C:
+		if err := backoff.Sleep(ctx, wait); err != nil {
+			return err
 		}
 	}
 }
@@ -184,18 +181,9 @@ func (c *Client) connect(ctx context.Context, serve func(context.Context, *wspro
 			return fmt.Errorf("reconnect: OnConnect: %w", err)
 		}
 	}
-	// A context that ends closes the connection properly, which ends
-	// serve's reads.
-	closed := make(chan struct{})
-	stop := context.AfterFunc(ctx, func() {
-		defer close(closed)
-		conn.Close(frame.CloseGoingAway, "")
-	})
-	defer func() {
-		if !stop() {
-			<-closed
-		}
-	}()
+	// A context that ends closes the connection properly (1001), which
+	// ends serve's reads.
+	defer goaway.OnDone(ctx, conn)()
 	start := c.now()
 	c.conn.Store(conn)
 	err = serve(ctx, conn)

@@ -133,9 +133,11 @@ func TestReconnectCancelClosesWith1001(t *testing.T) {
 	c, _ := NewClient(k.url, nil)
 	ctx, cancel := context.WithCancel(context.Background())
 	err := c.Run(ctx, func(ctx context.Context, conn *wsproto.Conn) error {
-		_, _, err := conn.Read(ctx, nil)
+		if _, _, err := conn.Read(ctx, nil); err != nil {
+			return err
+		}
 		cancel()
-		_, _, err = conn.Read(ctx, nil)
+		_, _, err := conn.Read(ctx, nil)
 		return err
 	})
 	if !errors.Is(err, context.Canceled) {

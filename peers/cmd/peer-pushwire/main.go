@@ -1,6 +1,7 @@
 // Command peer-pushwire is pushwire's benchmark program (see package
 // peers/internal/benchsrv): the echo server of wsproto's package
-// documentation run from wsproto.Handler, a broadcast to a wsproto.Group
+// documentation (internal/wsecho.Loop, the loop of `pushwire echo`) run
+// from wsproto.Handler, a broadcast to a wsproto.Group
 // (Broadcast of one PreparedMessage, from the calling goroutine), and
 // wsproto.Dial as the client.
 //
@@ -14,6 +15,7 @@ import (
 	"fmt"
 	"net/http"
 
+	"github.com/pushwire/pushwire/internal/wsecho"
 	"github.com/pushwire/pushwire/peers/internal/benchsrv"
 	"github.com/pushwire/pushwire/wsproto"
 )
@@ -25,18 +27,7 @@ func main() {
 func echo(limit int64) http.Handler {
 	opts := &wsproto.AcceptOptions{InsecureSkipOriginCheck: true, ReadLimit: limit}
 	return wsproto.Handler(opts, func(c *wsproto.Conn, _ *http.Request) {
-		ctx := context.Background()
-		var buf []byte
-		for {
-			typ, msg, err := c.Read(ctx, buf)
-			if err != nil {
-				return
-			}
-			if err := c.Write(ctx, typ, msg); err != nil {
-				return
-			}
-			buf = wsproto.ReuseBuffer(msg)
-		}
+		wsecho.Loop(context.Background(), c)
 	})
 }
 

@@ -16,6 +16,7 @@ import (
 
 	sse "github.com/tmaxmax/go-sse"
 
+	"github.com/pushwire/pushwire/peers/internal/dialn"
 	"github.com/pushwire/pushwire/sseproto"
 )
 
@@ -144,35 +145,20 @@ type sseClient struct {
 // without waiting for the response (go-sse sends its headers with the
 // first event).
 func dialSSE(addr string, n, spread int) ([]*sseClient, error) {
-	cs := make([]*sseClient, n)
-	sem := make(chan struct{}, 64)
-	var wg sync.WaitGroup
-	var first atomic.Value
-	for i := range n {
-		sem <- struct{}{}
-		wg.Go(func() {
-			defer func() { <-sem }()
-			d := net.Dialer{Timeout: 10 * time.Second, LocalAddr: localAddr(spread + i/20000)}
-			c, err := d.Dial("tcp", addr)
-			if err == nil {
-				_, err = fmt.Fprintf(c, "GET /sse HTTP/1.1\r\nHost: %s\r\nAccept: text/event-stream\r\nCache-Control: no-store\r\n\r\n", addr)
+	return dialn.All(n, func(i int) (*sseClient, error) {
+		d := net.Dialer{Timeout: 10 * time.Second, LocalAddr: localAddr(spread + i/20000)}
+		c, err := d.Dial("tcp", addr)
+		if err == nil {
+			_, err = fmt.Fprintf(c, "GET /sse HTTP/1.1\r\nHost: %s\r\nAccept: text/event-stream\r\nCache-Control: no-store\r\n\r\n", addr)
+		}
+		if err != nil {
+			if c != nil {
+				c.Close()
 			}
-			if err != nil {
-				if c != nil {
-					c.Close()
-				}
-				first.CompareAndSwap(nil, err)
-				return
-			}
-			cs[i] = &sseClient{c: c, br: bufio.NewReaderSize(c, 1024)}
-		})
-	}
-	wg.Wait()
-	if err, _ := first.Load().(error); err != nil {
-		closeSSE(cs)
-		return nil, err
-	}
-	return cs, nil
+			return nil, err
+		}
+		return &sseClient{c: c, br: bufio.NewReaderSize(c, 1024)}, nil
+	}, func(c *sseClient) { c.c.Close() })
 }
 
 func closeSSE(cs []*sseClient) {

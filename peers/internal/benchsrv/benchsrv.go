@@ -41,12 +41,10 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"expvar"
 	"flag"
 	"fmt"
 	"net"
 	"net/http"
-	"net/http/pprof"
 	"os"
 	"os/signal"
 	"runtime"
@@ -55,6 +53,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/pushwire/pushwire/internal/debugmux"
 )
 
 // DefaultLimit is the read limit of every benchmark server, as in `pushwire
@@ -131,21 +131,10 @@ func serve(lib Lib, args []string) error {
 	return nil
 }
 
-var publishOnce sync.Once
-
-// DebugMux returns the debug endpoint: expvar with a goroutines variable,
-// pprof, and, when send is not nil, the broadcast control.
+// DebugMux returns the debug endpoint (internal/debugmux: expvar with a
+// goroutines variable, pprof) and, when send is not nil, the broadcast control.
 func DebugMux(send func([]byte) error, count func() int) *http.ServeMux {
-	publishOnce.Do(func() {
-		expvar.Publish("goroutines", expvar.Func(func() any { return runtime.NumGoroutine() }))
-	})
-	mux := http.NewServeMux()
-	mux.Handle("/debug/vars", expvar.Handler())
-	mux.HandleFunc("/debug/pprof/", pprof.Index)
-	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
-	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
-	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
-	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	mux := debugmux.New()
 	if send == nil {
 		return mux
 	}

@@ -81,8 +81,7 @@ type AcceptOptions struct {
 	// Compression, when set, accepts permessage-deflate (RFC 7692) if the
 	// client offers it: the first offer the server can honour is taken,
 	// and an offer it cannot honour is declined (see CompressionOptions).
-	// An invalid Level makes Accept answer 500. Default: nil, no
-	// compression.
+	// Default: nil, no compression.
 	Compression *CompressionOptions
 
 	// Group, when set, is the group the connection joins once it is
@@ -212,11 +211,7 @@ func agree(w http.ResponseWriter, r *http.Request, o *AcceptOptions, check func(
 	}
 	a := agreement{key: req.Key}
 	if o.Compression != nil {
-		level, err := checkLevel(o.Compression.Level)
-		if err != nil {
-			return reject(&handshake.RejectError{Status: http.StatusInternalServerError, Reason: err.Error()})
-		}
-		if resp, p, ok := acceptDeflate(req.Extensions, o.Compression, level); ok {
+		if resp, p, ok := acceptDeflate(req.Extensions, o.Compression); ok {
 			a.deflate = &p
 			a.extensions = resp.String()
 		}

@@ -77,10 +77,10 @@ func (b *msgBuffer) full() bool {
 	return len(last) == cap(last)
 }
 
-// write appends p, taking room as room(0, limit) would.
-func (b *msgBuffer) write(p []byte, limit int64) {
+// write appends p, taking room as room(hint, limit) would.
+func (b *msgBuffer) write(p []byte, hint, limit int64) {
 	for len(p) > 0 {
-		n := copy(b.room(0, limit), p)
+		n := copy(b.room(hint, limit), p)
 		b.commit(n)
 		p = p[n:]
 	}

@@ -51,26 +51,7 @@ func (c *Conn) handleControl(op frame.Opcode, payload []byte) error {
 
 // peerClosed completes the closing handshake after the peer's close frame.
 func (c *Conn) peerClosed(ce frame.CloseError) {
-	c.mu.Lock()
-	c.recvClose = true
-	if c.err == nil {
-		c.err = ce
-	}
-	c.mu.Unlock()
-	c.state.Store(int32(StateClosing))
-	// RFC 6455 §5.5.1: "If an endpoint receives a Close frame and did not
-	// previously send a Close frame, the endpoint MUST send a Close frame in
-	// response. (When sending a Close frame in response, the endpoint
-	// typically echos the status code it received.)"
-	if !c.sentClose.Load() {
-		var b [2]byte
-		payload, _ := frame.AppendClosePayload(b[:0], ce.Code, "")
-		ctx, cancel := context.WithTimeout(context.Background(), c.closeTimeout)
-		c.writeControl(ctx, frame.OpClose, payload)
-		cancel()
-	}
-	c.signalCloseRecv()
-	c.finishClose()
+	c.end(ce, closeAnswer)
 }
 
 // finishClose closes the TCP connection at the end of the closing
@@ -94,17 +75,6 @@ func (c *Conn) finishClose() {
 	c.releaseReadBuffer()
 }
 
-// signalCloseRecv wakes a Close waiting for the peer's close frame.
-func (c *Conn) signalCloseRecv() {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	select {
-	case <-c.closeRecv:
-	default:
-		close(c.closeRecv)
-	}
-}
-
 // closeCodeFor maps an error to the close code that fails the connection
 // (RFC 6455 §7.4.1).
 func closeCodeFor(err error) frame.CloseCode {
@@ -125,22 +95,7 @@ func closeCodeFor(err error) frame.CloseCode {
 // frame with the code that err calls for, closes the TCP connection, and
 // returns the error every later call will see.
 func (c *Conn) fail(err error) error {
-	err = c.setErr(err)
-	code := closeCodeFor(err)
-	if !c.sentClose.Load() {
-		var b [2 + frame.MaxCloseReason]byte
-		reason := closeReason(code)
-		if errors.Is(err, ErrInvalidCompressed) {
-			reason = "invalid compressed data"
-		}
-		payload, _ := frame.AppendClosePayload(b[:0], code, reason)
-		ctx, cancel := context.WithTimeout(context.Background(), c.closeTimeout)
-		c.writeControl(ctx, frame.OpClose, payload)
-		cancel()
-	}
-	c.signalCloseRecv()
-	c.lingerClose()
-	return err
+	return c.end(err, closeFail)
 }
 
 // closeReason is the short reason sent with a code that fails the connection.
@@ -201,8 +156,7 @@ func (c *Conn) Close(code frame.CloseCode, reason string) error {
 	ctx, cancel := context.WithTimeout(context.Background(), c.closeTimeout)
 	defer cancel()
 	if err := c.writeControl(ctx, frame.OpClose, payload); err != nil {
-		c.setErr(errConnClosed)
-		c.closeNet()
+		c.end(errConnClosed, closeNow)
 		return err
 	}
 	c.state.Store(int32(StateClosing))
@@ -217,8 +171,7 @@ func (c *Conn) Close(code frame.CloseCode, reason string) error {
 	answered := c.recvClose
 	c.mu.Unlock()
 	if !answered {
-		c.setErr(errConnClosed)
-		c.closeNet()
+		c.end(errConnClosed, closeNow)
 		return fmt.Errorf("wsproto: peer did not answer the close frame within %v", c.closeTimeout)
 	}
 	// Wait for the reader that received the close frame to finish the
@@ -226,7 +179,7 @@ func (c *Conn) Close(code frame.CloseCode, reason string) error {
 	select {
 	case <-c.closed:
 	case <-ctx.Done():
-		c.closeNet()
+		c.end(errConnClosed, closeNow)
 	}
 	return nil
 }
@@ -257,17 +210,15 @@ func (c *Conn) readUntilClose(ctx context.Context) {
 // its close frame and lets the peer read it for at most the close timeout
 // before the TCP connection closes; CloseNow leaves that to finish.
 func (c *Conn) CloseNow() error {
-	c.setErr(errConnClosed)
-	c.signalCloseRecv()
 	if c.lingering.Load() {
+		c.end(errConnClosed, closeLeave)
 		return nil
 	}
-	select {
-	case <-c.closed:
+	if c.isClosed() {
+		c.end(errConnClosed, closeLeave)
 		return errConnClosed
-	default:
 	}
-	c.closeNet()
+	c.end(errConnClosed, closeNow)
 	return nil
 }
 
@@ -297,10 +248,7 @@ func (c *Conn) Ping(ctx context.Context, payload []byte) error {
 	case <-ctx.Done():
 		return ctx.Err()
 	case <-c.closed:
-		if err := c.ended(); err != nil {
-			return err
-		}
-		return errConnClosed
+		return c.closedErr()
 	}
 }
 

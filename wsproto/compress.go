@@ -1,59 +1,55 @@
 package wsproto
 
 import (
-	"bytes"
-	"compress/flate"
 	"context"
 	"errors"
 	"fmt"
-	"github.com/pushwire/pushwire/wsproto/frame"
 	"io"
 	"math"
 	"sync"
+
+	"github.com/pushwire/pushwire/internal/deflate"
+	"github.com/pushwire/pushwire/wsproto/frame"
 )
+
+// permessage-deflate (RFC 7692) over frames. The codec is
+// internal/deflate; this file puts it between a connection's messages and
+// their frames. The write side hands compressed bytes to writeFrame; the
+// read side takes a compressed message's payload from read.go (wholePayload
+// and payloadReader) and never sees the read buffer.
 
 // CompressionOptions configures permessage-deflate (RFC 7692), offered by
 // Dial and accepted by Accept when AcceptOptions.Compression or
-// DialOptions.Compression is set. The zero value is usable: level
-// flate.BestSpeed, the default threshold, and context takeover in both
-// directions unless the peer asks otherwise.
+// DialOptions.Compression is set. The zero value is usable: the default
+// threshold, and context takeover in both directions unless the peer asks
+// otherwise.
 //
 // Memory per connection depends on context takeover (RFC 7692 §7.1.1):
 //
-//   - Without context takeover in a direction, its compressor or
-//     decompressor comes from a pool shared by all connections for the
-//     length of one message and goes back after it, so an idle connection
-//     holds nothing for it.
-//   - With context takeover for messages this end sends, the connection
-//     keeps its own compress/flate writer from its first compressed message
-//     on: about 1.2 MB at flate.BestSpeed, about 800 KB at levels 2 to 9
-//     and flate.HuffmanOnly.
-//   - With context takeover for messages the peer sends, the connection
-//     keeps the last 32 KiB the peer sent, from its first compressed
-//     message on; the decompressor itself (about 40 KB) is pooled.
+//   - With context takeover in a direction, the connection keeps that
+//     direction's LZ77 window between messages, from its first compressed
+//     message on: 2^bits bytes for the window size agreed (§7.1.2), so
+//     32 KiB at the default 15 bits, about 64 KiB for both directions.
+//   - Without context takeover in a direction, an idle connection keeps
+//     nothing for it.
 //
-// compress/flate always compresses with a 32 KiB LZ77 window. When the peer
-// asks for a smaller window for the messages this end sends
-// (server_max_window_bits below 15 in a client's offer,
-// client_max_window_bits below 15 in a server's response; RFC 7692
-// §7.1.2), the connection compresses its messages with flate.HuffmanOnly,
-// which makes no back-references at all and so keeps within any window:
-// the limit is honoured at the cost of a weaker ratio. Dial offers
+// Either way, the work space of the compressor (about 360 KiB) and of the
+// decompressor (about 125 KiB) comes from pools shared by all connections
+// and is held only while a message is compressed or inflated; a
+// compressed message is inflated once all of it has arrived, so a
+// connection that waits for the rest of one holds its compressed bytes,
+// not a decompressor.
+//
+// Every window size of RFC 7692 §7.1.2 is honoured: the messages this end
+// sends never refer further back than the window the peer asked for
+// (server_max_window_bits in a client's offer, client_max_window_bits in
+// a server's response), 256 bytes for 8 bits included. Dial offers
 // client_max_window_bits without a value, as browsers do, so that a server
-// may ask for that (§7.1.2.2). A smaller window used by the peer is always
-// fine for decompressing: Accept accepts client_max_window_bits with any
-// value and answers without it, and Dial accepts server_max_window_bits of
-// any value from the server.
+// may ask for a smaller window (§7.1.2.2). Messages from a peer that
+// compresses with a smaller window are always inflated: Accept accepts
+// client_max_window_bits of any value and answers without it, and Dial
+// accepts server_max_window_bits of any value from the server.
 type CompressionOptions struct {
-	// Level is the compress/flate level for outgoing messages:
-	// flate.BestSpeed (1) to flate.BestCompression (9), flate.HuffmanOnly
-	// (-2), or flate.DefaultCompression (-1, level 6). Default (0):
-	// flate.BestSpeed, the fastest, and the only level whose pooled
-	// compressor is cheap to reset between messages; levels 2 to 9 clear
-	// 640 KiB of tables per message without context takeover. Other values
-	// make Accept and Dial fail.
-	Level int
-
 	// Threshold is the size below which a message is sent uncompressed:
 	// short messages gain little and cost a compressor. Default (0): 128
 	// bytes; negative: compress every message. Messages written with
@@ -62,8 +58,9 @@ type CompressionOptions struct {
 	Threshold int
 
 	// ServerNoContextTakeover makes the server compress every message with
-	// an empty window (RFC 7692 §7.1.1.1), so that no compressor is kept
-	// for the connection between messages. A client offers
+	// an empty window (RFC 7692 §7.1.1.1), so that it keeps no window for
+	// the connection between messages, and so that PreparedMessage
+	// compresses a message once for all such connections. A client offers
 	// server_no_context_takeover; a server answers with it even when the
 	// client did not ask, which RFC 7692 §7.1.1.1 allows. Either way, a
 	// server also honours a client that asks for it.
@@ -82,399 +79,342 @@ type CompressionOptions struct {
 // (RFC 7692 §7.2.2). The connection is failed with close code 1007.
 var ErrInvalidCompressed = errors.New("wsproto: compressed message does not inflate")
 
-// checkLevel checks a CompressionOptions.Level and returns the level to use.
-func checkLevel(level int) (int, error) {
-	switch {
-	case level == 0:
-		return flate.BestSpeed, nil
-	case level == flate.DefaultCompression:
-		return 6, nil
-	case level == flate.HuffmanOnly, level >= flate.BestSpeed && level <= flate.BestCompression:
-		return level, nil
-	}
-	return 0, fmt.Errorf("wsproto: invalid compression level %d", level)
-}
-
 // deflateParams is what the handshake agreed on, seen from this end.
 type deflateParams struct {
-	level          int  // flate level of outgoing messages
 	threshold      int  // shorter messages are sent uncompressed; <= 0: none
+	writeBits      int  // LZ77 window of the messages this end sends (RFC 7692 §7.1.2); 0 means 15
+	readBits       int  // LZ77 window of the messages the peer sends; 0 means 15
 	writeNoContext bool // this end compresses each message with an empty window
 	readNoContext  bool // the peer compresses each message with an empty window
 }
 
-func newDeflateParams(o *CompressionOptions, level int) deflateParams {
+func newDeflateParams(o *CompressionOptions) deflateParams {
 	t := o.Threshold
 	if t == 0 {
 		t = defaultCompressionMin
 	}
-	return deflateParams{level: level, threshold: t}
+	return deflateParams{threshold: t, writeBits: deflate.MaxWindowBits, readBits: deflate.MaxWindowBits}
 }
 
-// RFC 7692 §7.2.1: the sender removes the 4 octets 0x00 0x00 0xff 0xff
-// that end a sync flush, and §7.2.2 the receiver appends them again.
-var syncTail = [4]byte{0x00, 0x00, 0xff, 0xff}
-
-// inflateTail follows a message's payload into the decompressor: the sync
-// flush tail of RFC 7692 §7.2.2, then an empty final stored block, so that
-// the decompressor ends the message with io.EOF.
-var inflateTail = [...]byte{0x00, 0x00, 0xff, 0xff, 0x01, 0x00, 0x00, 0xff, 0xff}
-
-// windowSize is the LZ77 window of DEFLATE (RFC 1951 §2): 32 KiB.
-const windowSize = 32 << 10
-
-// Pools of compressors, one per level (flate.HuffmanOnly .. 9), and of
-// decompressors. Only connections without context takeover in a direction
-// use them, for one message at a time.
-var (
-	flateWriterPools [flate.BestCompression - flate.HuffmanOnly + 1]sync.Pool
-	flateReaderPool  sync.Pool
-)
-
-func getFlateWriter(level int, dst io.Writer) *flate.Writer {
-	if w, ok := flateWriterPools[level-flate.HuffmanOnly].Get().(*flate.Writer); ok {
-		w.Reset(dst)
-		return w
+// windowOr15 returns bits, or 15 for 0.
+func windowOr15(bits int) int {
+	if bits == 0 {
+		return deflate.MaxWindowBits
 	}
-	w, _ := flate.NewWriter(dst, level) // level is checked
-	return w
+	return bits
 }
 
-func putFlateWriter(level int, w *flate.Writer) {
-	flateWriterPools[level-flate.HuffmanOnly].Put(w)
+// compression is a connection's permessage-deflate state, both
+// directions in one allocation.
+type compression struct {
+	d deflater
+	i inflater
 }
 
-// noInput is the source a pooled decompressor holds, so that it keeps no
-// connection alive.
-type noInput struct{}
-
-func (noInput) Read([]byte) (int, error) { return 0, io.EOF }
-func (noInput) ReadByte() (byte, error)  { return 0, io.EOF }
+// newCompression returns the state for p, whose window sizes negotiate.go
+// checked.
+func newCompression(c *Conn, p *deflateParams) *compression {
+	z := &compression{}
+	z.d.c = c
+	z.d.threshold = p.threshold
+	z.d.noContext = p.writeNoContext
+	z.d.enc.Reset(windowOr15(p.writeBits), p.writeNoContext)
+	z.i.dec.Reset(windowOr15(p.readBits), p.readNoContext)
+	z.i.noContext = p.readNoContext
+	z.i.chunks = z.i.chunkArr[:0]
+	return z
+}
 
 // ---- Write side ----
 
-// deflater compresses a connection's outgoing messages. It is touched only
-// by the holder of wmsg.
-type deflater struct {
-	p    deflateParams
-	zw   *flate.Writer // with context takeover: the connection's own, from the first message on
-	sink deflateSink
-}
+// deflatePiece is the most input handed to the encoder at once: one
+// DEFLATE block's worth (RFC 1951 §3.2.4), so that one call adds at most
+// one block to the output buffer.
+const deflatePiece = 1<<16 - 1
 
-// deflateSink receives compressed bytes and sends them as the frames of one
-// message, holding back the last 4 bytes, which end the message's sync
-// flush and are removed (RFC 7692 §7.2.1).
-type deflateSink struct {
-	c      *Conn
+// deflateOutPool holds the output buffers of messages being compressed:
+// a frame's worth (writeChunk) and one more block.
+var deflateOutPool = sync.Pool{New: func() any {
+	b := make([]byte, 0, writeChunk+deflate.MaxEncodedLen(deflatePiece)+64)
+	return &b
+}}
+
+// deflater compresses a connection's outgoing messages (RFC 7692 §7.2.1)
+// and sends them as frames through writeFrame. It is touched only by the
+// holder of wmsg.
+type deflater struct {
+	c         *Conn
+	enc       deflate.Encoder
+	threshold int  // shorter messages go uncompressed
+	noContext bool // enc starts every message with an empty window
+
+	// The message being sent.
 	ctx    context.Context
 	op     frame.Opcode
-	buf    *[]byte // pooled, writeChunk+4 bytes used
-	n      int
-	frames int // frames of the message sent so far
-	err    error
+	out    *[]byte // pooled: compressed bytes not yet sent
+	frames int     // frames of the message sent so far
 }
 
-// begin prepares a compressed message and returns its compressor.
-func (d *deflater) begin(ctx context.Context, op frame.Opcode) *flate.Writer {
-	d.sink.ctx, d.sink.op, d.sink.n, d.sink.frames, d.sink.err = ctx, op, 0, 0, nil
-	if d.p.writeNoContext {
-		// RFC 7692 §7.2.1 with no context takeover: each message starts
-		// with an empty window.
-		return getFlateWriter(d.p.level, &d.sink)
-	}
-	if d.zw == nil {
-		d.zw, _ = flate.NewWriter(&d.sink, d.p.level)
-	}
-	return d.zw
+// begin starts a compressed message of type op.
+func (d *deflater) begin(ctx context.Context, op frame.Opcode) {
+	d.ctx, d.op, d.frames = ctx, op, 0
+	d.out = deflateOutPool.Get().(*[]byte)
+	*d.out = (*d.out)[:0]
 }
 
-// end releases what the message used. err is the message's error.
-func (d *deflater) end(zw *flate.Writer, err error) {
-	if d.sink.buf != nil {
-		writePool.Put(d.sink.buf)
-		d.sink.buf = nil
-	}
-	d.sink.ctx = nil
-	if d.p.writeNoContext {
-		putFlateWriter(d.p.level, zw)
-		return
-	}
-	if err != nil {
-		// The window holds data the peer never received. A compressor
-		// with an empty window is always understood by the peer, whose
-		// window only grows: start afresh.
-		zw.Reset(&d.sink)
-	}
-}
-
-func (s *deflateSink) Write(b []byte) (int, error) {
-	if s.err != nil {
-		return 0, s.err
-	}
-	if s.buf == nil {
-		s.buf = writePool.Get().(*[]byte)
-	}
-	buf := (*s.buf)[:writeChunk+len(syncTail)]
-	total := len(b)
-	for len(b) > 0 {
-		m := copy(buf[s.n:], b)
-		s.n += m
-		b = b[m:]
-		if s.n == len(buf) {
-			if err := s.frame(false, buf[:writeChunk]); err != nil {
-				return 0, err
+// write compresses p into the message, sending a frame whenever 32 KiB
+// of compressed bytes are ready.
+func (d *deflater) write(p []byte) error {
+	out := *d.out
+	for len(p) > 0 {
+		k := min(len(p), deflatePiece)
+		out = d.enc.Append(out, p[:k])
+		p = p[k:]
+		if len(out) >= writeChunk {
+			*d.out = out
+			if err := d.frame(false, out); err != nil {
+				return err
 			}
-			s.n = copy(buf, buf[writeChunk:])
+			out = out[:0]
 		}
 	}
-	return total, nil
+	*d.out = out
+	return nil
+}
+
+// finish ends the message: the encoder's last block and sync flush,
+// without the 00 00 ff ff that RFC 7692 §7.2.1 has the sender remove,
+// as the final frame.
+func (d *deflater) finish() error {
+	*d.out = d.enc.Finish(*d.out)
+	return d.frame(true, *d.out)
 }
 
 // frame sends p as the next frame of the message. RFC 7692 §6: the
 // "Per-Message Compressed" bit is set on the first frame only.
-func (s *deflateSink) frame(fin bool, p []byte) error {
+func (d *deflater) frame(fin bool, p []byte) error {
 	op, rsv := frame.OpContinuation, byte(0)
-	if s.frames == 0 {
-		op, rsv = s.op, frame.Rsv1
+	if d.frames == 0 {
+		op, rsv = d.op, frame.Rsv1
 	}
-	if err := s.c.writeFrame(s.ctx, fin, op, rsv, p); err != nil {
-		s.err = err
+	if err := d.c.writeFrame(d.ctx, fin, op, rsv, p); err != nil {
 		return err
 	}
-	s.frames++
+	d.frames++
 	return nil
 }
 
-// finish sends the final frame, after the compressor's Flush.
-func (s *deflateSink) finish() error {
-	if s.err != nil {
-		return s.err
+// end releases what the message used and returns its error, err. A
+// message that failed before any frame of it was sent is dropped from the
+// encoder, whose window is as it was, and the connection goes on; once a
+// frame is out the peer waits for the rest, and a message cut short cannot
+// be followed by another: the connection ends.
+func (d *deflater) end(err error) error {
+	if d.out != nil {
+		deflateOutPool.Put(d.out)
+		d.out = nil
 	}
-	// RFC 7692 §7.2.1: "Remove 4 octets (that are 0x00 0x00 0xff 0xff)
-	// from the tail end."
-	if s.buf == nil || s.n < len(syncTail) || !bytes.Equal((*s.buf)[s.n-len(syncTail):s.n], syncTail[:]) {
-		s.err = errors.New("wsproto: compressor output does not end with a sync flush")
-		return s.err
+	d.ctx = nil
+	if err == nil {
+		return nil
 	}
-	return s.frame(true, (*s.buf)[:s.n-len(syncTail)])
+	d.enc.Abort()
+	if d.frames == 0 || d.c.isClosed() {
+		return err
+	}
+	return d.c.end(fmt.Errorf("wsproto: compressed message cut short: %w", err), closeNow)
 }
 
 // writeCompressed sends p as one compressed message. The caller holds wmsg.
 func (c *Conn) writeCompressed(ctx context.Context, op frame.Opcode, p []byte) error {
-	d := c.dfl
-	zw := d.begin(ctx, op)
-	_, err := zw.Write(p)
+	d := &c.z.d
+	d.begin(ctx, op)
+	err := d.write(p)
 	if err == nil {
-		err = zw.Flush()
+		err = d.finish()
 	}
-	if err == nil {
-		err = d.sink.finish()
-	}
-	err = c.compressedWriteDone(err)
-	d.end(zw, err)
-	return err
+	return d.end(err)
 }
 
-// compressedWriteDone handles the error of a compressed message. Once a
-// frame of the message is out, the peer waits for the rest: a message cut
-// short cannot be followed by another, so the connection is closed.
-func (c *Conn) compressedWriteDone(err error) error {
-	if err == nil || c.dfl.sink.frames == 0 || c.isClosed() {
-		return err
-	}
-	err = c.setErr(fmt.Errorf("wsproto: compressed message cut short: %w", err))
-	c.signalCloseRecv()
-	c.closeNet()
-	return err
-}
-
-// compressedFrame returns the frame of pm compressed at level, for server
-// connections without context takeover; it is compressed once per level.
-func (pm *PreparedMessage) compressedFrame(level int) []byte {
+// compressedFrame returns the frame of pm compressed with a window of
+// bits and no context takeover, for server connections without context
+// takeover; it is compressed once per window size.
+func (pm *PreparedMessage) compressedFrame(bits int) []byte {
 	pm.dmu.Lock()
 	defer pm.dmu.Unlock()
 	for _, f := range pm.deflated {
-		if f.level == level {
+		if f.bits == bits {
 			return f.frame
 		}
 	}
-	var out bytes.Buffer
-	zw := getFlateWriter(level, &out)
-	zw.Write(pm.data) // writes to a bytes.Buffer do not fail
-	zw.Flush()
-	putFlateWriter(level, zw)
-	payload := bytes.TrimSuffix(out.Bytes(), syncTail[:])
-	h := frame.Header{Fin: true, Rsv: frame.Rsv1, Opcode: frame.Opcode(pm.typ), Length: int64(len(payload))}
-	frame := append(frame.AppendHeader(make([]byte, 0, h.Size()+len(payload)), h), payload...)
-	pm.deflated = append(pm.deflated, levelFrame{level, frame})
-	return frame
+	var e deflate.Encoder
+	e.Reset(bits, true) // bits was negotiated: 8 to 15
+	// The payload is compressed behind room for the longest header, which
+	// is then written just before it.
+	b := make([]byte, frame.MaxHeaderSize, frame.MaxHeaderSize+deflate.MaxEncodedLen(len(pm.data)))
+	b = e.AppendMessage(b, pm.data)
+	h := frame.Header{Fin: true, Rsv: frame.Rsv1, Opcode: frame.Opcode(pm.typ), Length: int64(len(b) - frame.MaxHeaderSize)}
+	start := frame.MaxHeaderSize - h.Size()
+	frame.PutHeader(b[start:], h)
+	pm.deflated = append(pm.deflated, bitsFrame{bits, b[start:]})
+	return b[start:]
 }
 
-type levelFrame struct {
-	level int
+type bitsFrame struct {
+	bits  int
 	frame []byte
 }
 
 // ---- Read side ----
 
-// inflater decompresses a connection's incoming messages. It is touched
-// only by the holder of rlock.
+// inflater inflates a connection's incoming messages (RFC 7692 §7.2.2).
+// It is touched only by the holder of rlock.
+//
+// A compressed message is inflated once its last frame has arrived: its
+// payload is taken whole from the read buffer when it is one frame that
+// fits there (wholePayload), or else gathered frame after frame into
+// pooled buffers (payloadReader). A connection waiting for the rest of a
+// message so holds the compressed bytes that came, never a decompressor's
+// work space.
 type inflater struct {
-	noContext bool          // the peer starts each message with an empty window
-	fr        io.ReadCloser // pooled decompressor of the current message, or nil
-	src       inflateSource
-	window    []byte   // with context takeover: the last 32 KiB inflated
-	out       int64    // bytes inflated of the current message
-	probe     [64]byte // readInflated's look for the end of a message
-}
+	dec       deflate.Decoder
+	noContext bool  // the peer starts each message with an empty window
+	open      bool  // dec holds the current message
+	limit     int64 // read limit of the current message; < 0: none
+	out       int64 // bytes inflated of the current message
 
-// inflateSource hands the decompressor the payload of the current message,
-// unmasked, frame after frame, then inflateTail. It is a flate.Reader, so
-// the decompressor reads nothing beyond it.
-type inflateSource struct {
-	c     *Conn
-	avail []byte // unmasked payload bytes not yet handed out
-	tail  int    // bytes of inflateTail handed out
-	err   error  // an error from the connection: I/O, protocol, close
+	chunks   []*[]byte // the gathered payload, in buffers from readPool
+	chunkArr [4]*[]byte
+	last     int // bytes used in the last chunk
+	src      chunkReader
+	probe    [64]byte // readInflated's look for the end of a message
 }
 
 // start begins the compressed message whose first frame header was read.
-func (f *inflater) start() {
-	f.out = 0
-	f.src.avail, f.src.tail, f.src.err = nil, 0, nil
+func (f *inflater) start(limit int64) {
+	f.abort()
+	f.limit, f.out = limit, 0
 }
 
-// more makes payload bytes available; false when the message's payload
-// is exhausted or an error is recorded.
-func (s *inflateSource) more() bool {
-	c := s.c
-	if s.err != nil {
-		return false
+// abort drops the current message and what it holds.
+func (f *inflater) abort() {
+	if f.open {
+		f.dec.Abort()
+		f.open = false
 	}
-	for c.frameLeft == 0 {
-		if !c.inMessage {
-			return false
-		}
-		if err := c.nextFrame(); err != nil {
-			s.err = err
-			return false
-		}
-	}
-	if c.rend == c.rpos {
-		if err := c.fill(1, int(min(c.frameLeft, bigReadSize))); err != nil {
-			s.err = err
-			return false
-		}
-	}
-	n := int(min(c.frameLeft, int64(c.rend-c.rpos)))
-	b := c.rbuf[c.rpos : c.rpos+n]
-	c.rpos += n
-	if err := c.consumePayload(b); err != nil {
-		s.err = err
-		return false
-	}
-	s.avail = b
-	return true
+	f.releaseChunks()
 }
 
-func (s *inflateSource) ReadByte() (byte, error) {
-	if len(s.avail) == 0 && !s.more() {
-		if s.err != nil {
-			return 0, s.err
-		}
-		if s.tail == len(inflateTail) {
-			return 0, io.EOF
-		}
-		s.tail++
-		return inflateTail[s.tail-1], nil
+func (f *inflater) releaseChunks() {
+	for i, p := range f.chunks {
+		readPool.Put(p)
+		f.chunks[i] = nil
 	}
-	b := s.avail[0]
-	s.avail = s.avail[1:]
-	return b, nil
+	f.chunks, f.last = f.chunkArr[:0], 0
+	f.src = chunkReader{}
 }
 
-func (s *inflateSource) Read(p []byte) (int, error) {
-	if len(p) == 0 {
-		return 0, nil
+// openCompressed reads the rest of the current compressed message's
+// payload and opens the decoder on it.
+func (c *Conn) openCompressed() error {
+	f := &c.z.i
+	b, ok, err := c.wholePayload()
+	if err != nil {
+		return err
 	}
-	if len(s.avail) == 0 && !s.more() {
-		if s.err != nil {
-			return 0, s.err
-		}
-		if s.tail == len(inflateTail) {
-			return 0, io.EOF
-		}
-		n := copy(p, inflateTail[s.tail:])
-		s.tail += n
-		return n, nil
+	if ok {
+		// In the read buffer, which is not touched again before the
+		// message was inflated or dropped.
+		f.dec.BeginBytes(b, f.limit)
+		f.open = true
+		return nil
 	}
-	n := copy(p, s.avail)
-	s.avail = s.avail[n:]
-	return n, nil
+	r := payloadReader{c}
+	for {
+		if len(f.chunks) == 0 || f.last == bigReadSize {
+			f.chunks = append(f.chunks, readPool.Get().(*[]byte))
+			f.last = 0
+		}
+		chunk := *f.chunks[len(f.chunks)-1]
+		n, err := r.Read(chunk[f.last:bigReadSize])
+		f.last += n
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return err
+		}
+	}
+	f.src = chunkReader{chunks: f.chunks, last: f.last}
+	f.dec.Begin(&f.src, f.limit)
+	f.open = true
+	return nil
+}
+
+// chunkReader reads the gathered payload of a message.
+type chunkReader struct {
+	chunks []*[]byte
+	last   int // bytes used in the last chunk
+	i, off int
+}
+
+func (r *chunkReader) Read(p []byte) (int, error) {
+	for r.i < len(r.chunks) {
+		end := bigReadSize
+		if r.i == len(r.chunks)-1 {
+			end = r.last
+		}
+		if r.off < end {
+			n := copy(p, (*r.chunks[r.i])[r.off:end])
+			r.off += n
+			return n, nil
+		}
+		r.i, r.off = r.i+1, 0
+	}
+	return 0, io.EOF
 }
 
 // inflate reads inflated bytes of the current compressed message into p.
 // It returns io.EOF with the last bytes of the message, once the message
-// was read to its end and checked. Inflated bytes count against the read
-// limit as they are produced: a message that inflates past it fails with
-// ErrMessageTooBig after at most the limit's worth of output.
+// was read to its end and checked. The read limit applies to the inflated
+// bytes: a message that inflates past it fails with ErrMessageTooBig
+// having produced exactly the limit.
 func (c *Conn) inflate(p []byte) (int, error) {
-	f := c.inf
-	if f.fr == nil {
-		// RFC 7692 §7.2.2: with context takeover, the window of the
-		// previous messages is the dictionary of this one.
-		var dict []byte
-		if !f.noContext {
-			dict = f.window
-		}
-		if fr, ok := flateReaderPool.Get().(io.ReadCloser); ok {
-			fr.(flate.Resetter).Reset(&f.src, dict)
-			f.fr = fr
-		} else {
-			f.fr = flate.NewReaderDict(&f.src, dict)
+	f := &c.z.i
+	if !f.open {
+		if err := c.openCompressed(); err != nil {
+			f.abort()
+			return 0, err
 		}
 	}
-	n, err := f.fr.Read(p)
-	if n > 0 {
-		f.out += int64(n)
-		if lim := c.readLimit.Load(); lim >= 0 && f.out > lim {
-			return n, fmt.Errorf("%w: compressed message inflates to more than the read limit of %d bytes", ErrMessageTooBig, lim)
-		}
-		// RFC 6455 §8.1 applies to the inflated text (RFC 7692 §6).
-		if c.msgType == MessageText && !c.utf8.Write(p[:n]) {
-			return n, fmt.Errorf("%w: text message is not valid UTF-8", ErrInvalidUTF8)
-		}
-		if !f.noContext {
-			f.remember(p[:n])
-		}
+	n, err := f.dec.Read(p)
+	f.out += int64(n)
+	// RFC 6455 §8.1 applies to the inflated text (RFC 7692 §6).
+	if n > 0 && c.msgType == MessageText && !c.utf8.Write(p[:n]) {
+		f.abort()
+		return n, fmt.Errorf("%w: text message is not valid UTF-8", ErrInvalidUTF8)
 	}
 	switch {
 	case err == nil:
 		return n, nil
 	case err == io.EOF:
 		return n, c.inflateDone()
-	case f.src.err != nil:
-		return n, f.src.err
+	case errors.Is(err, deflate.ErrLimit):
+		f.abort()
+		return n, fmt.Errorf("%w: compressed message inflates to more than the read limit of %d bytes", ErrMessageTooBig, f.limit)
 	}
+	f.abort()
 	// RFC 7692 §7.2.2 and RFC 6455 §7.1.7: data that does not inflate
 	// fails the connection; 1007 "inconsistent with the type of the
 	// message".
-	return n, fmt.Errorf("%w: %v", ErrInvalidCompressed, err)
+	return n, fmt.Errorf("%w: %w", ErrInvalidCompressed, err)
 }
 
-// inflateDone ends a compressed message whose decompressor reached its end:
-// payload after a final DEFLATE block is discarded, the decompressor goes
-// back to the pool, and a text message must not end inside a character.
+// inflateDone ends a compressed message that was inflated to its end.
 func (c *Conn) inflateDone() error {
-	f := c.inf
-	f.src.avail = nil
-	for f.src.more() {
-		f.src.avail = nil
-	}
-	if f.src.err != nil {
-		return f.src.err
-	}
-	f.release()
+	f := &c.z.i
+	f.open = false
+	f.releaseChunks()
 	c.msgCompressed = false
 	// RFC 6455 §8.1: a text message whose payload is not valid UTF-8 as a
 	// whole fails the connection, also when it ends inside a code point.
@@ -484,56 +424,52 @@ func (c *Conn) inflateDone() error {
 	return io.EOF
 }
 
-// release returns the decompressor to the pool.
-func (f *inflater) release() {
-	if f.fr == nil {
-		return
+// room returns how many more bytes the current message may inflate to
+// before the decoder reports the limit; -1 for no limit.
+func (f *inflater) room() int64 {
+	if f.limit < 0 {
+		return -1
 	}
-	f.fr.(flate.Resetter).Reset(noInput{}, nil)
-	flateReaderPool.Put(f.fr)
-	f.fr = nil
+	return max(f.limit-f.out, 1)
 }
 
-// remember appends inflated bytes to the window, keeping the last 32 KiB.
-func (f *inflater) remember(p []byte) {
-	if f.window == nil {
-		f.window = make([]byte, 0, windowSize)
+// rest returns held, bytes read but not yet stored, plus the inflated
+// bytes left of the current message, when the decoder knows them (a
+// message that fits its output buffer, once a first piece was read), else
+// 0: a new chunk is then sized to fit the rest exactly, not by the chunks'
+// growth.
+func (f *inflater) rest(held int) int64 {
+	if !f.open {
+		return 0
 	}
-	if len(p) >= windowSize {
-		f.window = append(f.window[:0], p[len(p)-windowSize:]...)
-		return
+	n, end := f.dec.Pending()
+	if !end {
+		return 0
 	}
-	if over := len(f.window) + len(p) - windowSize; over > 0 {
-		f.window = f.window[:copy(f.window, f.window[over:])]
-	}
-	f.window = append(f.window, p...)
+	return int64(held + n)
 }
 
 // readInflated reads the rest of the current compressed message into mb.
-// Its chunks never reach past one byte beyond the read limit, which is
-// enough to see that the limit is exceeded: a message that inflates past
-// the limit fails having allocated about the limit.
+// Its chunks never reach past the read limit: a message that inflates past
+// it fails having allocated about the limit.
 func (c *Conn) readInflated(mb *msgBuffer) error {
+	f := &c.z.i
 	for {
-		limit := int64(-1)
-		if lim := c.readLimit.Load(); lim >= 0 {
-			limit = max(lim-c.inf.out+1, 1)
-		}
 		var n int
 		var err error
 		if mb.full() {
-			// The decompressor may have nothing more to give but the
-			// end of the message: see that before taking a chunk, so
-			// that a message that fills the caller's buffer exactly
-			// allocates nothing.
-			p := c.inf.probe[:]
-			if limit >= 0 && limit < int64(len(p)) {
-				p = p[:limit]
+			// The decoder may have nothing more to give but the end of
+			// the message: see that before taking a chunk, so that a
+			// message that fills the caller's buffer exactly allocates
+			// nothing.
+			p := f.probe[:]
+			if r := f.room(); r >= 0 && r < int64(len(p)) {
+				p = p[:r]
 			}
 			n, err = c.inflate(p)
-			mb.write(p[:n], limit)
+			mb.write(p[:n], f.rest(n), f.room())
 		} else {
-			n, err = c.inflate(mb.room(0, limit))
+			n, err = c.inflate(mb.room(f.rest(0), f.room()))
 			mb.commit(n)
 		}
 		if err == io.EOF {
@@ -545,33 +481,36 @@ func (c *Conn) readInflated(mb *msgBuffer) error {
 	}
 }
 
-// skipCompressed discards the rest of the current compressed message. With
-// context takeover it must still be inflated, since the next messages may
-// refer to it.
+// skipCompressed discards the rest of the current compressed message.
+// With context takeover it must still be inflated, since the next
+// messages may refer to it.
 func (c *Conn) skipCompressed() error {
-	f := c.inf
+	f := &c.z.i
 	if f.noContext {
-		f.src.avail = nil
-		for f.src.more() {
-			f.src.avail = nil
+		f.abort()
+		if err := c.skipPayload(); err != nil {
+			return err
 		}
-		if f.src.err != nil {
-			return f.src.err
-		}
-		f.release()
 		c.msgCompressed = false
 		return nil
 	}
-	var scratch [512]byte
-	for {
-		_, err := c.inflate(scratch[:])
-		if err == io.EOF {
-			return nil
-		}
-		if err != nil {
+	if !f.open {
+		if err := c.openCompressed(); err != nil {
+			f.abort()
 			return err
 		}
 	}
+	if err := f.dec.Discard(); err != nil {
+		f.abort()
+		if errors.Is(err, deflate.ErrLimit) {
+			return fmt.Errorf("%w: compressed message inflates to more than the read limit of %d bytes", ErrMessageTooBig, f.limit)
+		}
+		return fmt.Errorf("%w: %w", ErrInvalidCompressed, err)
+	}
+	f.open = false
+	f.releaseChunks()
+	c.msgCompressed = false
+	return nil
 }
 
 // compressedWireLimit is how many bytes a compressed message may take on the

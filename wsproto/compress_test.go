@@ -13,7 +13,6 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"runtime"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -71,8 +70,7 @@ func deflatePair(t testing.TB, aopts *AcceptOptions, offer handshake.Extension, 
 	}
 	var p *deflateParams
 	for _, e := range res.Extensions {
-		level, _ := checkLevel(copts.Level)
-		params, err := checkDeflateResponse(e, offer, copts, level)
+		params, err := checkDeflateResponse(e, offer, copts)
 		if err != nil {
 			nc.Close()
 			t.Fatalf("checkDeflateResponse(%q, %q) = %v", e, offer, err)
@@ -198,8 +196,9 @@ func allOfferCases() []deflateOfferCase {
 // binary, whole and fragmented, both ways between a pushwire client and
 // server, for every combination of the four permessage-deflate parameters
 // in the offer, 16 MiB both ways for each way the windows are used, and
-// checks by the size on the wire of a repeated message that context
-// takeover is used exactly where it was agreed.
+// checks that each end compresses with the window agreed, and by the size
+// on the wire of a repeated message that context takeover is used exactly
+// where it was agreed.
 func TestCompressRoundTrip(t *testing.T) {
 	sizes := []int{0, 1, 125, 126, 127, 65535, 64 << 10, 64<<10 + 1}
 	for i, oc := range allOfferCases() {
@@ -207,11 +206,21 @@ func TestCompressRoundTrip(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			opts := &CompressionOptions{Threshold: -1}
 			server, client, cc := deflatePair(t, &AcceptOptions{ReadLimit: 32 << 20, Compression: opts}, oc.offer(), opts)
-			// compress/flate has a 15-bit window: a smaller
-			// server_max_window_bits is accepted (RFC 7692 §7.1.2.1) and
-			// honoured with flate.HuffmanOnly, which makes no
-			// back-references.
-			huffmanOnly := oc.serverMaxWindow == "10"
+			// A smaller server_max_window_bits is accepted (RFC 7692
+			// §7.1.2.1) and the server's encoder keeps to it (the
+			// encoder's own tests check every distance against the
+			// window); the client inflates with that window.
+			smallWindow := oc.serverMaxWindow == "10"
+			wantBits := 15
+			if smallWindow {
+				wantBits = 10
+			}
+			if got := server.z.d.enc.WindowBits(); got != wantBits {
+				t.Fatalf("server compresses with a window of %d bits, want %d", got, wantBits)
+			}
+			if got := client.z.i.dec.WindowBits(); got != wantBits {
+				t.Fatalf("client inflates with a window of %d bits, want %d", got, wantBits)
+			}
 			wantExt := "permessage-deflate"
 			if oc.serverMaxWindow != "" {
 				wantExt += "; server_max_window_bits=" + oc.serverMaxWindow
@@ -241,7 +250,7 @@ func TestCompressRoundTrip(t *testing.T) {
 				}
 			}
 			// 16 MiB for each way the windows are used: context takeover
-			// or not in each direction, and Huffman coding only. The
+			// or not in each direction, and a small window. The
 			// other parameters change nothing for a large message, and
 			// 16 MiB under the race detector takes half a minute per
 			// combination on a loaded machine.
@@ -250,7 +259,7 @@ func TestCompressRoundTrip(t *testing.T) {
 				case "":
 					sendMessage(t, client, server, MessageText, text16M(), (i/4)%2 == 0)
 					sendMessage(t, server, client, MessageText, text16M(), (i/4)%2 != 0)
-				case "10": // Huffman coding only, from the server
+				case "10": // a 1 KiB window, from the server
 					sendMessage(t, server, client, MessageText, text16M(), (i/4)%2 == 0)
 				}
 			}
@@ -268,17 +277,20 @@ func TestCompressRoundTrip(t *testing.T) {
 				counter     *atomic.Int64
 				from, to    *Conn
 				noContext   bool
-				huffmanOnly bool
+				smallWindow bool
 			}{
 				{"client-to-server", &cc.written, client, server, oc.clientNoContext, false},
-				{"server-to-client", &cc.read, server, client, oc.serverNoContext, huffmanOnly},
+				{"server-to-client", &cc.read, server, client, oc.serverNoContext, smallWindow},
 			} {
 				first := sizeOf(d.counter, d.from, d.to)
 				second := sizeOf(d.counter, d.from, d.to)
 				switch {
-				case d.huffmanOnly:
-					if first != second || first >= int64(len(msg)) {
-						t.Errorf("%s with Huffman coding only: wire sizes %d, %d, want equal and under %d", d.name, first, second, len(msg))
+				case d.smallWindow:
+					// The 4 KiB message does not fit the 1 KiB window:
+					// the second copy cannot refer to the first as a
+					// whole, but the window still gives matches.
+					if first >= int64(len(msg))/2 || second >= int64(len(msg))/2 || second*4 < first {
+						t.Errorf("%s with a 1 KiB window: wire sizes %d, %d, want both compressed and the second not a mere reference to the first", d.name, first, second)
 					}
 				case d.noContext:
 					if first != second || first >= int64(len(msg))/2 {
@@ -309,7 +321,6 @@ func TestDialCompression(t *testing.T) {
 			"permessage-deflate; server_no_context_takeover; client_no_context_takeover"},
 		{"server-imposes-no-context", &CompressionOptions{ServerNoContextTakeover: true, ClientNoContextTakeover: true}, &CompressionOptions{},
 			"permessage-deflate; server_no_context_takeover; client_no_context_takeover"},
-		{"huffman-only", &CompressionOptions{Level: flate.HuffmanOnly}, &CompressionOptions{Level: flate.BestCompression}, "permessage-deflate"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			server, client := pair(t, &AcceptOptions{Compression: tc.server}, &DialOptions{Compression: tc.dial})
@@ -323,24 +334,6 @@ func TestDialCompression(t *testing.T) {
 			sendMessage(t, client, server, MessageText, msg, false)
 			sendMessage(t, server, client, MessageText, msg, true)
 		})
-	}
-}
-
-// TestCompressionLevelInvalid: an invalid level fails Dial before it
-// connects, and Accept with 500.
-func TestCompressionLevelInvalid(t *testing.T) {
-	_, _, err := Dial(context.Background(), "ws://127.0.0.1:1/", &DialOptions{Compression: &CompressionOptions{Level: 10}})
-	if err == nil || !strings.Contains(err.Error(), "invalid compression level 10") {
-		t.Errorf("Dial with level 10 = %v, want invalid compression level", err)
-	}
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		Accept(w, r, &AcceptOptions{Compression: &CompressionOptions{Level: -3}})
-	}))
-	defer srv.Close()
-	_, _, err = Dial(context.Background(), "ws"+strings.TrimPrefix(srv.URL, "http"), nil)
-	var re *handshake.ResponseError
-	if !errors.As(err, &re) || re.StatusCode != http.StatusInternalServerError {
-		t.Errorf("Accept with level -3: Dial = %v, want status 500", err)
 	}
 }
 
@@ -395,41 +388,41 @@ func TestRFC7692Examples(t *testing.T) {
 		}
 	}
 
-	// Encoding: "Hello" as in §7.2.3.1 at levels 2 to 9, as in §7.2.3.3 at
-	// flate.NoCompression. compress/flate's takeover encoding of the
-	// second "Hello" differs from §7.2.3.2 (a shorter match code) but
-	// decodes the same.
+	// Encoding: "Hello" as in §7.2.3.1 without context takeover, and with
+	// it the second "Hello" as in §7.2.3.2, a back-reference of length 5
+	// at distance 5 (coded differently from the RFC's f2 00 11 00 00, see
+	// internal/deflate's TestEncodeRFC7692), at most 5 bytes.
 	for _, tc := range []struct {
 		name    string
-		level   int
 		context bool
 		want    []byte
 	}{
-		{"7.2.3.1-level-6", 6, false, []byte{0xc1, 0x07, 0xf2, 0x48, 0xcd, 0xc9, 0xc9, 0x07, 0x00}},
-		{"7.2.3.1-level-9", 9, false, []byte{0xc1, 0x07, 0xf2, 0x48, 0xcd, 0xc9, 0xc9, 0x07, 0x00}},
-		{"7.2.3.3-no-compression", flate.NoCompression, false, []byte{0xc1, 0x0b, 0x00, 0x05, 0x00, 0xfa, 0xff, 0x48, 0x65, 0x6c, 0x6c, 0x6f, 0x00}},
-		{"7.2.3.2-context-takeover", 6, true, []byte{0xc1, 0x07, 0xf2, 0x48, 0xcd, 0xc9, 0xc9, 0x07, 0x00, 0xc1, 0x04, 0x02, 0x13, 0x00, 0x00}},
+		{"7.2.3.1-no-context", false, []byte{0xc1, 0x07, 0xf2, 0x48, 0xcd, 0xc9, 0xc9, 0x07, 0x00, 0xc1, 0x07, 0xf2, 0x48, 0xcd, 0xc9, 0xc9, 0x07, 0x00}},
+		{"7.2.3.2-context-takeover", true, nil},
 	} {
 		t.Run("encode/"+tc.name, func(t *testing.T) {
 			pc := &pipeConn{r: bytes.NewReader(nil)}
-			c := newConn(pc, connConfig{closeTimeout: time.Second, deflate: &deflateParams{level: tc.level, threshold: -1, writeNoContext: !tc.context}})
-			n := 1
-			if tc.context {
-				n = 2
-			}
-			for range n {
+			c := newConn(pc, connConfig{closeTimeout: time.Second, deflate: &deflateParams{threshold: -1, writeNoContext: !tc.context}})
+			for range 2 {
 				if err := c.Write(context.Background(), MessageText, []byte("Hello")); err != nil {
 					t.Fatal(err)
 				}
 			}
-			if got := pc.w.Bytes(); !bytes.Equal(got, tc.want) {
-				t.Fatalf("Write(\"Hello\") x%d at level %d wrote % x, want % x", n, tc.level, got, tc.want)
+			got := pc.w.Bytes()
+			if tc.want != nil && !bytes.Equal(got, tc.want) {
+				t.Fatalf("Write(\"Hello\") x2 wrote % x, want % x", got, tc.want)
+			}
+			if tc.context {
+				first := []byte{0xc1, 0x07, 0xf2, 0x48, 0xcd, 0xc9, 0xc9, 0x07, 0x00}
+				if !bytes.HasPrefix(got, first) || got[len(first)] != 0xc1 || len(got)-len(first) > 2+5 {
+					t.Fatalf("Write(\"Hello\") x2 with context takeover wrote % x, want % x and a frame of at most 5 bytes", got, first)
+				}
 			}
 			// And it reads back.
-			r, _ := clientConnOver(bytes.NewReader(tc.want), deflateParams{readNoContext: !tc.context})
-			for range n {
-				if _, got, err := r.Read(context.Background(), nil); err != nil || string(got) != "Hello" {
-					t.Fatalf("reading back % x: %q, %v", tc.want, got, err)
+			r, _ := clientConnOver(bytes.NewReader(got), deflateParams{readNoContext: !tc.context})
+			for range 2 {
+				if _, msg, err := r.Read(context.Background(), nil); err != nil || string(msg) != "Hello" {
+					t.Fatalf("reading back % x: %q, %v", got, msg, err)
 				}
 			}
 		})
@@ -445,7 +438,7 @@ func compressRaw(t testing.TB, p []byte, level int) []byte {
 	}
 	zw.Write(p)
 	zw.Flush()
-	return bytes.TrimSuffix(b.Bytes(), syncTail[:])
+	return bytes.TrimSuffix(b.Bytes(), []byte{0x00, 0x00, 0xff, 0xff})
 }
 
 // TestCompressMalformed feeds a server with compression bad compressed
@@ -474,7 +467,7 @@ func TestCompressMalformed(t *testing.T) {
 			pc := &pipeConn{r: bytes.NewReader(tc.in)}
 			cfg := connConfig{readLimit: 1 << 20, closeTimeout: time.Second}
 			if tc.deflate {
-				cfg.deflate = &deflateParams{level: 1, threshold: 128}
+				cfg.deflate = &deflateParams{threshold: 128}
 			}
 			c := newConn(pc, cfg)
 			_, msg, err := c.Read(context.Background(), nil)
@@ -487,7 +480,7 @@ func TestCompressMalformed(t *testing.T) {
 	t.Run("text-ends-inside-character", func(t *testing.T) {
 		euro := compressRaw(t, []byte("ab\xe2\x82"), 6) // "€" is e2 82 ac
 		pc := &pipeConn{r: bytes.NewReader(rawFrame(true, frame.Rsv1, frame.OpText, true, euro))}
-		c := newConn(pc, connConfig{readLimit: 1 << 20, closeTimeout: time.Second, deflate: &deflateParams{level: 1}})
+		c := newConn(pc, connConfig{readLimit: 1 << 20, closeTimeout: time.Second, deflate: &deflateParams{}})
 		_, _, err := c.Read(context.Background(), nil)
 		if got := lastClose(t, pc.w.Bytes()); got != 1007 || !errors.Is(err, ErrInvalidUTF8) {
 			t.Fatalf("Read(text inflating to %q) = %v, sent %d, want ErrInvalidUTF8 and 1007", "ab\xe2\x82", err, got)
@@ -532,7 +525,7 @@ func TestCompressionBomb(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			in := frames(rawFrame(true, frame.Rsv1, frame.OpBinary, true, payload))
 			pc := &pipeConn{r: bytes.NewReader(in)}
-			c := newConn(pc, connConfig{readLimit: limit, closeTimeout: time.Second, deflate: &deflateParams{level: 1}})
+			c := newConn(pc, connConfig{readLimit: limit, closeTimeout: time.Second, deflate: &deflateParams{}})
 			var before, after runtime.MemStats
 			runtime.GC()
 			runtime.ReadMemStats(&before)
@@ -582,7 +575,7 @@ func TestCompressThreshold(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			pc := &pipeConn{r: bytes.NewReader(nil)}
-			p := newDeflateParams(&CompressionOptions{Threshold: tc.threshold}, 1)
+			p := newDeflateParams(&CompressionOptions{Threshold: tc.threshold})
 			c := newConn(pc, connConfig{closeTimeout: time.Second, deflate: &p})
 			msg := bytes.Repeat([]byte("a"), tc.size)
 			write := tc.write
@@ -601,8 +594,8 @@ func TestCompressThreshold(t *testing.T) {
 }
 
 // TestCompressedPreparedMessage: server connections without context
-// takeover share one compressed frame per level; with context takeover
-// each compresses for itself; both read back.
+// takeover share one compressed frame per window size; with context
+// takeover each compresses for itself; all read back.
 func TestCompressedPreparedMessage(t *testing.T) {
 	msg := jsonLike(8<<10, 5)
 	pm, err := NewPreparedMessage(MessageText, msg)
@@ -611,10 +604,10 @@ func TestCompressedPreparedMessage(t *testing.T) {
 	}
 	var outs [][]byte
 	for i, p := range []deflateParams{
-		{level: 1, threshold: 128, writeNoContext: true},
-		{level: 1, threshold: 128, writeNoContext: true},
-		{level: 9, threshold: 128, writeNoContext: true},
-		{level: 1, threshold: 128},
+		{threshold: 128, writeNoContext: true},
+		{threshold: 128, writeNoContext: true, writeBits: 15},
+		{threshold: 128, writeNoContext: true, writeBits: 9},
+		{threshold: 128},
 	} {
 		pc := &pipeConn{r: bytes.NewReader(nil)}
 		c := newConn(pc, connConfig{closeTimeout: time.Second, deflate: &p})
@@ -632,10 +625,13 @@ func TestCompressedPreparedMessage(t *testing.T) {
 		}
 	}
 	if !bytes.Equal(outs[0], outs[1]) {
-		t.Errorf("two connections at level 1 wrote different frames")
+		t.Errorf("two connections with 15-bit windows wrote different frames")
+	}
+	if bytes.Equal(outs[0], outs[2]) {
+		t.Errorf("connections with 15-bit and 9-bit windows wrote the same frame")
 	}
 	if len(pm.deflated) != 2 {
-		t.Errorf("prepared message holds %d compressed frames, want 2 (levels 1 and 9)", len(pm.deflated))
+		t.Errorf("prepared message holds %d compressed frames, want 2 (windows of 15 and 9 bits)", len(pm.deflated))
 	}
 }
 
@@ -683,4 +679,20 @@ func compressedEchoPair(tb testing.TB, opts *CompressionOptions) *Conn {
 	server, client := pair(tb, &AcceptOptions{ReadLimit: 1 << 20, Compression: opts}, &DialOptions{ReadLimit: 1 << 20, Compression: opts})
 	go echoLoop(server)
 	return client
+}
+
+// TestCompressedReadExactBuffer: a short compressed message read without a
+// buffer comes back in one of its own size, as an uncompressed one does,
+// not in a chunk sized by the growth rule: an application that keeps it
+// for reuse (ReuseBuffer) keeps no more than the message.
+func TestCompressedReadExactBuffer(t *testing.T) {
+	for _, n := range []int{1, 700, 1000, 5000, 40000} {
+		msg := jsonLike(n, 3)
+		wire := rawFrame(true, frame.Rsv1, frame.OpText, false, compressRaw(t, msg, 1))
+		c, _ := clientConnOver(bytes.NewReader(wire), deflateParams{})
+		_, got, err := c.Read(context.Background(), nil)
+		if err != nil || !bytes.Equal(got, msg) || cap(got) != n {
+			t.Fatalf("Read of a compressed %d-byte message: %d bytes, cap %d, %v; want the message in a buffer of cap %d", n, len(got), cap(got), err, n)
+		}
+	}
 }

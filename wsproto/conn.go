@@ -3,6 +3,7 @@ package wsproto
 import (
 	"context"
 	crand "crypto/rand"
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"net"
@@ -138,9 +139,8 @@ type Conn struct {
 	msgType   MessageType
 	msgLen    int64 // bytes of the current message so far
 	// msgCompressed: the current message has RSV1 set (RFC 7692 §6) and
-	// its payload goes through inf.
+	// its payload goes through z.i.
 	msgCompressed bool
-	inf           *inflater // permessage-deflate, or nil
 	utf8          frame.UTF8Validator
 	rwatch        ctxWatch
 	mr            messageReader
@@ -154,8 +154,11 @@ type Conn struct {
 	wwatch  ctxWatch
 	rng     *rand.ChaCha8 // masking keys of a client; guarded by wframe
 	mw      messageWriter
-	writevs bool      // nc writes net.Buffers with one writev
-	dfl     *deflater // permessage-deflate, or nil; guarded by wmsg
+	writevs bool // nc writes net.Buffers with one writev
+
+	// z is permessage-deflate, or nil: z.d is guarded by wmsg, z.i by
+	// rlock.
+	z *compression
 }
 
 const (
@@ -218,10 +221,7 @@ func newConn(nc net.Conn, cfg connConfig) *Conn {
 		// RFC 7692 §6: permessage-deflate "allocates the RSV1 bit" as the
 		// "Per-Message Compressed" bit.
 		c.rsvAllowed = frame.Rsv1
-		c.dfl = &deflater{p: *p}
-		c.dfl.sink.c = c
-		c.inf = &inflater{noContext: p.readNoContext}
-		c.inf.src.c = c
+		c.z = newCompression(c, p)
 	}
 	c.mr.c = c
 	c.mw.c = c
@@ -265,7 +265,8 @@ func (c *Conn) SetReadLimit(n int64) {
 func (c *Conn) ReadLimit() int64 { return c.readLimit.Load() }
 
 // setErr records the error that ended the connection, keeping the first.
-// It returns the recorded error.
+// It returns the recorded error. Alone it ends nothing: end does that; a
+// Group records the slow-consumer error ahead of the close frame it queues.
 func (c *Conn) setErr(err error) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -282,7 +283,106 @@ func (c *Conn) ended() error {
 	return c.err
 }
 
-// closeNet closes the TCP connection once.
+// closedErr is what a call on a closed connection returns: the error that
+// ended it, or errConnClosed.
+func (c *Conn) closedErr() error {
+	if err := c.ended(); err != nil {
+		return err
+	}
+	return errConnClosed
+}
+
+// ending is how end closes the TCP connection.
+type ending int
+
+const (
+	// closeNow closes it at once: the stream is broken (an I/O error, a
+	// frame or message cut short), the application abandons it, or the
+	// peer is dead or too slow.
+	closeNow ending = iota
+	// closeFail fails the connection (RFC 6455 §7.1.7): a close frame
+	// with the code the error calls for (§7.4.1), then the TCP connection
+	// closes once the peer had a bounded time to read it (lingerClose).
+	closeFail
+	// closeAnswer completes the closing handshake the peer's close frame
+	// started (RFC 6455 §5.5.1): the close frame is echoed, then the
+	// server closes the TCP connection and the client waits for that
+	// (§7.1.1, finishClose). The reader calls it, holding rlock.
+	closeAnswer
+	// closeLeave closes nothing: a connection that failed is already
+	// lingering, and its TCP connection closes when that ends.
+	closeLeave
+)
+
+// end is the one path by which a connection ends, whatever ends it. It
+// records err as the error every later call returns (the first one
+// recorded stays, and end returns it); sends the close frame that how
+// calls for, unless one was sent; wakes a Close waiting for the peer's
+// close frame; and closes the TCP connection as how says, which runs the
+// close hooks once. It may be called from any goroutine, more than once.
+func (c *Conn) end(err error, how ending) error {
+	cause := err
+	c.mu.Lock()
+	if c.err == nil {
+		c.err = err
+	}
+	err = c.err
+	if how == closeAnswer {
+		c.recvClose = true
+	}
+	c.mu.Unlock()
+	switch how {
+	case closeFail:
+		code := closeCodeFor(err)
+		reason := closeReason(code)
+		if errors.Is(err, ErrInvalidCompressed) {
+			reason = "invalid compressed data"
+		}
+		c.sendClose(code, reason)
+	case closeAnswer:
+		c.state.Store(int32(StateClosing))
+		// RFC 6455 §5.5.1: "If an endpoint receives a Close frame and
+		// did not previously send a Close frame, the endpoint MUST send
+		// a Close frame in response. (When sending a Close frame in
+		// response, the endpoint typically echos the status code it
+		// received.)"
+		var ce frame.CloseError
+		errors.As(cause, &ce)
+		c.sendClose(ce.Code, "")
+	}
+	c.mu.Lock()
+	select {
+	case <-c.closeRecv:
+	default:
+		close(c.closeRecv)
+	}
+	c.mu.Unlock()
+	switch how {
+	case closeNow:
+		c.closeNet()
+	case closeFail:
+		c.lingerClose()
+	case closeAnswer:
+		c.finishClose()
+	}
+	return err
+}
+
+// sendClose sends a close frame with code and reason, within the close
+// timeout, unless one was sent.
+func (c *Conn) sendClose(code frame.CloseCode, reason string) {
+	if c.sentClose.Load() {
+		return
+	}
+	var b [2 + frame.MaxCloseReason]byte
+	payload, _ := frame.AppendClosePayload(b[:0], code, reason)
+	ctx, cancel := context.WithTimeout(context.Background(), c.closeTimeout)
+	c.writeControl(ctx, frame.OpClose, payload)
+	cancel()
+}
+
+// closeNet closes the TCP connection once and runs the close hooks. It is
+// the last step of end; only end and the closings it starts call it.
 func (c *Conn) closeNet() {
 	c.mu.Lock()
 	select {
@@ -361,10 +461,7 @@ func (c *Conn) lock(ctx context.Context, l chan struct{}) error {
 	case <-ctx.Done():
 		return ctx.Err()
 	case <-c.closed:
-		if err := c.ended(); err != nil {
-			return err
-		}
-		return errConnClosed
+		return c.closedErr()
 	}
 }
 

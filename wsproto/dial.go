@@ -76,9 +76,8 @@ type DialOptions struct {
 
 	// Compression, when set, offers permessage-deflate (RFC 7692) with
 	// these options; the server may accept or decline it. A server
-	// response that breaks RFC 7692 §7.1, or asks for a window
-	// compress/flate cannot honour, fails the handshake. An invalid Level
-	// makes Dial fail before connecting. Default: nil, no compression.
+	// response that breaks RFC 7692 §7.1 fails the handshake. Default:
+	// nil, no compression.
 	Compression *CompressionOptions
 }
 
@@ -111,11 +110,6 @@ func Dial(ctx context.Context, rawURL string, opts *DialOptions) (*Conn, *http.R
 	}
 	if u.Host == "" {
 		return nil, nil, fmt.Errorf("wsproto: dial %s: no host", rawURL)
-	}
-	if o.Compression != nil {
-		if _, err := checkLevel(o.Compression.Level); err != nil {
-			return nil, nil, fmt.Errorf("wsproto: dial %s: %w", rawURL, err)
-		}
 	}
 	if o.HTTPClient != nil && u.Scheme == "wss" {
 		return dialH2(ctx, u, o.HTTPClient, &o)

@@ -51,20 +51,17 @@
 // (§7.2.2) and text is validated as UTF-8 after inflating.
 //
 // Context takeover (RFC 7692 §7.1.1) is used in each direction unless
-// server_no_context_takeover or client_no_context_takeover was agreed.
-// Without it, compressors and decompressors come from pools shared by all
-// connections and are held for one message only, so an idle connection
-// holds none, and PreparedMessage compresses a broadcast message once per
-// level. With it, the sending end keeps its own compress/flate writer
-// (about 1.2 MB at flate.BestSpeed, 800 KB at other levels) and the
-// receiving end keeps the last 32 KiB it inflated, each from the first
-// compressed message on; the decompressor itself is pooled.
-//
-// compress/flate always compresses with a 32 KiB window (15 bits). When
-// the peer limits the window for the messages this end sends (RFC 7692
-// §7.1.2), the connection compresses them with Huffman coding only
-// (flate.HuffmanOnly), which makes no back-references and so keeps within
-// any window. Inflating works with any window the peer uses.
+// server_no_context_takeover or client_no_context_takeover was agreed. The
+// codec is internal/deflate, written for this: with context takeover a
+// connection keeps only each direction's LZ77 window between messages
+// (2^bits bytes, 32 KiB at the default 15 bits), without it nothing; the
+// compressor's and decompressor's work space comes from pools shared by
+// all connections for the length of one message. A compressed message is
+// inflated once all of it has arrived, so a peer that sends part of one
+// and stops costs its compressed bytes, not a decompressor. Every window
+// size is honoured (§7.1.2): messages sent never refer further back than
+// the window the peer asked for. PreparedMessage compresses a broadcast
+// message once per window size for connections without context takeover.
 //
 // Close codes and the CloseError a closed connection returns are defined in
 // package wsproto/frame with the rest of the wire vocabulary (headers,

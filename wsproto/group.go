@@ -179,9 +179,7 @@ func (g *Group) Close(code frame.CloseCode, reason string) error {
 			}
 		}
 		if !c.isClosed() {
-			c.setErr(fmt.Errorf("wsproto: no close frame from the peer within %v: %w", timeout, errConnClosed))
-			c.signalCloseRecv()
-			c.closeNet()
+			c.end(fmt.Errorf("wsproto: no close frame from the peer within %v: %w", timeout, errConnClosed), closeNow)
 			forced++
 		}
 		m.leave()
@@ -456,9 +454,7 @@ func (m *member) finish(rest []byte, written int) error {
 func (m *member) timedOut() {
 	o := &m.g.opts
 	c := m.c
-	c.setErr(fmt.Errorf("wsproto: a write took longer than %v: %w", o.WriteTimeout, frame.CloseError{Code: o.SlowCloseCode, Reason: o.SlowCloseReason}))
-	c.signalCloseRecv()
-	c.closeNet()
+	c.end(fmt.Errorf("wsproto: a write took longer than %v: %w", o.WriteTimeout, frame.CloseError{Code: o.SlowCloseCode, Reason: o.SlowCloseReason}), closeNow)
 }
 
 // closeSoon bounds the closing handshake of a slow connection, or of one
@@ -469,9 +465,7 @@ func (m *member) closeSoon() {
 	c := m.c
 	time.AfterFunc(c.closeTimeout, func() {
 		if !c.isClosed() {
-			c.setErr(errConnClosed)
-			c.signalCloseRecv()
-			c.closeNet()
+			c.end(errConnClosed, closeNow)
 		}
 	})
 }

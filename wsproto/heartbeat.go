@@ -89,7 +89,5 @@ func (h *heartbeat) stop() {
 // with code 1006 (RFC 6455 §7.1.5: closed without a close frame) and
 // os.ErrDeadlineExceeded.
 func (c *Conn) peerDead(timeout time.Duration) {
-	c.setErr(fmt.Errorf("%w: wsproto: no pong within %v of a ping: %w", frame.CloseError{Code: frame.CloseAbnormal}, timeout, os.ErrDeadlineExceeded))
-	c.signalCloseRecv()
-	c.closeNet()
+	c.end(fmt.Errorf("%w: wsproto: no pong within %v of a ping: %w", frame.CloseError{Code: frame.CloseAbnormal}, timeout, os.ErrDeadlineExceeded), closeNow)
 }

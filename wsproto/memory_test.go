@@ -296,7 +296,7 @@ func FuzzReadMemory(f *testing.F) {
 					limit := int64(-1)
 					bound := int64(maxHeldPerConn + 2*len(in))
 					if compressed {
-						params = &deflateParams{level: 1, readNoContext: true}
+						params = &deflateParams{readNoContext: true}
 						limit = fuzzReadLimit
 						bound += limit + limit/4
 					}

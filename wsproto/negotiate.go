@@ -1,7 +1,6 @@
 package wsproto
 
 import (
-	"compress/flate"
 	"fmt"
 	"strings"
 
@@ -97,8 +96,8 @@ func windowBits(p handshake.Param) (int, error) {
 // it accepts the first permessage-deflate offer it can honour, in the
 // client's order, and returns the response and the agreed parameters. It
 // returns false when it declines every offer; the connection then runs
-// without compression. level is a checked level.
-func acceptDeflate(offers []handshake.Extension, o *CompressionOptions, level int) (handshake.Extension, deflateParams, bool) {
+// without compression.
+func acceptDeflate(offers []handshake.Extension, o *CompressionOptions) (handshake.Extension, deflateParams, bool) {
 	for _, e := range offers {
 		if !strings.EqualFold(e.Name, extDeflate) {
 			continue
@@ -117,15 +116,11 @@ func acceptDeflate(offers []handshake.Extension, o *CompressionOptions, level in
 		// offer with this parameter by including the
 		// "server_max_window_bits" extension parameter in the extension
 		// negotiation response to send back to the client with the same or
-		// smaller value as the offer." compress/flate always compresses
-		// with a 32 KiB window, so a smaller limit is honoured by
-		// compressing this connection's messages with flate.HuffmanOnly,
-		// which makes no back-references at all.
-		p := newDeflateParams(o, level)
+		// smaller value as the offer." The same value: the encoder
+		// keeps to any window (internal/deflate).
+		p := newDeflateParams(o)
 		if offer.serverMaxWindow != 0 {
-			if offer.serverMaxWindow < 15 {
-				p.level = flate.HuffmanOnly
-			}
+			p.writeBits = offer.serverMaxWindow
 			resp.Params = append(resp.Params, handshake.Param{Name: paramServerMaxWindow, Value: fmt.Sprint(offer.serverMaxWindow)})
 		}
 		// RFC 7692 §7.1.1.1: "A server accepts an extension negotiation
@@ -146,8 +141,8 @@ func acceptDeflate(offers []handshake.Extension, o *CompressionOptions, level in
 			resp.Params = append(resp.Params, handshake.Param{Name: paramClientNoContext})
 		}
 		// client_max_window_bits is left out of the response: any window
-		// the client uses can be inflated (RFC 7692 §7.1.2.2 makes the
-		// response parameter optional).
+		// the client uses can be inflated with a 15-bit one (RFC 7692
+		// §7.1.2.2 makes the response parameter optional).
 		return resp, p, true
 	}
 	return handshake.Extension{}, deflateParams{}, false
@@ -156,7 +151,7 @@ func acceptDeflate(offers []handshake.Extension, o *CompressionOptions, level in
 // deflateOffer is the client's offer for o (RFC 7692 §7.1). It has
 // client_max_window_bits without a value, as browsers send it: the server
 // may then ask for a smaller window for the client's messages
-// (§7.1.2.2), which the client honours with flate.HuffmanOnly.
+// (§7.1.2.2), which the client honours.
 func deflateOffer(o *CompressionOptions) handshake.Extension {
 	e := handshake.Extension{Name: extDeflate, Params: []handshake.Param{{Name: paramClientMaxWindow}}}
 	if o.ServerNoContextTakeover {
@@ -174,8 +169,9 @@ func deflateOffer(o *CompressionOptions) handshake.Extension {
 // extension with an extension negotiation response meeting any of the
 // following conditions": a parameter not defined for a response, an
 // invalid value, a repeated parameter, or "The client does not support the
-// configuration that the response represents." level is a checked level.
-func checkDeflateResponse(resp handshake.Extension, offer handshake.Extension, o *CompressionOptions, level int) (deflateParams, error) {
+// configuration that the response represents." Every configuration is
+// supported: any window size either way, with or without context takeover.
+func checkDeflateResponse(resp handshake.Extension, offer handshake.Extension, o *CompressionOptions) (deflateParams, error) {
 	got, err := parseDeflate(resp, true)
 	if err != nil {
 		return deflateParams{}, fmt.Errorf("wsproto: server's permessage-deflate response: %v (RFC 7692 §7.1)", err)
@@ -184,22 +180,21 @@ func checkDeflateResponse(resp handshake.Extension, offer handshake.Extension, o
 	if err != nil {
 		return deflateParams{}, fmt.Errorf("wsproto: permessage-deflate offer: %v", err)
 	}
-	if got.hasClientWindow {
-		// RFC 7692 §7.1.2.2: without the parameter in the offer, the
-		// response "MUST NOT include the "client_max_window_bits"
-		// extension parameter"; with it, a value below 15 asks for a
-		// window compress/flate does not have.
-		if !sent.hasClientWindow {
-			return deflateParams{}, fmt.Errorf("wsproto: server's permessage-deflate response has client_max_window_bits, which was not offered (RFC 7692 §7.1.2.2)")
-		}
+	// RFC 7692 §7.1.2.2: without the parameter in the offer, the response
+	// "MUST NOT include the "client_max_window_bits" extension parameter".
+	if got.hasClientWindow && !sent.hasClientWindow {
+		return deflateParams{}, fmt.Errorf("wsproto: server's permessage-deflate response has client_max_window_bits, which was not offered (RFC 7692 §7.1.2.2)")
 	}
-	// server_max_window_bits of any value limits the server's window, which
-	// is always fine for inflating (RFC 7692 §7.1.2.1).
-	p := newDeflateParams(o, level)
-	if got.hasClientWindow && got.clientMaxWindow < 15 {
-		// compress/flate compresses with a 15-bit window; HuffmanOnly
-		// makes no back-references, so it keeps within any window.
-		p.level = flate.HuffmanOnly
+	p := newDeflateParams(o)
+	// RFC 7692 §7.1.2.2: the client "MUST NOT use an LZ77 sliding window
+	// bigger than" the value the response carries.
+	if got.clientMaxWindow != 0 {
+		p.writeBits = got.clientMaxWindow
+	}
+	// §7.1.2.1: the server compresses within server_max_window_bits; the
+	// decoder keeps that much of a window.
+	if got.serverMaxWindow != 0 {
+		p.readBits = got.serverMaxWindow
 	}
 	// RFC 7692 §7.1.1.2: "If the received extension negotiation response
 	// includes the "client_no_context_takeover" extension parameter, the
@@ -217,8 +212,7 @@ func checkDeflateResponse(resp handshake.Extension, offer handshake.Extension, o
 func agreedDeflate(exts []handshake.Extension, o *DialOptions, offer handshake.Extension) (*deflateParams, error) {
 	for _, e := range exts {
 		if strings.EqualFold(e.Name, extDeflate) {
-			level, _ := checkLevel(o.Compression.Level) // checked by Dial
-			p, err := checkDeflateResponse(e, offer, o.Compression, level)
+			p, err := checkDeflateResponse(e, offer, o.Compression)
 			if err != nil {
 				return nil, err
 			}

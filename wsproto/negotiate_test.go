@@ -40,9 +40,8 @@ var acceptCases = []struct {
 	{"server-window-quoted", `permessage-deflate; server_max_window_bits="15"`, "permessage-deflate; server_max_window_bits=15"},
 	{"client-window-values", "permessage-deflate; client_max_window_bits=8", "permessage-deflate"},
 	{"client-window-15", "permessage-deflate; client_max_window_bits=15", "permessage-deflate"},
-	// compress/flate cannot keep to a window under 32 KiB, but Huffman
-	// coding alone makes no back-references: accepted with HuffmanOnly.
-	{"server-window-10-huffman", "permessage-deflate; server_max_window_bits=10", "permessage-deflate; server_max_window_bits=10"},
+	// Any window: the encoder keeps to it.
+	{"server-window-10", "permessage-deflate; server_max_window_bits=10", "permessage-deflate; server_max_window_bits=10"},
 	{"server-window-10-first", "permessage-deflate; server_max_window_bits=10, permessage-deflate", "permessage-deflate; server_max_window_bits=10"},
 	// RFC 7692 §7.1: malformed offers are declined, not fatal.
 	{"unknown-param", "permessage-deflate; foo", ""},
@@ -65,7 +64,7 @@ var acceptCases = []struct {
 func TestAcceptDeflate(t *testing.T) {
 	for _, tc := range acceptCases {
 		t.Run(tc.name, func(t *testing.T) {
-			resp, _, ok := acceptDeflate(parseExtensions(t, tc.offer), &CompressionOptions{}, flate.BestSpeed)
+			resp, _, ok := acceptDeflate(parseExtensions(t, tc.offer), &CompressionOptions{})
 			got := ""
 			if ok {
 				got = resp.String()
@@ -78,24 +77,25 @@ func TestAcceptDeflate(t *testing.T) {
 }
 
 // TestAcceptDeflateOptions: server options add no-context-takeover, and
-// flate.HuffmanOnly, which uses no window, accepts any window size.
+// the window the offer asks for is the one the server compresses with.
 func TestAcceptDeflateOptions(t *testing.T) {
 	for _, tc := range []struct {
 		name, offer string
 		opts        CompressionOptions
-		level       int
 		want        string
 		params      deflateParams
 	}{
-		{"impose-server", "permessage-deflate", CompressionOptions{ServerNoContextTakeover: true}, 1,
-			"permessage-deflate; server_no_context_takeover", deflateParams{level: 1, threshold: 128, writeNoContext: true}},
-		{"impose-client", "permessage-deflate", CompressionOptions{ClientNoContextTakeover: true, Threshold: -1}, 1,
-			"permessage-deflate; client_no_context_takeover", deflateParams{level: 1, threshold: -1, readNoContext: true}},
-		{"huffman-small-window", "permessage-deflate; server_max_window_bits=9", CompressionOptions{}, flate.HuffmanOnly,
-			"permessage-deflate; server_max_window_bits=9", deflateParams{level: flate.HuffmanOnly, threshold: 128}},
+		{"impose-server", "permessage-deflate", CompressionOptions{ServerNoContextTakeover: true},
+			"permessage-deflate; server_no_context_takeover", deflateParams{threshold: 128, writeBits: 15, readBits: 15, writeNoContext: true}},
+		{"impose-client", "permessage-deflate", CompressionOptions{ClientNoContextTakeover: true, Threshold: -1},
+			"permessage-deflate; client_no_context_takeover", deflateParams{threshold: -1, writeBits: 15, readBits: 15, readNoContext: true}},
+		{"small-window", "permessage-deflate; server_max_window_bits=9", CompressionOptions{},
+			"permessage-deflate; server_max_window_bits=9", deflateParams{threshold: 128, writeBits: 9, readBits: 15}},
+		{"window-8", "permessage-deflate; server_max_window_bits=8; client_max_window_bits=8", CompressionOptions{},
+			"permessage-deflate; server_max_window_bits=8", deflateParams{threshold: 128, writeBits: 8, readBits: 15}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			resp, p, ok := acceptDeflate(parseExtensions(t, tc.offer), &tc.opts, tc.level)
+			resp, p, ok := acceptDeflate(parseExtensions(t, tc.offer), &tc.opts)
 			if !ok || resp.String() != tc.want || p != tc.params {
 				t.Fatalf("acceptDeflate(%q) = %q, %+v, %v, want %q, %+v", tc.offer, resp, p, ok, tc.want, tc.params)
 			}
@@ -113,13 +113,14 @@ func TestCheckDeflateResponse(t *testing.T) {
 		want     deflateParams
 		wantErr  string
 	}{
-		{"plain", CompressionOptions{}, "permessage-deflate", deflateParams{level: 1, threshold: 128}, ""},
-		{"server-no-context-unasked", CompressionOptions{}, "permessage-deflate; server_no_context_takeover", deflateParams{level: 1, threshold: 128, readNoContext: true}, ""},
-		{"client-no-context-imposed", CompressionOptions{}, "permessage-deflate; client_no_context_takeover", deflateParams{level: 1, threshold: 128, writeNoContext: true}, ""},
-		{"client-no-context-offered", CompressionOptions{ClientNoContextTakeover: true}, "permessage-deflate", deflateParams{level: 1, threshold: 128, writeNoContext: true}, ""},
-		{"server-window-any", CompressionOptions{}, "permessage-deflate; server_max_window_bits=8", deflateParams{level: 1, threshold: 128}, ""},
-		{"client-window-15", CompressionOptions{}, "permessage-deflate; client_max_window_bits=15", deflateParams{level: 1, threshold: 128}, ""},
-		{"client-window-10-huffman", CompressionOptions{}, "permessage-deflate; client_max_window_bits=10", deflateParams{level: flate.HuffmanOnly, threshold: 128}, ""},
+		{"plain", CompressionOptions{}, "permessage-deflate", deflateParams{threshold: 128, writeBits: 15, readBits: 15}, ""},
+		{"server-no-context-unasked", CompressionOptions{}, "permessage-deflate; server_no_context_takeover", deflateParams{threshold: 128, writeBits: 15, readBits: 15, readNoContext: true}, ""},
+		{"client-no-context-imposed", CompressionOptions{}, "permessage-deflate; client_no_context_takeover", deflateParams{threshold: 128, writeBits: 15, readBits: 15, writeNoContext: true}, ""},
+		{"client-no-context-offered", CompressionOptions{ClientNoContextTakeover: true}, "permessage-deflate", deflateParams{threshold: 128, writeBits: 15, readBits: 15, writeNoContext: true}, ""},
+		{"server-window-any", CompressionOptions{}, "permessage-deflate; server_max_window_bits=8", deflateParams{threshold: 128, writeBits: 15, readBits: 8}, ""},
+		{"client-window-15", CompressionOptions{}, "permessage-deflate; client_max_window_bits=15", deflateParams{threshold: 128, writeBits: 15, readBits: 15}, ""},
+		{"client-window-10", CompressionOptions{}, "permessage-deflate; client_max_window_bits=10", deflateParams{threshold: 128, writeBits: 10, readBits: 15}, ""},
+		{"client-window-8", CompressionOptions{}, "permessage-deflate; client_max_window_bits=8", deflateParams{threshold: 128, writeBits: 8, readBits: 15}, ""},
 		{"unknown", CompressionOptions{}, "permessage-deflate; foo=bar", deflateParams{}, "unknown parameter"},
 		{"duplicate", CompressionOptions{}, "permessage-deflate; server_no_context_takeover; server_no_context_takeover", deflateParams{}, "appears twice"},
 		{"server-window-no-value", CompressionOptions{}, "permessage-deflate; server_max_window_bits", deflateParams{}, "want 8 to 15"},
@@ -127,8 +128,7 @@ func TestCheckDeflateResponse(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			offer := deflateOffer(&tc.opts)
-			level, _ := checkLevel(tc.opts.Level)
-			got, err := checkDeflateResponse(parseExtensions(t, tc.response)[0], offer, &tc.opts, level)
+			got, err := checkDeflateResponse(parseExtensions(t, tc.response)[0], offer, &tc.opts)
 			if tc.wantErr != "" {
 				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
 					t.Fatalf("checkDeflateResponse(%q) = %+v, %v, want error with %q", tc.response, got, err, tc.wantErr)
@@ -204,7 +204,7 @@ func FuzzNegotiate(f *testing.F) {
 		// The client's side on the header as a response.
 		for _, e := range exts {
 			for _, copts := range []*CompressionOptions{{}, opts} {
-				p, err := checkDeflateResponse(e, deflateOffer(copts), copts, 1)
+				p, err := checkDeflateResponse(e, deflateOffer(copts), copts)
 				if err != nil {
 					continue
 				}
@@ -212,10 +212,10 @@ func FuzzNegotiate(f *testing.F) {
 				if perr != nil {
 					t.Fatalf("client accepted %q: %v, %+v", e, perr, cfg)
 				}
-				// A window under 15 bits for the client's messages is
-				// kept with Huffman coding only (RFC 7692 §7.1.2.2).
-				if small := cfg.hasClientWindow && cfg.clientMaxWindow < 15; small != (p.level == flate.HuffmanOnly) {
-					t.Fatalf("client accepted %q with level %d", e, p.level)
+				// The window the response gives each direction is the
+				// one used (RFC 7692 §7.1.2.1, §7.1.2.2).
+				if p.writeBits != windowOr15(cfg.clientMaxWindow) || p.readBits != windowOr15(cfg.serverMaxWindow) {
+					t.Fatalf("client accepted %q with windows %d (sent), %d (received)", e, p.writeBits, p.readBits)
 				}
 				if p.writeNoContext != (cfg.clientNoContext || copts.ClientNoContextTakeover) || p.readNoContext != cfg.serverNoContext {
 					t.Fatalf("client params %+v for response %q", p, e)
@@ -224,7 +224,7 @@ func FuzzNegotiate(f *testing.F) {
 		}
 
 		// The server's side on the header as offers.
-		resp, sp, ok := acceptDeflate(exts, opts, 1)
+		resp, sp, ok := acceptDeflate(exts, opts)
 		if !ok {
 			return
 		}
@@ -238,10 +238,10 @@ func FuzzNegotiate(f *testing.F) {
 				continue // declined
 			}
 			chosen = &exts[i]
-			// A window under 15 bits for the server's messages is kept
-			// with Huffman coding only (RFC 7692 §7.1.2.1).
-			if small := cfg.serverMaxWindow != 0 && cfg.serverMaxWindow < 15; small != (sp.level == flate.HuffmanOnly) {
-				t.Fatalf("acceptDeflate(%q) chose level %d for %q", header, sp.level, e)
+			// The server compresses within the window the offer asks
+			// for (RFC 7692 §7.1.2.1), and inflates any (15 bits).
+			if sp.writeBits != windowOr15(cfg.serverMaxWindow) || sp.readBits != 15 {
+				t.Fatalf("acceptDeflate(%q) chose windows %d (sent), %d (received) for %q", header, sp.writeBits, sp.readBits, e)
 			}
 			break
 		}
@@ -252,7 +252,7 @@ func FuzzNegotiate(f *testing.F) {
 		if err != nil || len(reparsed) != 1 || reparsed[0].String() != resp.String() {
 			t.Fatalf("response %q does not survive formatting: %v %v", resp, reparsed, err)
 		}
-		cp, err := checkDeflateResponse(reparsed[0], *chosen, &CompressionOptions{}, 1)
+		cp, err := checkDeflateResponse(reparsed[0], *chosen, &CompressionOptions{})
 		if err != nil {
 			t.Fatalf("client rejects server's response %q to %q: %v", resp, chosen, err)
 		}
@@ -261,6 +261,10 @@ func FuzzNegotiate(f *testing.F) {
 		}
 	})
 }
+
+// inflateTail follows a payload into compress/flate: the 00 00 ff ff of
+// RFC 7692 §7.2.2, then an empty final stored block.
+var inflateTail = [...]byte{0x00, 0x00, 0xff, 0xff, 0x01, 0x00, 0x00, 0xff, 0xff}
 
 // FuzzInflate feeds an arbitrary compressed payload, split into two
 // frames around a ping, to a server with permessage-deflate and compares
@@ -292,7 +296,7 @@ func FuzzInflate(f *testing.F) {
 		in := frames(rawFrame(false, frame.Rsv1, frame.OpBinary, true, payload[:k]), rawFrame(true, 0, frame.OpPing, true, []byte("p")),
 			rawFrame(true, 0, frame.OpContinuation, true, payload[k:]), closeCode(1000))
 		pc := &pipeConn{r: bytes.NewReader(in)}
-		c := newConn(pc, connConfig{readLimit: limit, closeTimeout: time.Second, deflate: &deflateParams{level: 1, readNoContext: true}})
+		c := newConn(pc, connConfig{readLimit: limit, closeTimeout: time.Second, deflate: &deflateParams{readNoContext: true}})
 		typ, got, err := c.Read(context.Background(), nil)
 		if wantCode == -1 {
 			if err != nil || typ != MessageBinary || !bytes.Equal(got, want) {

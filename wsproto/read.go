@@ -72,7 +72,9 @@ func (c *Conn) Read(ctx context.Context, buf []byte) (MessageType, []byte, error
 // io.EOF at the end of the message and is valid until the next call to
 // Reader or Read, which discard what it left unread. ctx bounds Reader and
 // every Read on the returned reader; a context that ends leaves the
-// connection usable, and Read may be called again.
+// connection usable, and Read may be called again. A compressed message
+// (permessage-deflate) is inflated as it is read, once all its frames have
+// arrived: until then its compressed bytes are held.
 func (c *Conn) Reader(ctx context.Context) (MessageType, io.Reader, error) {
 	if err := c.lock(ctx, c.rlock); err != nil {
 		return 0, nil, err
@@ -132,18 +134,10 @@ func (m *messageReaderRef) Read(p []byte) (int, error) {
 		}
 		return n, err
 	}
-	for c.frameLeft == 0 {
-		if !c.inMessage {
-			return 0, io.EOF
-		}
-		if err := c.nextFrame(); err != nil {
-			return 0, c.readFailed(m.ctx, err, false)
-		}
+	n, err := payloadReader{c}.Read(p)
+	if err == io.EOF {
+		return 0, io.EOF
 	}
-	if len(p) == 0 {
-		return 0, nil
-	}
-	n, err := c.readPayload(p)
 	if err != nil {
 		return n, c.readFailed(m.ctx, err, false)
 	}
@@ -151,6 +145,53 @@ func (m *messageReaderRef) Read(p []byte) (int, error) {
 		return n, io.EOF
 	}
 	return n, nil
+}
+
+// payloadReader reads the payload of the current data message, frame after
+// frame, unmasked and counted off; io.EOF at the end of the message.
+// Control frames between the frames are handled on the way. Compressed
+// messages are read through it (compress.go), which so never sees the read
+// buffer.
+type payloadReader struct{ c *Conn }
+
+func (r payloadReader) Read(p []byte) (int, error) {
+	c := r.c
+	for c.frameLeft == 0 {
+		if !c.inMessage {
+			return 0, io.EOF
+		}
+		if err := c.nextFrame(); err != nil {
+			return 0, err
+		}
+	}
+	if len(p) == 0 {
+		return 0, nil
+	}
+	return c.readPayload(p)
+}
+
+// wholePayload returns the rest of the current message's payload when it
+// is the whole payload of one frame, the message's last, of at most
+// bigReadSize bytes: read into the read buffer, unmasked and consumed, it
+// stays there, valid until the next read from the connection. ok is false,
+// and nothing is consumed, for a longer message.
+func (c *Conn) wholePayload() (b []byte, ok bool, err error) {
+	if c.frameLeft == 0 && !c.inMessage {
+		return nil, true, nil
+	}
+	if !c.frameFin || c.frameLeft > bigReadSize {
+		return nil, false, nil
+	}
+	n := int(c.frameLeft)
+	if err := c.fill(n, n); err != nil {
+		return nil, false, err
+	}
+	b = c.rbuf[c.rpos : c.rpos+n]
+	c.rpos += n
+	if err := c.consumePayload(b); err != nil {
+		return nil, false, err
+	}
+	return b, true, nil
 }
 
 // beginRead checks that the connection can still be read and arms ctx.
@@ -166,6 +207,11 @@ func (c *Conn) skipMessage() error {
 	if c.msgCompressed {
 		return c.skipCompressed()
 	}
+	return c.skipPayload()
+}
+
+// skipPayload discards the rest of the current message's payload.
+func (c *Conn) skipPayload() error {
 	for c.inMessage || c.frameLeft > 0 {
 		for c.frameLeft > 0 {
 			if c.rend == c.rpos {
@@ -214,9 +260,7 @@ func (c *Conn) readFailed(ctx context.Context, err error, midMessage bool) error
 	if errors.Is(err, io.EOF) {
 		err = io.ErrUnexpectedEOF
 	}
-	err = c.setErr(fmt.Errorf("%w: %w", frame.CloseError{Code: frame.CloseAbnormal}, err))
-	c.signalCloseRecv()
-	c.closeNet()
+	err = c.end(fmt.Errorf("%w: %w", frame.CloseError{Code: frame.CloseAbnormal}, err), closeNow)
 	c.releaseReadBuffer()
 	return err
 }
@@ -356,7 +400,7 @@ func (c *Conn) nextFrame() error {
 			// compressed (CheckHeader refused it where it is not allowed).
 			if h.Rsv&frame.Rsv1 != 0 {
 				c.msgCompressed = true
-				c.inf.start()
+				c.z.i.start(c.readLimit.Load())
 			}
 		}
 		if lim := c.readLimit.Load(); lim >= 0 {

@@ -1,7 +1,6 @@
 package wsproto
 
 import (
-	"compress/flate"
 	"context"
 	"encoding/binary"
 	"errors"
@@ -30,7 +29,7 @@ func (c *Conn) Write(ctx context.Context, typ MessageType, p []byte) error {
 		return err
 	}
 	defer unlock(c.wmsg)
-	if c.dfl != nil && len(p) >= c.dfl.p.threshold {
+	if c.z != nil && len(p) >= c.z.d.threshold {
 		return c.writeCompressed(ctx, frame.Opcode(typ), p)
 	}
 	return c.writeFrame(ctx, true, frame.Opcode(typ), 0, p)
@@ -72,10 +71,7 @@ func (c *Conn) writeFrame(ctx context.Context, fin bool, op frame.Opcode, rsv by
 		return errAfterClose
 	}
 	if c.isClosed() {
-		if err := c.ended(); err != nil {
-			return err
-		}
-		return errConnClosed
+		return c.closedErr()
 	}
 	if err := c.wwatch.arm(ctx); err != nil {
 		return err
@@ -165,10 +161,7 @@ func (c *Conn) writeFailed(ctx context.Context, err error, written int64) error 
 	if prior := c.ended(); prior != nil && c.isClosed() {
 		return prior
 	}
-	err = c.setErr(fmt.Errorf("wsproto: write failed: %w", err))
-	c.signalCloseRecv()
-	c.closeNet()
-	return err
+	return c.end(fmt.Errorf("wsproto: write failed: %w", err), closeNow)
 }
 
 // Writer returns a writer for one message of type typ, sent as one or more
@@ -187,7 +180,7 @@ func (c *Conn) Writer(ctx context.Context, typ MessageType) (io.WriteCloser, err
 	c.mw.op = frame.Opcode(typ)
 	c.mw.n = 0
 	c.mw.err = nil
-	c.mw.zw = nil
+	c.mw.compressing = false
 	return &messageWriterRef{w: &c.mw, gen: c.mw.gen, ctx: ctx}, nil
 }
 
@@ -200,7 +193,9 @@ type messageWriter struct {
 	buf *[]byte
 	n   int
 	err error
-	zw  *flate.Writer // the compressor, once the message is being compressed
+	// compressing: the message goes through the connection's deflater
+	// (compress.go), which sends its frames.
+	compressing bool
 }
 
 type messageWriterRef struct {
@@ -224,12 +219,12 @@ func (r *messageWriterRef) Write(p []byte) (int, error) {
 	if w.err != nil {
 		return 0, w.err
 	}
-	if w.zw != nil {
+	if w.compressing {
 		return w.compress(p)
 	}
 	total := 0
 	for len(p) > 0 {
-		if w.c.dfl != nil && w.n+len(p) >= writeChunk {
+		if w.c.z != nil && w.n+len(p) >= writeChunk {
 			// 32 KiB is above any sensible threshold: compress from here
 			// on, starting with what is buffered.
 			if err := w.startCompression(r.ctx); err != nil {
@@ -263,7 +258,8 @@ func (r *messageWriterRef) Write(p []byte) (int, error) {
 
 // startCompression starts compressing the message with what is buffered.
 func (w *messageWriter) startCompression(ctx context.Context) error {
-	w.zw = w.c.dfl.begin(ctx, w.op)
+	w.c.z.d.begin(ctx, w.op)
+	w.compressing = true
 	if w.n > 0 {
 		n := w.n
 		w.n = 0
@@ -274,14 +270,16 @@ func (w *messageWriter) startCompression(ctx context.Context) error {
 	return nil
 }
 
-// compress feeds p to the compressor, which sends frames as they fill.
+// compress feeds p to the deflater, which sends frames as they fill.
 func (w *messageWriter) compress(p []byte) (int, error) {
-	n, err := w.zw.Write(p)
-	if err != nil {
-		w.err = w.c.compressedWriteDone(err)
-		return n, w.err
+	if err := w.c.z.d.write(p); err != nil {
+		// The message is over: end releases it, and ends the
+		// connection if a frame of it is out.
+		w.err = w.c.z.d.end(err)
+		w.compressing = false
+		return 0, w.err
 	}
-	return n, nil
+	return len(p), nil
 }
 
 // frame sends one frame of the message.
@@ -295,9 +293,7 @@ func (w *messageWriter) frame(ctx context.Context, fin bool, p []byte) error {
 			// Frames of this message are out and the rest never will be:
 			// any later message would read as a new data frame inside it
 			// (RFC 6455 §5.4), so the connection cannot go on.
-			w.c.setErr(fmt.Errorf("wsproto: message cut short after its first frame: %w", err))
-			w.c.signalCloseRecv()
-			w.c.closeNet()
+			w.c.end(fmt.Errorf("wsproto: message cut short after its first frame: %w", err), closeNow)
 		}
 	}
 	return err
@@ -314,20 +310,16 @@ func (r *messageWriterRef) Close() error {
 	r.closed = true
 	w := r.w
 	err := w.err
-	if err == nil && w.zw == nil && w.c.dfl != nil && w.n >= w.c.dfl.p.threshold {
+	if err == nil && !w.compressing && w.c.z != nil && w.n >= w.c.z.d.threshold {
 		err = w.startCompression(r.ctx)
 	}
 	switch {
-	case w.zw != nil:
+	case w.compressing:
 		if err == nil {
-			err = w.zw.Flush()
-			if err == nil {
-				err = w.c.dfl.sink.finish()
-			}
-			err = w.c.compressedWriteDone(err)
+			err = w.c.z.d.finish()
 		}
-		w.c.dfl.end(w.zw, err)
-		w.zw = nil
+		err = w.c.z.d.end(err)
+		w.compressing = false
 	case err == nil:
 		var p []byte
 		if w.buf != nil {
@@ -355,7 +347,7 @@ type PreparedMessage struct {
 	frame []byte
 
 	dmu      sync.Mutex
-	deflated []levelFrame // compressed frames, one per compression level
+	deflated []bitsFrame // compressed frames, one per window size
 }
 
 // NewPreparedMessage returns a prepared message of type typ holding data.
@@ -382,10 +374,10 @@ func (pm *PreparedMessage) serverFrame() []byte {
 // window.
 func (c *Conn) preparedFrame(pm *PreparedMessage) []byte {
 	switch {
-	case c.client, c.dfl != nil && !c.dfl.p.writeNoContext:
+	case c.client, c.z != nil && !c.z.d.noContext:
 		return nil
-	case c.dfl != nil && len(pm.data) >= c.dfl.p.threshold:
-		return pm.compressedFrame(c.dfl.p.level)
+	case c.z != nil && len(pm.data) >= c.z.d.threshold:
+		return pm.compressedFrame(c.z.d.enc.WindowBits())
 	}
 	return pm.serverFrame()
 }
@@ -393,8 +385,9 @@ func (c *Conn) preparedFrame(pm *PreparedMessage) []byte {
 // WritePrepared sends pm as one message, like Write. A server connection
 // with permessage-deflate and without context takeover for its messages
 // (server_no_context_takeover, RFC 7692 §7.1.1.1) sends a frame compressed
-// once per compression level and shared by all such connections; with
-// context takeover each connection compresses the message itself.
+// once per window size (server_max_window_bits, §7.1.2.1) and shared by
+// all such connections; with context takeover each connection compresses
+// the message itself.
 func (c *Conn) WritePrepared(ctx context.Context, pm *PreparedMessage) error {
 	frame := c.preparedFrame(pm)
 	if frame == nil {

@@ -87,6 +87,15 @@ func (d *Decoder) Reset(windowBits int, noContextTakeover bool) error {
 	return nil
 }
 
+// WindowBits returns the window size the peer compresses with, as a power
+// of two.
+func (d *Decoder) WindowBits() int {
+	if d.wbits == 0 {
+		return MaxWindowBits
+	}
+	return int(d.wbits)
+}
+
 // window returns the bytes of history kept.
 func (d *Decoder) window() int {
 	switch d.wbits {
@@ -106,6 +115,15 @@ func (d *Decoder) window() int {
 func (d *Decoder) Begin(src io.Reader, limit int64) {
 	d.open(limit)
 	d.st.src.r = src
+}
+
+// BeginBytes is Begin for a payload already in memory: the payloads of
+// the message's frames joined, as for Begin. The Decoder reads payload in
+// place, without copying it, until the message ends or is dropped; it must
+// not change until then.
+func (d *Decoder) BeginBytes(payload []byte, limit int64) {
+	d.open(limit)
+	d.st.src.avail = payload
 }
 
 func (d *Decoder) open(limit int64) {
@@ -203,6 +221,18 @@ func (d *Decoder) merge() {
 	d.win = append(d.win[:0], d.st.inf.tail(w)...)
 }
 
+// Pending returns how many inflated bytes of the open message Read can
+// return without decoding more, and whether they are all that is left of
+// the message. A caller that has read a first piece can so size a buffer
+// for the rest of a short message exactly. Pending does no work.
+func (d *Decoder) Pending() (n int, end bool) {
+	if d.st == nil || d.err != nil {
+		return 0, false
+	}
+	f := &d.st.inf
+	return f.wpos - f.rpos, f.err == io.EOF
+}
+
 // Discard inflates the rest of the open message without returning it, as
 // a message nobody reads must still be inflated when later ones may refer
 // to it. It returns nil at the end of the message, or the error Read
@@ -238,8 +268,7 @@ func (d *Decoder) Discard() error {
 // than limit bytes (limit >= 0) gives ErrLimit with dst holding the first
 // limit bytes.
 func (d *Decoder) AppendMessage(dst, payload []byte, limit int64) ([]byte, error) {
-	d.open(limit)
-	d.st.src.avail = payload
+	d.BeginBytes(payload, limit)
 	return d.appendAll(dst, limit)
 }
 

@@ -220,6 +220,21 @@ func TestDecodeLimit(t *testing.T) {
 			if _, again := d.Read(make([]byte, 10)); again != err && !(err == nil && again == io.EOF) {
 				t.Errorf("Read after the end: %v, want %v again", again, err)
 			}
+			d.BeginBytes(payload, tc.limit)
+			got = got[:0]
+			for buf := make([]byte, 333); ; {
+				n, rerr := d.Read(buf)
+				got = append(got, buf[:n]...)
+				if rerr != nil {
+					if rerr == io.EOF {
+						rerr = nil
+					}
+					if tc.ok != (rerr == nil) || !tc.ok && !errors.Is(rerr, ErrLimit) || !bytes.Equal(got, want) {
+						t.Fatalf("BeginBytes and Read: %d bytes, %v; want %d bytes, ok=%v", len(got), rerr, len(want), tc.ok)
+					}
+					break
+				}
+			}
 			d.Begin(bytes.NewReader(payload), tc.limit)
 			if err := d.Discard(); tc.ok != (err == nil) || !tc.ok && !errors.Is(err, ErrLimit) {
 				t.Fatalf("Discard: %v, want ok=%v or ErrLimit", err, tc.ok)
@@ -230,6 +245,35 @@ func TestDecodeLimit(t *testing.T) {
 	var d Decoder
 	if got, err := d.AppendMessage(nil, []byte{0x00}, 0); err != nil || len(got) != 0 {
 		t.Errorf("empty message, limit 0: %q, %v", got, err)
+	}
+}
+
+// TestDecodePending: once a first Read has decoded a message that fits
+// the inflater's output buffer, Pending tells exactly how much is left and
+// that it is the end; for a longer message it does not claim the end.
+func TestDecodePending(t *testing.T) {
+	var e Encoder
+	var d Decoder
+	for _, n := range []int{1, 1000, 20_000, 200_000} {
+		m := corpus.JSON(n, uint64(n))
+		d.BeginBytes(e.AppendMessage(nil, m), -1)
+		if p, end := d.Pending(); p != 0 || end {
+			t.Fatalf("%d bytes: Pending before Read = %d, %v; want 0, false", n, p, end)
+		}
+		var one [1]byte
+		if k, err := d.Read(one[:]); k != 1 || err != nil {
+			t.Fatalf("%d bytes: Read = %d, %v", n, k, err)
+		}
+		p, end := d.Pending()
+		if short := n < 60_000; end != short || short && p != n-1 || !short && p >= n-1 {
+			t.Fatalf("%d bytes: Pending after reading one = %d, %v", n, p, end)
+		}
+		if err := d.Discard(); err != nil {
+			t.Fatal(err)
+		}
+		if p, end := d.Pending(); p != 0 || end {
+			t.Fatalf("%d bytes: Pending with no message = %d, %v; want 0, false", n, p, end)
+		}
 	}
 }
 
@@ -360,8 +404,11 @@ func TestDecoderReset(t *testing.T) {
 	}
 	d, _ := NewDecoder(10, false)
 	d.AppendMessage(nil, new(Encoder).AppendMessage(nil, corpus.Text(3000, 1)), -1)
-	if err := d.Reset(99, false); !errors.Is(err, ErrWindowBits) || d.IdleSize() != 1024 {
-		t.Errorf("Reset(99) = %v, idle size %d; want ErrWindowBits and no change", err, d.IdleSize())
+	if err := d.Reset(99, false); !errors.Is(err, ErrWindowBits) || d.IdleSize() != 1024 || d.WindowBits() != 10 {
+		t.Errorf("Reset(99) = %v, idle size %d, window bits %d; want ErrWindowBits and no change", err, d.IdleSize(), d.WindowBits())
+	}
+	if bits := new(Decoder).WindowBits(); bits != 15 {
+		t.Errorf("zero Decoder: window bits %d, want 15", bits)
 	}
 	if err := d.Reset(10, true); err != nil || d.IdleSize() != 0 {
 		t.Errorf("Reset(10, true) = %v, idle size %d; want no window", err, d.IdleSize())

@@ -16,12 +16,24 @@ import (
 )
 
 func main() {
-	benchsrv.Main(benchsrv.Lib{Name: "coder", Echo: echo, Broadcast: broadcast, Read: read})
+	benchsrv.Main(benchsrv.Lib{Name: "coder", Echo: echo, EchoDeflate: echoDeflate, Broadcast: broadcast, Read: read})
 }
 
 var acceptOptions = &websocket.AcceptOptions{InsecureSkipVerify: true, CompressionMode: websocket.CompressionDisabled}
 
-func echo(limit int64) http.Handler {
+func echo(limit int64) http.Handler { return echoWith(acceptOptions, limit) }
+
+// echoDeflate is the echo with CompressionContextTakeover, or
+// CompressionNoContextTakeover.
+func echoDeflate(limit int64, noContextTakeover bool) http.Handler {
+	mode := websocket.CompressionContextTakeover
+	if noContextTakeover {
+		mode = websocket.CompressionNoContextTakeover
+	}
+	return echoWith(&websocket.AcceptOptions{InsecureSkipVerify: true, CompressionMode: mode}, limit)
+}
+
+func echoWith(acceptOptions *websocket.AcceptOptions, limit int64) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		c, err := websocket.Accept(w, r, acceptOptions)
 		if err != nil {

@@ -17,12 +17,20 @@ import (
 )
 
 func main() {
-	benchsrv.Main(benchsrv.Lib{Name: "gorilla", Echo: echo, Broadcast: broadcast, Read: read})
+	benchsrv.Main(benchsrv.Lib{Name: "gorilla", Echo: echo, EchoDeflate: echoDeflate, Broadcast: broadcast, Read: read})
 }
 
 var upgrader = websocket.Upgrader{CheckOrigin: func(*http.Request) bool { return true }}
 
-func echo(limit int64) http.Handler {
+func echo(limit int64) http.Handler { return echoWith(&upgrader, limit) }
+
+// echoDeflate is the echo with EnableCompression: gorilla compresses
+// without context takeover, its only mode.
+func echoDeflate(limit int64, _ bool) http.Handler {
+	return echoWith(&websocket.Upgrader{CheckOrigin: func(*http.Request) bool { return true }, EnableCompression: true}, limit)
+}
+
+func echoWith(upgrader *websocket.Upgrader, limit int64) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		c, err := upgrader.Upgrade(w, r, nil)
 		if err != nil {

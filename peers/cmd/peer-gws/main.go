@@ -16,7 +16,7 @@ import (
 )
 
 func main() {
-	benchsrv.Main(benchsrv.Lib{Name: "gws", Echo: echo, Broadcast: broadcast, Read: read})
+	benchsrv.Main(benchsrv.Lib{Name: "gws", Echo: echo, EchoDeflate: echoDeflate, Broadcast: broadcast, Read: read})
 }
 
 type echoHandler struct{ gws.BuiltinEventHandler }
@@ -30,10 +30,24 @@ func (echoHandler) OnMessage(c *gws.Conn, m *gws.Message) {
 }
 
 func echo(limit int64) http.Handler {
-	up := gws.NewUpgrader(echoHandler{}, &gws.ServerOption{
+	return echoWith(&gws.ServerOption{
 		ReadMaxPayloadSize: int(limit),
 		CheckUtf8Enabled:   true,
 	})
+}
+
+// echoDeflate is the echo with PermessageDeflate, context takeover both
+// ways unless noContextTakeover.
+func echoDeflate(limit int64, noContextTakeover bool) http.Handler {
+	return echoWith(&gws.ServerOption{
+		ReadMaxPayloadSize: int(limit),
+		CheckUtf8Enabled:   true,
+		PermessageDeflate:  gws.PermessageDeflate{Enabled: true, ServerContextTakeover: !noContextTakeover, ClientContextTakeover: !noContextTakeover},
+	})
+}
+
+func echoWith(opt *gws.ServerOption) http.Handler {
+	up := gws.NewUpgrader(echoHandler{}, opt)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		c, err := up.Upgrade(w, r)
 		if err != nil {

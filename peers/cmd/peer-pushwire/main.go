@@ -21,11 +21,21 @@ import (
 )
 
 func main() {
-	benchsrv.Main(benchsrv.Lib{Name: "pushwire", Echo: echo, Broadcast: broadcast, Read: read})
+	benchsrv.Main(benchsrv.Lib{Name: "pushwire", Echo: echo, EchoDeflate: echoDeflate, Broadcast: broadcast, Read: read})
 }
 
 func echo(limit int64) http.Handler {
-	opts := &wsproto.AcceptOptions{InsecureSkipOriginCheck: true, ReadLimit: limit}
+	return echoWith(&wsproto.AcceptOptions{InsecureSkipOriginCheck: true, ReadLimit: limit})
+}
+
+// echoDeflate is the echo with permessage-deflate, context takeover both
+// ways (as `pushwire echo`) unless noContextTakeover.
+func echoDeflate(limit int64, noContextTakeover bool) http.Handler {
+	return echoWith(&wsproto.AcceptOptions{InsecureSkipOriginCheck: true, ReadLimit: limit,
+		Compression: &wsproto.CompressionOptions{ServerNoContextTakeover: noContextTakeover, ClientNoContextTakeover: noContextTakeover}})
+}
+
+func echoWith(opts *wsproto.AcceptOptions) http.Handler {
 	return wsproto.Handler(opts, func(c *wsproto.Conn, _ *http.Request) {
 		wsecho.Loop(context.Background(), c)
 	})

@@ -4,19 +4,16 @@ import (
 	"bufio"
 	"bytes"
 	"compress/flate"
-	"context"
 	"errors"
 	"fmt"
 	"io"
 	"net"
-	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
-	"github.com/pushwire/pushwire/peers"
-	"github.com/pushwire/pushwire/wsproto"
 	"github.com/pushwire/pushwire/wsproto/frame"
 )
 
@@ -27,62 +24,47 @@ import (
 const deflateOffer = "permessage-deflate"
 
 // zServer is one implementation's echo server with permessage-deflate in
-// one mode.
+// one mode, as a process of its own.
 type zServer struct {
-	name string // as shown in the tables
-	impl string // the peers.Impl it belongs to
-	mode string // for the notes
-	echo func() http.Handler
+	name string   // as shown in the tables
+	mode string   // for the notes
+	argv []string // the server process
+	ext  string   // the load's offer; "" for the uncompressed reference
 }
 
-// zServers lists every compressed echo server of the selected
-// implementations. Each uses its library's default compression level
-// (flate.BestSpeed everywhere, except gobwas, whose helper defaults to 9;
-// it is given BestSpeed like the others).
-func zServers(impls []*peers.Impl) []zServer {
+// zServers lists the compressed echo servers: the shipped `pushwire echo`
+// (permessage-deflate on, context takeover both ways), the peer programs
+// with -deflate (each library's usual compression settings, level
+// included), and for memory the uncompressed `pushwire echo` as the
+// reference. gobwas has no compressed echo program (its wsflate needs an
+// echo loop of its own).
+func zServers(b *bins, withPlain bool) []zServer {
+	listen := []string{"-addr", "127.0.0.1:0", "-debug-addr", "127.0.0.1:0"}
+	peer := func(name, mode string) []string {
+		return append([]string{b.peer[name], "serve", "-deflate", mode}, listen...)
+	}
+	pw := append([]string{b.pushwire, "echo"}, listen...)
+	zs := []zServer{
+		{"pushwire", "`pushwire echo`, context takeover both ways", pw, deflateOffer},
+		{"pushwire-nct", "peer-pushwire, server_no_context_takeover and client_no_context_takeover", peer("pushwire", "no-context-takeover"), deflateOffer},
+		{"gorilla", "EnableCompression, no context takeover (its only mode)", peer("gorilla", "takeover"), deflateOffer},
+		{"coder", "CompressionContextTakeover", peer("coder", "takeover"), deflateOffer},
+		{"gws", "PermessageDeflate, context takeover both ways", peer("gws", "takeover"), deflateOffer},
+	}
+	if withPlain {
+		zs = append(zs, zServer{"pushwire-plain", "peer-pushwire as pushwire-nct, no extension offered: the uncompressed reference", peer("pushwire", "no-context-takeover"), ""})
+	}
 	var out []zServer
-	for _, im := range impls {
-		switch im.Name {
-		case "pushwire":
-			out = append(out,
-				zServer{"pushwire", im.Name, "context takeover", func() http.Handler { return im.Echo(true) }},
-				zServer{"pushwire-nct", im.Name, "server_no_context_takeover and client_no_context_takeover", pwEchoNoContextTakeover})
-		case "gorilla":
-			out = append(out, zServer{im.Name, im.Name, "no context takeover (its only mode)", func() http.Handler { return im.Echo(true) }})
-		case "coder":
-			out = append(out, zServer{im.Name, im.Name, "context takeover (CompressionContextTakeover)", func() http.Handler { return im.Echo(true) }})
-		case "gws":
-			out = append(out, zServer{im.Name, im.Name, "context takeover both ways", func() http.Handler { return im.Echo(true) }})
-		case "gobwas":
-			out = append(out, zServer{im.Name, im.Name, "no context takeover (wsflate.DefaultParameters), wsflate reader and writer", func() http.Handler { return im.Echo(true) }})
+	for _, z := range zs {
+		if *only == "" || slices.Contains(strings.Split(*only, ","), strings.SplitN(z.name, "-", 2)[0]) {
+			out = append(out, z)
 		}
 	}
 	return out
 }
 
-// pwEchoNoContextTakeover is pushwire's echo server with permessage-deflate
-// and no context takeover in either direction: no window or compressor is
-// kept for a connection between messages.
-func pwEchoNoContextTakeover() http.Handler {
-	opts := &wsproto.AcceptOptions{
-		InsecureSkipOriginCheck: true,
-		ReadLimit:               peers.MaxMessage,
-		Compression:             &wsproto.CompressionOptions{ServerNoContextTakeover: true, ClientNoContextTakeover: true},
-	}
-	return wsproto.Handler(opts, func(c *wsproto.Conn, _ *http.Request) {
-		ctx := context.Background()
-		var buf []byte
-		for {
-			typ, msg, err := c.Read(ctx, buf)
-			if err != nil {
-				return
-			}
-			if err := c.Write(ctx, typ, msg); err != nil {
-				return
-			}
-			buf = wsproto.ReuseBuffer(msg)
-		}
-	})
+func (z zServer) start() (*server, error) {
+	return startServer(z.name, z.argv, "/", "ws")
 }
 
 // jsonPayload is n bytes of JSON-like records, compressible the way real
@@ -126,18 +108,23 @@ func deflatedFrame(p []byte) ([]byte, int) {
 	return append(fr, masked...), len(body)
 }
 
-func compressedEchoWorkloads(r *oldRows, impls []*peers.Impl) {
-	zs := zServers(impls)
+// compressedEchoWorkloads measures compressed echo throughput: every
+// server in its own process, all running at once, in interleaved
+// repetitions; the load comes from this process's raw sockets.
+func compressedEchoWorkloads(r *oldRows, b *bins) {
+	zs := zServers(b, false)
 	if len(zs) == 0 {
 		return
 	}
-	addrs := map[string]string{}
+	srvs := map[string]*server{}
 	for _, z := range zs {
-		mux := http.NewServeMux()
-		mux.Handle("/echo", z.echo())
-		a, stop := serve(mux)
-		defer stop()
-		addrs[z.name] = a
+		s, err := z.start()
+		if err != nil {
+			logf("zecho: %s: %v", z.name, err)
+			continue
+		}
+		defer s.stop()
+		srvs[z.name] = s
 	}
 	for _, size := range []int{1 << 10, 64 << 10} {
 		window := 32
@@ -150,13 +137,17 @@ func compressedEchoWorkloads(r *oldRows, impls []*peers.Impl) {
 				title: fmt.Sprintf("Compressed echo, %s JSON messages, %d connection(s)", sizeName(size), conns),
 				file:  fmt.Sprintf("zecho-%s-%dc", sizeName(size), conns),
 				unit:  "msgs/s", higher: true,
-				note: fmt.Sprintf("permessage-deflate; the load generator offers %q and sends one pre-compressed masked frame (%d B of JSON-like text deflated to %d B, RFC 7692 §7.2.1 tail removed), %d in flight per connection, %v per repetition, and counts replies, each of which must have RSV1 set; every server inflates, echoes and compresses again. Modes: %s; MB/s = msgs/s × %d B uncompressed",
+				note: fmt.Sprintf("permessage-deflate; every server in its own process (the shipped `pushwire echo`, peers/cmd/peer-* serve -deflate); the load generator (this process, raw sockets) offers %q and sends one pre-compressed masked frame (%d B of JSON-like text deflated to %d B by compress/flate BestSpeed, RFC 7692 §7.2.1 tail removed), %d in flight per connection, %v per repetition, servers in rotating order, and counts replies, each of which must have RSV1 set; every server inflates, echoes and compresses again. Modes: %s; MB/s = msgs/s × %d B uncompressed",
 					deflateOffer, size, zlen, window, *echoDur, modes(zs), size),
 				mbps: float64(size) / 1e6,
 			}
 			for rep := range *reps {
 				for _, z := range rotate(zs, rep) {
-					n, err := frameLoad(addrs[z.name], "/echo", deflateOffer, msgFrame, conns, window, *echoDur)
+					s := srvs[z.name]
+					if s == nil {
+						continue
+					}
+					n, err := frameLoad(s.addr, "/", deflateOffer, msgFrame, conns, window, *echoDur)
 					if err != nil {
 						logf("zecho %s %d B %d conns: %v", z.name, size, conns, err)
 						w.fail(z.name, err)
@@ -179,42 +170,85 @@ func modes(zs []zServer) string {
 	return strings.Join(ms, "; ")
 }
 
-// compressedMemWorkload measures, for each compressed echo server in its own
-// process, the memory per connection once every connection has exchanged
-// one compressed 1 KiB message.
-func compressedMemWorkload(r *oldRows, impls []*peers.Impl) {
-	zs := zServers(impls)
+// compressedMemWorkload measures, for each compressed echo server in a
+// fresh process of its own, the memory per connection once every
+// connection has exchanged one compressed 1 KiB message and then stays
+// idle, with the uncompressed `pushwire echo` as the reference.
+func compressedMemWorkload(r *oldRows, b *bins) {
+	zs := zServers(b, true)
 	n := *zConns
 	msgFrame, _ := deflatedFrame(jsonPayload(1 << 10))
+	plainFrame := maskedFrame(jsonPayload(1 << 10))
 	w := &workload{
 		title: fmt.Sprintf("Memory per connection with compression, %d connections", n),
 		file:  "memory-compressed", unit: "bytes/conn",
-		note: fmt.Sprintf("(heap in use + stack in use) growth / connections after a forced GC, server in its own process; every connection negotiated permessage-deflate and echoed one compressed 1 KiB JSON message, then stays idle. Modes: %s", modes(zs)),
+		note: fmt.Sprintf("(heap in use + stack in use, the server's /debug/vars after two forced collections) growth / connections; every server in a fresh process of its own; every connection negotiated permessage-deflate and echoed one compressed 1 KiB JSON message (pushwire-plain: no offer, one uncompressed message), then stays idle. Modes: %s", modes(zs)),
 	}
 	for i, z := range zs {
-		c := startChild(z.impl)
-		base := fields(c.ask("mem"))
-		conns, err := dialCompressed(c.addr, "/z/"+z.name, msgFrame, n, 100+i)
+		v, err := func() (float64, error) {
+			s, err := z.start()
+			if err != nil {
+				return 0, err
+			}
+			defer s.stop()
+			time.Sleep(300 * time.Millisecond)
+			base, err := heapStack(s)
+			if err != nil {
+				return 0, err
+			}
+			frame, rsv := msgFrame, frame.Rsv1
+			if z.ext == "" {
+				frame, rsv = plainFrame, 0
+			}
+			conns, err := dialCompressed(s.addr, "/", z.ext, frame, rsv, n, 100+i)
+			if err != nil {
+				return 0, err
+			}
+			defer closeAll(conns)
+			time.Sleep(500 * time.Millisecond)
+			with, err := heapStack(s)
+			if err != nil {
+				return 0, err
+			}
+			return float64(with-base) / float64(n), nil
+		}()
 		if err != nil {
 			logf("%s: %s: %v", w.title, z.name, err)
 			w.fail(z.name, err)
-			c.stop()
 			continue
 		}
-		time.Sleep(500 * time.Millisecond)
-		m := fields(c.ask("mem"))
-		v := (m[0] + m[1] - base[0] - base[1]) / float64(n)
 		w.add(z.name, v)
 		logf("%s: %s %.0f B/conn", w.title, z.name, v)
-		closeAll(conns)
-		c.stop()
 	}
 	r.add(w)
 }
 
-// dialCompressed opens n connections offering permessage-deflate, and on
-// each sends frame and reads the compressed reply.
-func dialCompressed(addr, path string, msgFrame []byte, n, spread int) ([]net.Conn, error) {
+// heapStack is the server's heap in use plus stack in use after two
+// forced collections.
+func heapStack(s *server) (int64, error) {
+	if err := s.forceGC(); err != nil {
+		return 0, err
+	}
+	v, err := s.vars()
+	if err != nil {
+		return 0, err
+	}
+	return int64(v.Memstats.HeapInuse + v.Memstats.StackInuse), nil
+}
+
+// maskedFrame is p in one masked binary frame, uncompressed.
+func maskedFrame(p []byte) []byte {
+	key := [4]byte{0x5a, 0x12, 0xc3, 0x9e}
+	fr := frame.AppendHeader(nil, frame.Header{Fin: true, Opcode: frame.OpBinary, Masked: true, Mask: key, Length: int64(len(p))})
+	masked := bytes.Clone(p)
+	frame.Mask(key, 0, masked)
+	return append(fr, masked...)
+}
+
+// dialCompressed opens n connections offering ext (permessage-deflate, or
+// nothing when ""), and on each sends msgFrame and reads the reply, whose
+// first frame must have the RSV bits rsv.
+func dialCompressed(addr, path, ext string, msgFrame []byte, rsv byte, n, spread int) ([]net.Conn, error) {
 	conns := make([]net.Conn, n)
 	sem := make(chan struct{}, 64)
 	var wg sync.WaitGroup
@@ -223,13 +257,13 @@ func dialCompressed(addr, path string, msgFrame []byte, n, spread int) ([]net.Co
 		sem <- struct{}{}
 		wg.Go(func() {
 			defer func() { <-sem }()
-			c, br, ext, err := rawDialExt(localAddr(spread), addr, path, deflateOffer)
-			if err == nil && !strings.HasPrefix(ext, "permessage-deflate") {
+			c, br, got, err := rawDialExt(localAddr(spread), addr, path, ext)
+			if err == nil && ext != "" && !strings.HasPrefix(got, "permessage-deflate") {
 				c.Close()
-				err = fmt.Errorf("permessage-deflate not accepted (Sec-WebSocket-Extensions: %q)", ext)
+				err = fmt.Errorf("permessage-deflate not accepted (Sec-WebSocket-Extensions: %q)", got)
 			}
 			if err == nil {
-				err = exchangeCompressed(c, br, msgFrame)
+				err = exchangeCompressed(c, br, msgFrame, rsv)
 				if err != nil {
 					c.Close()
 				}
@@ -253,7 +287,7 @@ func dialCompressed(addr, path string, msgFrame []byte, n, spread int) ([]net.Co
 	return conns, nil
 }
 
-func exchangeCompressed(c net.Conn, br *bufio.Reader, msg []byte) error {
+func exchangeCompressed(c net.Conn, br *bufio.Reader, msg []byte, want byte) error {
 	c.SetDeadline(time.Now().Add(20 * time.Second))
 	defer c.SetDeadline(time.Time{})
 	if _, err := c.Write(msg); err != nil {
@@ -263,8 +297,8 @@ func exchangeCompressed(c net.Conn, br *bufio.Reader, msg []byte) error {
 	if err != nil {
 		return err
 	}
-	if rsv&frame.Rsv1 == 0 {
-		return errors.New("reply without RSV1: not compressed")
+	if rsv&frame.Rsv1 != want {
+		return fmt.Errorf("reply with RSV bits %#x, want %#x", rsv, want)
 	}
 	return nil
 }

@@ -140,9 +140,6 @@ func runChild(name string) {
 	mux.Handle("/echo", idle)
 	bh, send, count := im.Broadcast()
 	mux.Handle("/bc", bh)
-	for _, z := range zServers([]*peers.Impl{im}) {
-		mux.Handle("/z/"+z.name, z.echo())
-	}
 	addr, _ := serve(mux)
 	fmt.Println("addr", addr)
 	msg := bytes.Repeat([]byte("b"), 1<<10)

@@ -13,9 +13,10 @@
 //	go run ./cmd/results -notes     # copy results/notes.md into RESULTS.md again
 //
 // Rows (-rows, comma-separated; default all): echo, lat, sys, read, bcast,
-// idle, prof (CPU profiles where pushwire is below -prof-below), and the
-// rows of the old in-process method not yet moved to processes: zecho,
-// zmem, sse, ssefan. Raw data (every sample, perf and pprof output) goes to
+// idle, prof (CPU profiles where pushwire is below -prof-below), zecho and
+// zmem (permessage-deflate: each server a process of its own, the load
+// from this process), and the rows of the old in-process method not yet
+// moved to processes: sse, ssefan. Raw data (every sample, perf and pprof output) goes to
 // results/raw/, which is not committed. Everything stays on 127.0.0.0/8.
 package main
 
@@ -32,8 +33,6 @@ import (
 	"strings"
 	"syscall"
 	"time"
-
-	"github.com/pushwire/pushwire/peers"
 )
 
 var (
@@ -60,8 +59,8 @@ var (
 
 	// The old method's rows.
 	idleConns  = flag.Int("conns", 10000, "old-method rows: connections of the SSE fan-out")
-	zConns     = flag.Int("zconns", 2000, "old-method rows: connections of the memory row with compression")
-	only       = flag.String("only", "", "old-method rows: comma-separated implementations (default all)")
+	zConns     = flag.Int("zconns", 2000, "zmem: connections of the memory row with compression")
+	only       = flag.String("only", "", "zecho, zmem: comma-separated implementations (default all)")
 	cpuprofile = flag.String("cpuprofile", "", "old-method rows: CPU profile of this process")
 	childprof  = flag.String("childprof", "", "old-method rows: directory for each child's CPU profile")
 	child      = flag.String("child", "", "internal: serve one implementation for the old-method rows")
@@ -222,7 +221,6 @@ func main() {
 	}
 
 	// The old method's rows.
-	impls := selected()
 	if *cpuprofile != "" {
 		f, err := os.Create(*cpuprofile)
 		check(err)
@@ -231,10 +229,10 @@ func main() {
 	}
 	old := &oldRows{}
 	if want("zecho") {
-		compressedEchoWorkloads(old, impls)
+		compressedEchoWorkloads(old, b)
 	}
 	if want("zmem") {
-		compressedMemWorkload(old, impls)
+		compressedMemWorkload(old, b)
 	}
 	if want("sse") {
 		sseWorkloads(old)
@@ -311,16 +309,6 @@ func childMain() {
 		return
 	}
 	runChild(*child)
-}
-
-func selected() []*peers.Impl {
-	var out []*peers.Impl
-	for _, im := range peers.Impls() {
-		if *only == "" || slices.Contains(strings.Split(*only, ","), im.Name) {
-			out = append(out, im)
-		}
-	}
-	return out
 }
 
 func check(err error) {

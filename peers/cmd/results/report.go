@@ -292,8 +292,8 @@ func (r *report) write(dir, raw string) error {
 		writeWorkload(&b, r.bcastAlloc, false)
 	}
 	if len(r.old) > 0 {
-		p("\n## Rows still measured with the old in-process method\n\n")
-		p("Compression and SSE rows have not moved to server processes yet: the compressed echo servers run inside this command's process, next to the load generator, which is the method whose figures disagree with separate processes (see the notes below); the memory and SSE fan-out rows use a child process of this command and report (heap in use + stack in use) after a forced GC, not RSS. Read them as the old figures were read.\n")
+		p("\n## Compression rows, and rows still measured with the old in-process method\n\n")
+		p("The compression rows (compressed echo, memory with compression) run every server as a process of its own (the shipped `pushwire echo`, peers/cmd/peer-* serve -deflate); the load comes from this command's raw sockets, and memory is the server's (heap in use + stack in use) after two forced collections, not RSS. The SSE rows have not moved to server processes yet: the SSE fan-out row uses a child process of this command and reports (heap in use + stack in use) after a forced GC. Read those as the old figures were read.\n")
 		for _, w := range r.old {
 			writeWorkload(&b, w, false)
 		}

@@ -7,12 +7,14 @@
 //
 // A program is run as
 //
-//	peer-X serve [-addr 127.0.0.1:0] [-debug-addr 127.0.0.1:0] [-limit 67108864]
+//	peer-X serve [-addr 127.0.0.1:0] [-debug-addr 127.0.0.1:0] [-limit 67108864] [-deflate MODE]
 //	peer-X read -url ws://HOST:PORT/ -n N [-cpuprofile FILE]
 //
 // serve prints one line "peer-X: listening on ws://ADDR/" (and, with
 // -debug-addr, "peer-X: debug on http://ADDR/") and serves until SIGTERM or
-// SIGINT. Every path but /bc is the echo server; /bc adds the connection to
+// SIGINT. Every path but /bc is the echo server (with -deflate takeover or
+// -deflate no-context-takeover, the echo server with permessage-deflate
+// of Lib.EchoDeflate); /bc adds the connection to
 // the broadcast group and reads until it ends. The debug address serves
 // /debug/vars (expvar: memstats, cmdline, goroutines), /debug/pprof/, and
 // /bench/broadcast (POST, ?size=N: send one binary message of N bytes to the
@@ -68,6 +70,11 @@ type Lib struct {
 	// Echo returns the library's plain echo server: each message is sent
 	// back with its type. limit is the read limit in bytes.
 	Echo func(limit int64) http.Handler
+	// EchoDeflate, when not nil, returns the echo server with
+	// permessage-deflate (RFC 7692) accepted in the library's usual mode,
+	// or, with noContextTakeover, without context takeover either way;
+	// nil when the library has no such mode.
+	EchoDeflate func(limit int64, noContextTakeover bool) http.Handler
 	// Broadcast returns a handler whose connections join a group and read
 	// until they end, a function that sends p to every member, and the
 	// group's size.
@@ -103,12 +110,22 @@ func serve(lib Lib, args []string) error {
 	addr := fs.String("addr", "127.0.0.1:0", "address to listen on")
 	debugAddr := fs.String("debug-addr", "", "address of the debug endpoint (expvar, pprof, broadcast control); none if empty")
 	limit := fs.Int64("limit", DefaultLimit, "read limit in bytes")
+	deflate := fs.String("deflate", "", `echo with permessage-deflate: "takeover" (the library's usual mode) or "no-context-takeover"`)
 	fs.Parse(args)
 
+	echo := lib.Echo(*limit)
+	if *deflate != "" {
+		if *deflate != "takeover" && *deflate != "no-context-takeover" || lib.EchoDeflate == nil {
+			return fmt.Errorf("-deflate %q: not available", *deflate)
+		}
+		if echo = lib.EchoDeflate(*limit, *deflate == "no-context-takeover"); echo == nil {
+			return fmt.Errorf("-deflate %q: not available", *deflate)
+		}
+	}
 	bh, send, count := lib.Broadcast(*limit)
 	mux := http.NewServeMux()
 	mux.Handle("/bc", bh)
-	mux.Handle("/", lib.Echo(*limit))
+	mux.Handle("/", echo)
 	ln, err := net.Listen("tcp", *addr)
 	if err != nil {
 		return err

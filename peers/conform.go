@@ -57,9 +57,9 @@ func ConformPeers() []*ConformPeer {
 		goPeer("pushwire", "`wsproto.Handler` / `wsproto.Dial` with `ReadLimit` 64 MiB and `Compression` on (defaults); `Read`, then `Write` of the same type",
 			pushwireEcho(), pushwireClient),
 		goPeer("gorilla", "`Upgrader{EnableCompression: true}` / `Dialer{EnableCompression: true}`, `SetReadLimit(64 MiB)`; `ReadMessage`, then `WriteMessage`",
-			gorillaEcho(false), gorillaClient(false)),
+			gorillaConformEcho(false), gorillaClient(false)),
 		goPeer("gorilla-utf8", "as gorilla, but the echo streams each message with `NextReader`/`NextWriter` and checks text for UTF-8 as it copies, closing with 1007 on invalid input, as gorilla's examples/autobahn does (gorilla leaves UTF-8 to the application)",
-			gorillaEcho(true), gorillaClient(true)),
+			gorillaConformEcho(true), gorillaClient(true)),
 		goPeer("coder", "`CompressionContextTakeover`, `SetReadLimit(64 MiB)`; `Read`, then `Write`",
 			coderEcho(), coderClient),
 		goPeer("gobwas", "`ws.UpgradeHTTP` / `ws.Dial`, `wsutil.ReadClientData`/`ReadServerData` (UTF-8 check on, the default) and `WriteServerMessage`/`WriteClientMessage`, 64 MiB; no compression: gobwas's wsflate is a toolkit for a hand-written frame loop, not an option of these helpers",
@@ -159,9 +159,9 @@ func pushwireClient(ctx context.Context, url string) {
 	}
 }
 
-// gorillaEcho is gorilla's echo loop with its read limit set; with utf8 it
+// gorillaConformEcho is gorilla's echo loop with its read limit set; with utf8 it
 // is the UTF-8 checking echo of gorilla's examples/autobahn.
-func gorillaEcho(utf8 bool) http.Handler {
+func gorillaConformEcho(utf8 bool) http.Handler {
 	up := websocket.Upgrader{CheckOrigin: func(*http.Request) bool { return true }, EnableCompression: true}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		c, err := up.Upgrade(w, r, nil)

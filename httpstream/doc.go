@@ -89,11 +89,18 @@
 // # Concurrency
 //
 // A Handler serves any number of requests at once; its methods are safe for
-// concurrent use. Each stream runs a goroutine that reads the log's
-// subscription and the request's goroutine that writes, and a WebSocket one
-// more to read client messages; none outlives the stream. OnPublish is
-// called from the request's goroutine, or the WebSocket reading goroutine,
-// concurrently for different clients. Close (or Shutdown) ends every
+// concurrent use. A stream holds no goroutine while it waits: the log's
+// notification (hub.Notifier), its keep-alive timer, the client going away
+// and Close each start one, which writes what is ready and ends. Over
+// HTTP/1.x a stream and a waiting long poll take the connection from
+// net/http (the request's goroutine returns) and end it with the response
+// ("Connection: close"); over HTTP/2 the request's goroutine stays. A
+// WebSocket's client messages are read by a goroutine that exists only
+// while the client sends (on Linux; elsewhere it stays in Read); none
+// outlives the stream. OnPublish is called from the request's goroutine,
+// or the WebSocket reading goroutine, concurrently for different clients;
+// for a WebSocket message its request is the upgrade request, kept for the
+// connection's life. Close (or Shutdown) ends every
 // stream: WebSocket connections get close code 1001, streamed responses
 // end, held polls answer at once; it waits for them to finish and leaves
 // the log untouched, so nothing published before the close is lost for a
@@ -102,11 +109,12 @@
 // # Limits
 //
 // A poll answers at most MaxBatch (256) entries; a stream flushes at most
-// MaxBatch entries at a time and buffers no more than that plus 16 entries
-// read ahead of the writer. A message from a client is at most
-// MaxMessageSize (64 KiB). Each write is bounded by WriteTimeout (10 s) by
-// moving the connection's write deadline with http.ResponseController, which
-// also keeps an http.Server.WriteTimeout from cutting a live stream.
+// MaxBatch entries at a time and holds no entry and no buffer between
+// writes (buffers come from a pool for each write). A message from a
+// client is at most MaxMessageSize (64 KiB). Each write is bounded by
+// WriteTimeout (10 s) by moving the connection's write deadline (with
+// http.ResponseController for a response net/http keeps, which also keeps
+// an http.Server.WriteTimeout from cutting a live stream).
 // Streams write a keep-alive after KeepAlive (15 s) of silence. A
 // subscriber that reads slowly costs only its cursor in the log; under the
 // topic's Drop policy it is disconnected (WebSocket close 1008), under

@@ -50,7 +50,7 @@ func FuzzSSEData(f *testing.F) {
 		if err := sink.entry(&hub.Entry{Seq: 7, Data: []byte(s)}); err != nil {
 			t.Fatalf("sseSink.entry(%q) = %v", s, err)
 		}
-		stream := sink.buf
+		stream := sink.pending()
 		d := sseproto.NewDecoder(bytes.NewReader(stream), nil)
 		ev, err := d.Next()
 		if err != nil {

@@ -110,9 +110,18 @@ type Handler struct {
 	ctx    context.Context // done when Close starts
 	cancel context.CancelFunc
 
-	mu     sync.Mutex
-	closed bool
-	active sync.WaitGroup // running streams and polls
+	mu      sync.Mutex
+	closed  bool
+	members member         // list head: the streams and held polls Close reaches
+	active  sync.WaitGroup // running streams and polls
+}
+
+// A member is a stream's or a held poll's place in its handler's list,
+// through which Close ends it.
+type member struct {
+	prev, next *member
+	ender      interface{ shutdown() }
+	joined     bool
 }
 
 // NewHandler returns a Handler serving log. opts may be nil.
@@ -174,6 +183,11 @@ func (h *Handler) Close() error {
 func (h *Handler) Shutdown(ctx context.Context) error {
 	h.mu.Lock()
 	h.closed = true
+	// Each member only records the shutdown and starts a goroutine to
+	// act on it; none waits for h.mu.
+	for m := h.members.next; m != nil; m = m.next {
+		m.ender.shutdown()
+	}
 	h.mu.Unlock()
 	h.cancel()
 	done := make(chan struct{})
@@ -187,6 +201,48 @@ func (h *Handler) Shutdown(ctx context.Context) error {
 	case <-ctx.Done():
 		return ctx.Err()
 	}
+}
+
+// join registers a stream or a held poll, which Close then ends; it
+// reports false once the handler is closed.
+func (h *Handler) join(m *member) bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.closed {
+		return false
+	}
+	m.joined = true
+	m.prev, m.next = &h.members, h.members.next
+	if m.next != nil {
+		m.next.prev = m
+	}
+	h.members.next = m
+	h.active.Add(1)
+	return true
+}
+
+// leave undoes join, if m joined.
+func (h *Handler) leave(m *member) {
+	h.mu.Lock()
+	if !m.joined {
+		h.mu.Unlock()
+		return
+	}
+	m.joined = false
+	m.prev.next = m.next
+	if m.next != nil {
+		m.next.prev = m.prev
+	}
+	m.prev, m.next = nil, nil
+	h.mu.Unlock()
+	h.active.Done()
+}
+
+// isClosed reports whether Close has started.
+func (h *Handler) isClosed() bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.closed
 }
 
 // begin registers a running stream or poll; it reports false once the

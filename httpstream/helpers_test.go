@@ -166,3 +166,11 @@ func (c *cuttingConn) Write(p []byte) (int, error) {
 	c.Conn.Close()
 	return n, net.ErrClosed
 }
+
+// pending returns what a sink appended since its last flush.
+func (rw *respWriter) pending() []byte {
+	if rw.pb == nil {
+		return nil
+	}
+	return rw.buf[chunkReserve:]
+}

@@ -37,15 +37,22 @@ func (h *Handler) servePoll(w http.ResponseWriter, r *http.Request, cur hub.Curs
 			timeout = d
 		}
 	}
-	if !h.begin() {
+	closed := h.isClosed()
+	if closed {
 		timeout = 0 // closed: answer at once
-	} else {
-		defer h.active.Done()
 	}
 	ctx := r.Context()
 	buf := make([]hub.Entry, h.opts.MaxBatch)
 	n, next, err := h.log.ReadAfter(ctx, cur, buf)
 	if n == 0 && err == nil && timeout > 0 {
+		if canHijack(w, r) && h.holdPoll(w, r, next, timeout) {
+			return // answered by the held poll
+		}
+		if !h.begin() {
+			timeout = 0
+		} else {
+			defer h.active.Done()
+		}
 		wctx, cancel := context.WithTimeout(ctx, timeout)
 		stop := context.AfterFunc(h.ctx, cancel)
 		// Wait with the resolved cursor: a FromNow would resolve again.
@@ -58,25 +65,42 @@ func (h *Handler) servePoll(w http.ResponseWriter, r *http.Request, cur hub.Curs
 			err = nil // timed out or closing: answer with no entries
 		}
 	}
+	out, ok := appendPollAnswer(nil, buf[:n], next, err)
+	if !ok { // the client went away, or the log failed
+		httpError(w, "reading the log failed", http.StatusServiceUnavailable)
+		return
+	}
+	hd := w.Header()
+	hd.Set("Content-Type", "application/json")
+	hd.Set("Cache-Control", "no-store")
+	hd.Set("Content-Length", strconv.Itoa(len(out)))
+	if h.opts.WriteTimeout > 0 {
+		http.NewResponseController(w).SetWriteDeadline(time.Now().Add(h.opts.WriteTimeout))
+	}
+	w.Write(out)
+}
+
+// appendPollAnswer appends the JSON answer to a poll: entries, the cursor
+// next, and the gap or reset err holds. ok is false when err is an error
+// the answer cannot carry (the log failed, or the client went away).
+func appendPollAnswer(out []byte, entries []hub.Entry, next hub.Cursor, err error) (_ []byte, ok bool) {
 	var gap hub.GapError
 	var reset hub.ResetError
 	switch {
 	case err == nil, errors.Is(err, hub.ErrClosed):
 	case errors.As(err, &gap):
 	case errors.As(err, &reset):
-	default: // the client went away, or the log failed
-		httpError(w, "reading the log failed", http.StatusServiceUnavailable)
-		return
+	default:
+		return out, false
 	}
-	out := make([]byte, 0, 64+n*64)
 	out = append(out, `{"cursor":"`...)
 	out = appendCursor(out, next)
 	out = append(out, `","entries":[`...)
-	for i := range n {
+	for i := range entries {
 		if i > 0 {
 			out = append(out, ',')
 		}
-		out = appendEntryRecord(out, &buf[i])
+		out = appendEntryRecord(out, &entries[i])
 	}
 	out = append(out, ']')
 	if gap.Oldest != 0 {
@@ -87,13 +111,5 @@ func (h *Handler) servePoll(w http.ResponseWriter, r *http.Request, cur hub.Curs
 		out = append(out, `,"reset":`...)
 		out = appendReset(out, reset)
 	}
-	out = append(out, "}\n"...)
-	hd := w.Header()
-	hd.Set("Content-Type", "application/json")
-	hd.Set("Cache-Control", "no-store")
-	hd.Set("Content-Length", strconv.Itoa(len(out)))
-	if h.opts.WriteTimeout > 0 {
-		http.NewResponseController(w).SetWriteDeadline(time.Now().Add(h.opts.WriteTimeout))
-	}
-	w.Write(out)
+	return append(out, "}\n"...), true
 }

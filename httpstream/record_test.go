@@ -103,8 +103,8 @@ func TestSSEEntry(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			var s sseSink
-			if err := s.entry(&hub.Entry{Seq: 9, Type: tt.typ, Data: []byte(tt.in)}); err != nil || string(s.buf) != tt.want {
-				t.Errorf("sseSink.entry(%q, %q) = %q, %v, want %q", tt.typ, tt.in, s.buf, err, tt.want)
+			if err := s.entry(&hub.Entry{Seq: 9, Type: tt.typ, Data: []byte(tt.in)}); err != nil || string(s.pending()) != tt.want {
+				t.Errorf("sseSink.entry(%q, %q) = %q, %v, want %q", tt.typ, tt.in, s.pending(), err, tt.want)
 			}
 		})
 	}
@@ -122,12 +122,12 @@ func TestRecordAllocs(t *testing.T) {
 	if allocs != 0 {
 		t.Errorf("appendEntryRecord allocates %v times per entry, want 0", allocs)
 	}
-	s := sseSink{respWriter: respWriter{buf: make([]byte, 0, 1024)}}
+	var s sseSink
 	allocs = testing.AllocsPerRun(100, func() {
-		s.buf = s.buf[:0]
 		s.entry(e)
 		s.gap(hub.GapError{After: 1, Oldest: 5, Lost: 3}, hub.After(4))
 		s.keepAlive()
+		s.flush() // the buffer back to the pool
 	})
 	if allocs != 0 {
 		t.Errorf("the SSE sink allocates %v times per entry, want 0", allocs)

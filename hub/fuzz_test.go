@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"sync/atomic"
 	"testing"
 )
 
@@ -152,7 +153,7 @@ const (
 	opRead             // cursor, buffer length
 	opWait             // cursor
 	opSubscribe        // cursor
-	opNext             // count-1 (mod 8)
+	opNext             // count-1 (mod 8); bit 3: TryNext after Notify instead of Next
 	opClose            // 0: the topic, 1: the subscription, else nothing
 	opBurst            // count (low 4 bits), size (high 4 bits)
 	numOps
@@ -219,6 +220,11 @@ func FuzzLog(f *testing.F) {
 	f.Add([]byte{15, 40, 0, opSubscribe, 1, opBurst, 0xff, opNext, 2, opWait, 2, opBurst, 0x2f, opNext, 7, opRead, 2 | 20<<2, 5})
 	f.Add([]byte{7, 255, 1, opBurst, 0x25, opSubscribe, 2 | 3<<2, opBurst, 0x14, opClose, 0, opNext, 7, opWait, 0, opPublish, 1})
 	f.Add([]byte{7, 9, 0, opPublish, 200, opPublish, 10, opPublish, 9, opRead, 1, 4, opClose, 1, opNext, 0})
+	// TryNext and Notify: a subscriber from now, from the oldest, and one
+	// dropped by the Drop policy.
+	f.Add([]byte{7, 255, 0, opSubscribe, 0, opNext, 8 | 1, opBurst, 0x13, opNext, 8 | 7, opClose, 0, opNext, 8 | 2})
+	f.Add([]byte{3, 255, 1 | 2<<1, opBurst, 0x12, opSubscribe, 1, opBurst, 0x16, opNext, 8 | 7, opNext, 8})
+	f.Add([]byte{3, 255, 0, opSubscribe, 3 | 2<<2, opNext, 8 | 3, opPublish, 5, opNext, 8 | 3, opClose, 1, opNext, 8})
 
 	f.Fuzz(func(t *testing.T, in []byte) {
 		if len(in) < 3 {
@@ -236,6 +242,7 @@ func FuzzLog(f *testing.F) {
 		cancel()
 		var sub Subscription
 		var msub *refSub
+		var notified atomic.Int32 // notifications delivered; they may come at any time
 
 		arg := func(i *int) byte {
 			if *i >= len(in) {
@@ -292,15 +299,38 @@ func FuzzLog(f *testing.F) {
 				sub, _ = tp.Subscribe(ctx, c)
 				msub = m.subscribe(c)
 			case opNext:
-				count := 1 + int(arg(&i)%8)
+				a := arg(&i)
+				count := 1 + int(a%8)
 				if sub == nil {
 					continue
 				}
+				// Bit 3: read with TryNext, and ask Notify first, as a
+				// reader without a goroutine does (notify.go).
+				try := a&8 != 0
 				for range count {
+					if try {
+						peek := *msub
+						_, peekErr := m.next(&peek)
+						blocks := errors.Is(peekErr, context.Canceled)
+						waiting, err := sub.(Notifier).Notify(ctx, func() { notified.Add(1) })
+						if waiting != blocks || err != nil {
+							t.Fatalf("Notify() = %v, %v, want %v, nil (the model's Next: %v)", waiting, err, blocks, peekErr)
+						}
+					}
 					want, wantErr := m.next(msub)
-					e, err := sub.Next(done)
+					var e Entry
+					var err error
+					if try {
+						var ok bool
+						e, ok, err = sub.(Notifier).TryNext(done)
+						if !ok {
+							err = context.Canceled // the model's "would wait"
+						}
+					} else {
+						e, err = sub.Next(done)
+					}
 					if !sameError(err, wantErr) {
-						t.Fatalf("Next() = %d, %v, want %d, %v", e.Seq, err, want, wantErr)
+						t.Fatalf("Next() (TryNext: %v) = %d, %v, want %d, %v", try, e.Seq, err, want, wantErr)
 					}
 					if wantErr == nil {
 						checkEntry("Next", e, want)

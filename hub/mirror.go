@@ -129,12 +129,9 @@ func (t *Topic) insert(es []Entry, b Bounds) {
 		t.push(e)
 	}
 	t.known = max(t.known, t.head, b.Last)
-	wake := t.notify
-	t.notify = nil
+	wake := t.takeWakeup()
 	t.mu.Unlock()
-	if wake != nil {
-		close(wake)
-	}
+	t.fire(wake)
 }
 
 // learn records the engine's bounds of the current epoch.
@@ -154,12 +151,9 @@ func (t *Topic) switchEpoch(b Bounds) {
 	t.epoch = b.Epoch
 	t.head = b.First - 1
 	t.known = b.Last
-	wake := t.notify
-	t.notify = nil
+	wake := t.takeWakeup()
 	t.mu.Unlock()
-	if wake != nil {
-		close(wake)
-	}
+	t.fire(wake)
 }
 
 // clearRing drops every entry of the ring. Called with t.mu held.

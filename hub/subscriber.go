@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -12,8 +13,10 @@ import (
 // log and nothing else. Publishing does not touch it; it reads the shared
 // entries at its own pace, so a slow subscriber delays nobody.
 type subscriber struct {
-	t    *Topic
-	done chan struct{} // closed by Close
+	t *Topic
+	// done is closed by Close; made by the first Next that waits (guarded
+	// by mu), so that a subscription read through Notify has none.
+	done chan struct{}
 
 	// base is the topic's head when the subscription was made. Entries up
 	// to base are replay, not queue: under the Drop policy only entries
@@ -30,6 +33,18 @@ type subscriber struct {
 	// when there are none.
 	pending   []Entry
 	pendEpoch Epoch
+
+	// The notification of Notify (notify.go): its state (wIdle, wLinked,
+	// wTimer), its function, and the subscriber's place in the topic's
+	// list of waiters (guarded by t.mu while linked, then by the waker).
+	wstate       atomic.Int32
+	wgen         uint64
+	wprev, wnext *subscriber
+	wfn          func()
+	// retry is TryNext's back-off while the engine cannot be reached, and
+	// timer the timer that Notify sets for it; guarded by mu.
+	retry time.Duration
+	timer *time.Timer
 }
 
 // replayBatch is how many entries a subscriber of an engine-backed topic
@@ -74,7 +89,7 @@ func (s *subscriber) Next(ctx context.Context) (Entry, error) {
 				case <-ctx.Done():
 					tm.Stop()
 					return Entry{}, ctx.Err()
-				case <-s.done:
+				case <-s.doneChan():
 					tm.Stop()
 					return Entry{}, ErrClosed
 				}
@@ -95,10 +110,23 @@ func (s *subscriber) Next(ctx context.Context) (Entry, error) {
 		case <-ch:
 		case <-ctx.Done():
 			return Entry{}, ctx.Err()
-		case <-s.done:
+		case <-s.doneChan():
 			return Entry{}, ErrClosed
 		}
 	}
+}
+
+// doneChan returns the channel that Close closes, making it if need be.
+func (s *subscriber) doneChan() chan struct{} {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.done == nil {
+		s.done = make(chan struct{})
+		if s.closed {
+			close(s.done)
+		}
+	}
+	return s.done
 }
 
 // What step found.
@@ -201,14 +229,17 @@ func (s *subscriber) fetch(ctx context.Context, c Cursor) (ready bool, err error
 // yet, which the ring will show when the tail brings it.
 var errNothingYet = errors.New("hub: nothing yet")
 
-// Close ends the subscription; a blocked Next returns ErrClosed. It always
-// returns nil.
+// Close ends the subscription; a blocked Next returns ErrClosed, and a
+// pending notification of Notify is cancelled. It always returns nil.
 func (s *subscriber) Close() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if !s.closed {
 		s.closed = true
-		close(s.done)
+		if s.done != nil {
+			close(s.done)
+		}
+		s.cancelNotify()
 	}
 	return nil
 }

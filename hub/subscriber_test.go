@@ -84,6 +84,21 @@ func TestOrderingExactlyOnce(t *testing.T) {
 		sub, _ := tp.Subscribe(ctx, c)
 		start(fmt.Sprintf("subscribe %q", c), 1, func() ([]Entry, error) { return readSub(sub) })
 	}
+	// A reader without a goroutine waiting in Next: TryNext and Notify.
+	notified, _ := tp.Subscribe(ctx, After(0))
+	start("subscribe, read through Notify", 1, func() ([]Entry, error) {
+		var got []Entry
+		for {
+			e, err := notifyNext(ctx, notified)
+			if err != nil {
+				return got, err
+			}
+			got = append(got, e)
+			if e.Seq == total {
+				return got, nil
+			}
+		}
+	})
 	_, now, _ := tp.ReadAfter(ctx, FromNow(), nil)
 	start("long poll from now", 1, func() ([]Entry, error) { return readPoll(now) })
 
@@ -199,8 +214,8 @@ func TestOrderingExactlyOnce(t *testing.T) {
 			}
 		}
 	}
-	if len(results) != 6 {
-		t.Fatalf("%d readers finished, want 6", len(results))
+	if len(results) != 7 {
+		t.Fatalf("%d readers finished, want 7", len(results))
 	}
 	for _, r := range results {
 		if r.err != nil {

@@ -127,6 +127,12 @@ type Topic struct {
 	// so that publishing to a topic nobody waits on allocates no channel.
 	// Readers read it under mu.RLock; it is only written under mu.Lock.
 	notify chan struct{}
+
+	// waiters are the subscriptions waiting through Notify, taken with
+	// the channel at every change of the ring; waker calls their
+	// functions (notify.go).
+	waiters waiters
+	waker   waker
 }
 
 // compile-time check that *Topic implements Log.
@@ -264,15 +270,12 @@ func (t *Topic) appendLocal(key, typ string, data []byte) (Seq, error) {
 	}
 	t.known = t.head
 	seq := t.head
-	wake := t.notify
-	t.notify = nil
+	wake := t.takeWakeup()
 	t.mu.Unlock()
 
 	// Closing outside the lock: waking many waiters takes time, and they
 	// want the lock next.
-	if wake != nil {
-		close(wake)
-	}
+	t.fire(wake)
 	return seq, nil
 }
 
@@ -295,7 +298,7 @@ func (t *Topic) Subscribe(ctx context.Context, c Cursor) (Subscription, error) {
 		}
 		c = next
 	}
-	s := &subscriber{t: t, cursor: c, done: make(chan struct{})}
+	s := &subscriber{t: t, cursor: c}
 	t.mu.RLock()
 	s.base = t.head
 	if seq, ok := c.Seq(); ok && t.eng != nil && seq > s.base && (c.epoch == "" || c.epoch == t.epoch) {
@@ -315,12 +318,9 @@ func (t *Topic) Close() error {
 	t.mu.Lock()
 	already := t.closed
 	t.closed = true
-	wake := t.notify
-	t.notify = nil
+	wake := t.takeWakeup()
 	t.mu.Unlock()
-	if wake != nil {
-		close(wake)
-	}
+	t.fire(wake)
 	if t.eng != nil && !already {
 		t.stopTail()
 		<-t.tailDone

@@ -102,7 +102,7 @@ type AcceptOptions struct {
 // accepts such requests only when the process started with
 // GODEBUG=http2xconnect=1 (HTTP2ExtendedConnectEnabled tells); without it,
 // Accept answers 400 and returns an error wrapping
-// ErrExtendedConnectDisabled. The stream ends when the handler returns, so
+// ErrExtendedConnectUnsupported. The stream ends when the handler returns, so
 // over HTTP/2 the handler must not return before the Conn is closed;
 // Handler takes care of that.
 //
@@ -245,7 +245,7 @@ func Handler(opts *AcceptOptions, serve func(c *Conn, r *http.Request)) http.Han
 			return
 		}
 		go func(r *http.Request) {
-			defer c.CloseNow()
+			defer c.serveReturned()
 			serve(c, r)
 		}(r.WithContext(connContext{c: c, values: r.Context()}))
 		// Over HTTP/2 the stream ends when the handler returns.

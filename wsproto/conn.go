@@ -11,6 +11,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/pushwire/pushwire/internal/wsidle"
 	"github.com/pushwire/pushwire/wsproto/frame"
 )
 
@@ -121,6 +122,7 @@ type Conn struct {
 	closeHooks  []*closeHook // run once nc is closed; guarded by mu
 	hb          *heartbeat   // or nil
 	member      *member      // the connection's place in its Group, or nil
+	idle        wsidle.State // parking between messages (idle.go)
 
 	// Read side, owned by the holder of rlock.
 	rlock     chan struct{}

@@ -32,18 +32,24 @@ import (
 // The client side (Dial over HTTP/2) does not depend on it.
 func HTTP2ExtendedConnectEnabled() bool { return h2stream.ServerEnabled() }
 
-// ErrExtendedConnectDisabled is returned, wrapped, by Accept for an HTTP/2
-// request when this process does not accept extended CONNECT (see
-// HTTP2ExtendedConnectEnabled). The request is answered with 400 and a
-// one-line reason saying so.
-var ErrExtendedConnectDisabled = errors.New("wsproto: WebSocket over HTTP/2 is disabled in this process: start it with GODEBUG=http2xconnect=1")
+// ErrExtendedConnectUnsupported is returned, wrapped, when a WebSocket over
+// HTTP/2 cannot be opened because one side does not take extended CONNECT
+// (RFC 8441). By a dial over HTTP/2: the server did not advertise
+// SETTINGS_ENABLE_CONNECT_PROTOCOL in its first SETTINGS frame (RFC 8441
+// §3: "A sender MUST NOT send a CONNECT request with the :protocol
+// pseudo-header unless it has received this setting"). By Accept, for an
+// HTTP/2 request: this process's HTTP/2 server does not accept extended
+// CONNECT (see HTTP2ExtendedConnectEnabled); the request is answered with
+// 400 and a one-line reason saying so. The wrapping error's text tells which
+// side it was.
+var ErrExtendedConnectUnsupported = errors.New("wsproto: WebSocket over HTTP/2 unavailable: extended CONNECT (RFC 8441) not supported")
 
-// ErrExtendedConnectUnsupported is returned, wrapped, by a dial over HTTP/2
-// when the server did not advertise SETTINGS_ENABLE_CONNECT_PROTOCOL in its
-// first SETTINGS frame (RFC 8441 §3: "A sender MUST NOT send a CONNECT
-// request with the :protocol pseudo-header unless it has received this
-// setting").
-var ErrExtendedConnectUnsupported = errors.New("wsproto: server does not support WebSocket over HTTP/2 (no SETTINGS_ENABLE_CONNECT_PROTOCOL, RFC 8441 §3)")
+// errExtendedConnectDisabled is Accept's case of
+// ErrExtendedConnectUnsupported.
+var errExtendedConnectDisabled = fmt.Errorf("%w: disabled in this process, start it with GODEBUG=http2xconnect=1", ErrExtendedConnectUnsupported)
+
+// errNoConnectSetting is Dial's case of ErrExtendedConnectUnsupported.
+var errNoConnectSetting = fmt.Errorf("%w by the server (no SETTINGS_ENABLE_CONNECT_PROTOCOL, RFC 8441 §3)", ErrExtendedConnectUnsupported)
 
 // acceptH2 completes an RFC 8441 opening handshake on the HTTP/2 request r,
 // as Accept does for HTTP/1.1: the same checks, origin policy, Verify,
@@ -60,7 +66,7 @@ func acceptH2(w http.ResponseWriter, r *http.Request, opts *AcceptOptions) (*Con
 	if !HTTP2ExtendedConnectEnabled() {
 		re := &handshake.RejectError{Status: http.StatusBadRequest, Reason: "WebSocket over HTTP/2 is not enabled on this server; use HTTP/1.1"}
 		handshake.Reject(w, re)
-		return nil, fmt.Errorf("%w (%w)", re, ErrExtendedConnectDisabled)
+		return nil, fmt.Errorf("%w (%w)", re, errExtendedConnectDisabled)
 	}
 	a, err := agree(w, r, &o, handshake.CheckConnect)
 	if err != nil {
@@ -148,7 +154,7 @@ func dialH2Stream(ctx context.Context, u *url.URL, client *http.Client, o *DialO
 	nc, resp, err := h2stream.Dial(hctx, t, req)
 	if err != nil {
 		if errors.Is(err, h2stream.ErrUnsupported) {
-			err = fmt.Errorf("%w: %w", ErrExtendedConnectUnsupported, err)
+			err = fmt.Errorf("%w: %w", errNoConnectSetting, err)
 		}
 		return nil, resp, err
 	}

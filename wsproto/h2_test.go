@@ -534,8 +534,8 @@ func TestAcceptH2Disabled(t *testing.T) {
 	r.Header.Set("Sec-WebSocket-Version", "13")
 	w := httptest.NewRecorder()
 	c, err := acceptH2(w, r, nil)
-	if c != nil || !errors.Is(err, ErrExtendedConnectDisabled) {
-		t.Fatalf("acceptH2 without GODEBUG = %v, %v, want nil, ErrExtendedConnectDisabled", c, err)
+	if c != nil || !errors.Is(err, ErrExtendedConnectUnsupported) || !strings.Contains(err.Error(), "GODEBUG=http2xconnect=1") {
+		t.Fatalf("acceptH2 without GODEBUG = %v, %v, want nil, ErrExtendedConnectUnsupported saying GODEBUG=http2xconnect=1", c, err)
 	}
 	var re *handshake.RejectError
 	if !errors.As(err, &re) || w.Code != http.StatusBadRequest {

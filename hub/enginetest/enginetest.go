@@ -154,3 +154,38 @@ func readAll(t *testing.T, ctx context.Context, el hub.EngineLog, after hub.Seq)
 		after = buf[n-1].Seq
 	}
 }
+
+// notifyNext is Subscription.Next done as a reader without a goroutine of
+// its own reads (hub.Notifier): TryNext, and Notify when there is nothing
+// yet; it blocks on a channel only because the suite needs to.
+func notifyNext(ctx context.Context, sub hub.Subscription) (hub.Entry, error) {
+	n, ok := sub.(hub.Notifier)
+	if !ok {
+		return hub.Entry{}, fmt.Errorf("the subscription (%T) is not a hub.Notifier", sub)
+	}
+	wake := make(chan struct{}, 1)
+	f := func() {
+		select {
+		case wake <- struct{}{}:
+		default:
+		}
+	}
+	for {
+		e, ok, err := n.TryNext(ctx)
+		if ok {
+			return e, err
+		}
+		waiting, err := n.Notify(ctx, f)
+		if err != nil {
+			return hub.Entry{}, err
+		}
+		if !waiting {
+			continue
+		}
+		select {
+		case <-wake:
+		case <-ctx.Done():
+			return hub.Entry{}, ctx.Err()
+		}
+	}
+}

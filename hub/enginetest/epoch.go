@@ -97,6 +97,20 @@ func (s *suite) wipe(t *testing.T) {
 	if err != nil || e.Seq != reset.After+1 || !bytes.HasPrefix(e.Data, []byte("new ")) {
 		t.Fatalf("Next after the reset = %d %q, %v, want %d, a new entry", e.Seq, e.Data, err, reset.After+1)
 	}
+	// The same through TryNext and Notify, from the old history's last
+	// cursor.
+	nsub, err := tb.Subscribe(ctx, hub.AfterIn(old, 5))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nsub.Close()
+	var nreset hub.ResetError
+	if _, err := notifyNext(ctx, nsub); !errors.As(err, &nreset) || nreset.Epoch == old || !nreset.Epoch.Valid() {
+		t.Fatalf("read through Notify after the wipe = %v, want a ResetError to a new epoch", err)
+	}
+	if e, err := notifyNext(ctx, nsub); err != nil || e.Seq != nreset.After+1 || !bytes.HasPrefix(e.Data, []byte("new ")) {
+		t.Fatalf("read through Notify after the reset = %d %q, %v, want %d, a new entry", e.Seq, e.Data, err, nreset.After+1)
+	}
 	// An old cursor on a fresh node: reset, never the new entries as if
 	// they were the old ones.
 	c := s.node(t)

@@ -179,6 +179,28 @@ func (s *suite) exactlyOnce(t *testing.T) {
 			results <- result{name, got, nil}
 		}()
 	}
+	// A subscriber that reads without a goroutine waiting in Next, as
+	// httpstream's streams do: TryNext, and Notify when there is nothing.
+	{
+		sub, err := topics[len(topics)-1].Subscribe(ctx, hub.After(0))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer sub.Close()
+		readers++
+		go func() {
+			var got []hub.Entry
+			for len(got) < total {
+				e, err := notifyNext(ctx, sub)
+				if err != nil {
+					results <- result{"subscriber through Notify", got, err}
+					return
+				}
+				got = append(got, e)
+			}
+			results <- result{"subscriber through Notify", got, nil}
+		}()
+	}
 	poll("long poll on node 0", false)
 	poll("long poll hopping nodes", true)
 

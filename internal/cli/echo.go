@@ -60,7 +60,7 @@ func echoHandler(limit int64, compress bool) http.Handler {
 		opts.Compression = &wsproto.CompressionOptions{}
 	}
 	return wsproto.Handler(opts, func(c *wsproto.Conn, _ *http.Request) {
-		wsecho.Loop(context.Background(), c)
+		wsecho.Serve(c)
 	})
 }
 

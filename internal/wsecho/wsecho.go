@@ -4,6 +4,9 @@ package wsecho
 
 import (
 	"context"
+	"sync"
+
+	"github.com/pushwire/pushwire/internal/wsidle"
 
 	"github.com/pushwire/pushwire/wsproto"
 )
@@ -24,5 +27,62 @@ func Loop(ctx context.Context, c *wsproto.Conn) error {
 			return err
 		}
 		buf = wsproto.ReuseBuffer(msg)
+	}
+}
+
+// Serve echoes c as Loop does, for wsproto.Handler's serve function, but
+// holds no goroutine and no read buffer while c waits for its next
+// message, where the connection can be watched (internal/wsidle: a TCP
+// connection on Linux): the calling goroutine returns then, and a new one
+// goes on once the peer sends something. Elsewhere (TLS, HTTP/2) it is
+// Loop. c is closed when the echo ends.
+func Serve(c *wsproto.Conn) {
+	e := &echo{c: c}
+	e.resume = e.run
+	e.parking = e.release
+	e.run()
+}
+
+// echo is one connection's echo between its goroutines.
+type echo struct {
+	c       *wsproto.Conn
+	pb      *[]byte // the read buffer, from bufs, while the connection is active
+	resume  func()  // run, bound once
+	parking func()  // release, bound once
+}
+
+// release gives the read buffer back to the pool before the connection
+// is parked.
+func (e *echo) release() {
+	if e.pb != nil {
+		bufs.Put(e.pb)
+		e.pb = nil
+	}
+}
+
+// bufs holds the read buffers of the connections that are not parked.
+var bufs = sync.Pool{New: func() any { return new([]byte) }}
+
+func (e *echo) run() {
+	ctx := context.Background()
+	for {
+		if wsidle.Park(e.c, e.resume, e.parking) {
+			return // e belongs to the next resume
+		}
+		if e.pb == nil {
+			e.pb = bufs.Get().(*[]byte)
+		}
+		typ, msg, err := e.c.Read(ctx, *e.pb)
+		if err == nil {
+			err = e.c.Write(ctx, typ, msg)
+		}
+		if err != nil {
+			*e.pb = nil
+			bufs.Put(e.pb)
+			e.pb = nil
+			e.c.CloseNow()
+			return
+		}
+		*e.pb = wsproto.ReuseBuffer(msg)
 	}
 }

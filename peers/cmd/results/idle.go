@@ -161,7 +161,7 @@ func (r *run) idleOnce(name string, want int) *idleResult {
 	}
 
 	switch name {
-	case "chat-ws", "chat-sse":
+	case "chat-ws", "chat-sse", "chat-ndjson", "chat-poll":
 		// One chat message published to every subscriber.
 		ms, err := r.publish(s, id, x.N)
 		if err != nil {
@@ -192,7 +192,8 @@ func (r *run) publish(s *server, id string, n int) (float64, error) {
 		return 0, err
 	}
 	t0 := time.Now()
-	resp, err := debugClient.Post("http://"+s.addr+"/chat", "text/plain; charset=utf-8", strings.NewReader("hello from cmd/results"))
+	// The demo's chat takes {"nick":…,"text":…}.
+	resp, err := debugClient.Post("http://"+s.addr+"/chat", "application/json", strings.NewReader(`{"nick":"results","text":"hello from cmd/results"}`))
 	if err != nil {
 		return 0, err
 	}

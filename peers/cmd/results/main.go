@@ -46,7 +46,7 @@ var (
 	nWorkers    = flag.Int("workers", 4, "load generator processes for the idle and broadcast rows")
 	servers     = flag.String("servers", "pushwire,gorilla,coder,gobwas,gws,node", "servers of the echo, latency and system call rows (pushwire-peers adds peers' in-process pushwire echo as a process)")
 	readLibs    = flag.String("readers", "pushwire,gorilla,coder,gobwas,gws,node", "clients of the client read rows")
-	idleServers = flag.String("idle-servers", "pushwire,pushwire-peers,gorilla,coder,gobwas,gws,node,chat-ws,chat-sse", "servers of the idle memory rows")
+	idleServers = flag.String("idle-servers", "pushwire,pushwire-peers,gorilla,coder,gobwas,gws,node,chat-ws,chat-sse,chat-ndjson,chat-poll", "servers of the idle memory rows")
 	idleCounts  = flag.String("idle-conns", "10000,19000", "idle connection counts")
 	bConns      = flag.Int("bconns", 10000, "connections of the broadcast row")
 	bcastReps   = flag.Int("breps", 3, "broadcasts per server and pass (two passes, in opposite order)")

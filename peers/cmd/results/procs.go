@@ -158,6 +158,8 @@ var (
 //	node            Node ws (reference row)
 //	chat-ws         `pushwire serve`, WebSocket subscribers of /chat
 //	chat-sse        `pushwire serve`, SSE subscribers of /chat
+//	chat-ndjson     `pushwire serve`, NDJSON stream subscribers of /chat
+//	chat-poll       `pushwire serve`, long polls of /chat waiting
 func (b *bins) serverArgv(row string) (argv []string, path, mode string, err error) {
 	listen := []string{"-addr", "127.0.0.1:0", "-debug-addr", "127.0.0.1:0"}
 	switch row {
@@ -169,6 +171,10 @@ func (b *bins) serverArgv(row string) (argv []string, path, mode string, err err
 		return append([]string{b.pushwire, "serve"}, listen...), "/chat", "ws-drain", nil
 	case "chat-sse":
 		return append([]string{b.pushwire, "serve"}, listen...), "/chat?transport=sse", "sse-drain", nil
+	case "chat-ndjson":
+		return append([]string{b.pushwire, "serve"}, listen...), "/chat?transport=stream", "ndjson-drain", nil
+	case "chat-poll":
+		return append([]string{b.pushwire, "serve"}, listen...), "/chat?transport=poll", "poll-drain", nil
 	case "node":
 		if b.node == "" {
 			return nil, "", "", errors.New("node or peers/node_modules/ws missing (npm ci in peers/)")

@@ -1,0 +1,3 @@
+package netpoll
+
+const supportsEpoll = true

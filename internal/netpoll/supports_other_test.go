@@ -1,0 +1,5 @@
+//go:build !linux
+
+package netpoll
+
+const supportsEpoll = false

@@ -1,0 +1,5 @@
+//go:build !race
+
+package wsecho
+
+const raceEnabled = false

@@ -237,5 +237,3 @@ func (s *session) drop(abort bool) {
 	s.flush()
 	s.enqueue(writeItem{drop: true})
 }
-
-// reading

@@ -3,232 +3,122 @@ package conformance
 import (
 	"bytes"
 	"fmt"
-	"math/rand/v2"
-	"slices"
-	"strings"
-
-	"github.com/pushwire/pushwire/wsproto/frame"
+	"time"
 )
 
-func init() { builders = append(builders, compressionCases, bombCases) }
+// Autobahn|Testsuite's categories 12 and 13, permessage-deflate (RFC
+// 7692), as in its case12_x_x.py: 1000 messages per case, each sent after
+// the echo of the one before, cut from a test file (see testdata.go); 18
+// sizes and fragmentations per file or parameter set.
 
-// randFor returns a generator for payloads, seeded deterministically.
-func randFor(seed uint64) *rand.Rand { return rand.New(rand.NewPCG(seed, 0x7692)) }
+func init() { builders = append(builders, compressionCases) }
 
-// payloadKind generates message payloads of one flavour, deterministically
-// from a seed.
-type payloadKind struct {
-	name string
-	op   frame.Opcode
-	gen  func(r *rand.Rand, n int) []byte
+// msgSizes are Autobahn's MSG_SIZES: message length (characters of text
+// files, bytes of binary ones), case timeout in seconds, and the fragment
+// size of the compressed payload (0: one frame).
+var msgSizes = []struct {
+	n    int
+	wait float64
+	frag int
+}{
+	{16, 60, 0}, {64, 60, 0}, {256, 120, 0}, {1024, 240, 0}, {4096, 480, 0},
+	{8192, 480, 0}, {16384, 480, 0}, {32768, 480, 0}, {65536, 480, 0}, {131072, 480, 0},
+	{8192, 480, 256}, {16384, 480, 256}, {32768, 480, 256}, {65536, 480, 256}, {131072, 480, 256},
+	{131072, 480, 1024}, {131072, 480, 4096}, {131072, 480, 32768},
 }
 
-var englishWords = strings.Fields(`the of and to in is was that for it with as his on be at by had are but from
-or have an they which one you were all her she there would their we him been has when who will no more if out
-so up said what its about than into them can only other time new some could these two may first then do any
-like my now over such our man me even most made after also did many off before must well back through years
-message frame server client window stream event socket push wire bytes every`)
-
-var payloadKinds = []payloadKind{
-	{"JSON", frame.OpText, func(r *rand.Rand, n int) []byte {
-		var b bytes.Buffer
-		b.WriteByte('[')
-		for i := 0; b.Len() < n; i++ {
-			if i > 0 {
-				b.WriteByte(',')
-			}
-			fmt.Fprintf(&b, `{"id":%d,"user":"user%d","active":%t,"score":%.3f,"tags":["%s","%s"],"text":"%s %s %s"}`,
-				r.IntN(1e6), r.IntN(1000), r.IntN(2) == 0, r.Float64()*100,
-				englishWords[r.IntN(len(englishWords))], englishWords[r.IntN(len(englishWords))],
-				englishWords[r.IntN(len(englishWords))], englishWords[r.IntN(len(englishWords))], englishWords[r.IntN(len(englishWords))])
-		}
-		return b.Bytes()[:n]
-	}},
-	{"English-like text", frame.OpText, func(r *rand.Rand, n int) []byte {
-		var b bytes.Buffer
-		for b.Len() < n {
-			w := englishWords[r.IntN(len(englishWords))]
-			if r.IntN(12) == 0 {
-				w += "."
-			} else if r.IntN(10) == 0 {
-				w += ","
-			}
-			b.WriteString(w)
-			b.WriteByte(' ')
-		}
-		return b.Bytes()[:n]
-	}},
-	{"bitmap-like binary", frame.OpBinary, func(r *rand.Rand, n int) []byte {
-		b := make([]byte, n)
-		px := byte(r.IntN(256))
-		for i := 0; i < n; {
-			run := 1 + r.IntN(48)
-			for j := 0; j < run && i < n; j++ {
-				b[i] = px + byte(r.IntN(3)) - 1 // a little noise
-				i++
-			}
-			if r.IntN(4) == 0 {
-				px = byte(r.IntN(256))
-			}
-		}
-		return b
-	}},
-	{"random binary", frame.OpBinary, func(r *rand.Rand, n int) []byte {
-		b := make([]byte, n)
-		for i := range b {
-			b[i] = byte(r.Uint32())
-		}
-		return b
-	}},
-}
-
-var pmdSizes = []int{16, 64, 256, 1 << 10, 4 << 10, 16 << 10, 64 << 10, 128 << 10}
-
-// compressedFrames compresses msg and splits it into frames of up to
-// frag bytes (0: one frame); RSV1 marks the first frame only (RFC 7692
-// §6.1).
-func (s *session) compressedFrames(op frame.Opcode, msg []byte, frag int) []wsFrame {
-	z := s.pmd.deflate(msg)
-	if frag <= 0 {
-		frag = len(z) + 1
-	}
-	fs := fragments(op, z, frag)
-	fs[0].Rsv = frame.Rsv1
-	return fs
-}
-
-// pmdRun sends 1000 compressed messages of size n and kind k, in batches
-// of 10, each batch waiting for its echoes.
-func pmdRun(k payloadKind, n int, fragmented bool, seed uint64) func(*session) {
+// pmdEcho runs 1000 round trips of compressed messages cut from test file
+// k (Autobahn's sendOne and onMessage).
+func pmdEcho(k, n int, wait float64, frag int) func(*session) {
 	return func(s *session) {
-		r := rand.New(rand.NewPCG(seed, uint64(n)))
-		const total, batch = 1000, 10
-		msgObs := func(p []byte) obs {
-			if k.op == frame.OpText {
-				return msgText(p)
-			}
-			return msgBinary(p)
+		td := s.data[k]
+		kind := "text"
+		if td.src.binary {
+			kind = "binary"
 		}
-		for i := 0; i < total; i += batch {
-			var want []obs
-			for range batch {
-				p := k.gen(r, n)
-				frag := 0
-				if fragmented {
-					frag = max(len(p)/4, 1)
-				}
-				s.send(s.compressedFrames(k.op, p, frag)...)
-				want = append(want, msgObs(p))
-			}
-			ok := s.wait(s.timeout, func() bool { return len(s.received) >= batch || s.closedByPeer() })
-			s.mu.Lock()
-			got := slices.Clone(s.received)
-			s.received = s.received[:0]
-			s.mu.Unlock()
-			if !ok || !equalObs(got, want) {
-				s.setBehavior(Failed, "messages %d to %d: expected %s, received %s", i, i+batch-1, summarize(want), summarize(got))
-				s.closeNormal()
-				return
+		s.autoFragment = frag
+		notDone := fmt.Sprintf("Case did not finish within %g seconds.", wait)
+		s.result = notDone
+		s.closeAfter(wait)
+		const total = 1000
+		ptr, count := 0, 0
+		// Autobahn's text stays when the time ran out; a connection that
+		// ended first says how far the echoes got and which rule they owe.
+		s.onLost = func() {
+			if s.result == notDone && !s.closedByMe {
+				s.result = fmt.Sprintf("the connection ended after %d of %d echoes (%s)", max(count-1, 0), total, rulePMDEcho)
 			}
 		}
-		s.setBehavior(OK, "1000 compressed messages echoed")
-		s.closeNormal()
-	}
-}
-
-// respondWith returns a server response function that answers every
-// offer with want, as far as the offer allows (RFC 7692 §7.1).
-func respondWith(want pmdParams) func(pmdParams) (pmdParams, bool) {
-	return func(offer pmdParams) (pmdParams, bool) {
-		resp := want
-		// client_max_window_bits only if offered (RFC 7692 §7.1.2.2).
-		if resp.clientMaxWindow > 0 && offer.clientMaxWindow == 0 {
-			return resp, false
+		var want []byte
+		start := time.Now()
+		sendOne := func() {
+			want = td.cut(&ptr, n)
+			s.sendMessage(want, td.src.binary, 0)
+			count++
 		}
-		if offer.clientMaxWindow > 0 && resp.clientMaxWindow > offer.clientMaxWindow {
-			resp.clientMaxWindow = offer.clientMaxWindow
+		s.onMessage = func(o obs) {
+			switch {
+			case o.binary != td.src.binary:
+				s.behavior, s.result = Failed, fmt.Sprintf("echo %d: expected a %s message, received %v (%s)", count, kind, o, rulePMDEcho)
+				s.sendClose(1000)
+			case !bytes.Equal(o.data, want):
+				s.behavior, s.result = Failed, fmt.Sprintf("echo %d: the %d-byte echo differs from the %d-byte message sent, at byte %d (%s)", count, len(o.data), len(want), firstDiff(o.data, want), rulePMDEcho)
+				s.sendClose(1000)
+			case count < total:
+				sendOne()
+			default:
+				s.behavior, s.result = OK, fmt.Sprintf("Ok, received all echo'ed messages in %v.", time.Since(start).Round(time.Millisecond))
+				s.sendClose(1000)
+			}
 		}
-		// A client's server_max_window_bits binds the harness's window;
-		// server_no_context_takeover asked for must be granted.
-		if offer.serverMaxWindow > 0 && (resp.serverMaxWindow == 0 || resp.serverMaxWindow > offer.serverMaxWindow) {
-			resp.serverMaxWindow = offer.serverMaxWindow
-		}
-		if offer.serverNoCtx {
-			resp.serverNoCtx = true
-		}
-		if offer.clientNoCtx {
-			resp.clientNoCtx = true
-		}
-		return resp, true
+		sendOne()
 	}
 }
 
 func compressionCases(b *builder) {
-	plain := &pmdCase{offers: offerOf(pmdParams{}), respond: respondWith(pmdParams{})}
-	for ki, k := range payloadKinds {
-		for fi, fragmented := range []bool{false, true} {
-			for si, n := range pmdSizes {
-				how := "one frame each"
-				if fragmented {
-					how = "each compressed message split into 4 frames"
-				}
-				b.add(&wsCase{id: fmt.Sprintf("12.%d.%d", ki+1, fi*len(pmdSizes)+si+1), slow: 10, offer: plain,
-					desc:   fmt.Sprintf("Offer permessage-deflate; send 1000 compressed %s messages of %s, %s, in batches of 10.", k.name, size(n), how),
-					expect: "The peer echoes every message (compressed or not). UNIMPLEMENTED if it declines permessage-deflate.",
-					run:    pmdRun(k, n, fragmented, uint64(ki*100+fi))})
-			}
+	const expect = "The peer echoes all 1000 messages (compressed or not) within the case's time; the harness then closes with 1000. UNIMPLEMENTED when permessage-deflate is not agreed."
+	accept1 := &pmdCase{offers: []pmdParams{autobahnOffer(false, 0)}}
+	for k, src := range dataSources {
+		for i, m := range msgSizes {
+			b.add(&wsCase{id: fmt.Sprintf("12.%d.%d", k+1, i+1), pmd: accept1, rule: rulePMDEcho,
+				desc: fmt.Sprintf("%s: send 1000 compressed messages of %d %s each, the compressed payload in frames of %d bytes (0: one frame), with Autobahn's default offer (%s).",
+					src.desc, m.n, unitName(src.binary), m.frag, accept1.header()),
+				expect: expect,
+				run:    pmdEcho(k, m.n, m.wait, m.frag)})
 		}
 	}
-	combos := []struct {
-		desc   string
-		offers []pmdParams // server role: the harness's offers, in order
-		resp   pmdParams   // client role: the harness's response
-		roles  role
-	}{
-		{"client_no_context_takeover", []pmdParams{{clientNoCtx: true}}, pmdParams{clientNoCtx: true}, roleBoth},
-		{"server_no_context_takeover", []pmdParams{{serverNoCtx: true}}, pmdParams{serverNoCtx: true}, roleBoth},
-		{"client_max_window_bits=8", []pmdParams{{clientMaxWindow: 8}}, pmdParams{clientMaxWindow: 8}, roleBoth},
-		{"client_max_window_bits=15", []pmdParams{{clientMaxWindow: 15}}, pmdParams{clientMaxWindow: 15}, roleBoth},
-		{"client_no_context_takeover; client_max_window_bits=8", []pmdParams{{clientNoCtx: true, clientMaxWindow: 8}}, pmdParams{clientNoCtx: true, clientMaxWindow: 8}, roleBoth},
-		{"server_no_context_takeover; client_no_context_takeover", []pmdParams{{serverNoCtx: true, clientNoCtx: true}}, pmdParams{serverNoCtx: true, clientNoCtx: true}, roleBoth},
-		{"server_max_window_bits=8 (a window compress/flate cannot keep to, except Huffman-only)", []pmdParams{{serverMaxWindow: 8}}, pmdParams{serverMaxWindow: 8}, roleBoth},
-		{"fallback: server_max_window_bits=9, then client_no_context_takeover, then no parameter", []pmdParams{{serverMaxWindow: 9}, {clientNoCtx: true}, {}}, pmdParams{}, roleServer},
-		{"fallback: server_no_context_takeover; server_max_window_bits=10, then client_max_window_bits (no value)", []pmdParams{{serverNoCtx: true, serverMaxWindow: 10}, {clientMaxWindow: -1}}, pmdParams{}, roleServer},
+	// Autobahn's DEFLATE_PARAMS: the offers the harness makes as the client
+	// and the acceptance it gives as the server.
+	accept2 := &pmdCase{offers: []pmdParams{autobahnOffer(true, 0)}, requestNoCtx: true}
+	accept5 := &pmdCase{offers: []pmdParams{autobahnOffer(true, 9)}, requestNoCtx: true, requestWindow: 9}
+	params := []*pmdCase{
+		accept1,
+		accept2,
+		{offers: []pmdParams{autobahnOffer(false, 9)}, requestWindow: 9},
+		{offers: []pmdParams{autobahnOffer(false, 15)}, requestWindow: 15},
+		accept5,
+		{offers: []pmdParams{autobahnOffer(true, 15)}, requestNoCtx: true, requestWindow: 15},
+		{offers: []pmdParams{autobahnOffer(true, 9), autobahnOffer(true, 0), autobahnOffer(false, 0)}, requestNoCtx: true, requestWindow: 9,
+			fallback: &pmdCase{requestNoCtx: true, fallback: &pmdCase{}}},
 	}
-	k := payloadKinds[1]
-	for ci, c := range combos {
-		pc := &pmdCase{offers: offerOf(c.offers...), respond: respondWith(c.resp)}
-		for fi, fragmented := range []bool{false, true} {
-			for si, n := range pmdSizes {
-				how := ""
-				if fragmented {
-					how = ", each split into 4 frames"
-				}
-				b.add(&wsCase{id: fmt.Sprintf("13.%d.%d", ci+1, fi*len(pmdSizes)+si+1), slow: 10, offer: pc, roles: c.roles,
-					desc: fmt.Sprintf("permessage-deflate with %s (offered by the harness as client, or answered by it as server); send 1000 compressed English-like messages of %s%s.",
-						c.desc, size(n), how),
-					expect: "The peer keeps to the parameters and echoes every message. UNIMPLEMENTED if it declines the offer.",
-					run:    pmdRun(k, n, fragmented, uint64(1000+ci*10+fi))})
-			}
+	accepts := []string{"(no request)", "client_no_context_takeover", "client_max_window_bits=9", "client_max_window_bits=15",
+		"client_no_context_takeover and client_max_window_bits=9", "client_no_context_takeover and client_max_window_bits=15",
+		"client_no_context_takeover and client_max_window_bits=9, else client_no_context_takeover, else nothing"}
+	for j, pc := range params {
+		for i, m := range msgSizes {
+			b.add(&wsCase{id: fmt.Sprintf("13.%d.%d", j+1, i+1), pmd: pc, rule: rulePMDEcho,
+				desc: fmt.Sprintf("%s: send 1000 compressed messages of %d characters each, the compressed payload in frames of %d bytes (0: one frame). "+
+					"As the client the harness offers %q; as the server it accepts the first offer it can answer with %s.",
+					dataSources[0].desc, m.n, m.frag, pc.header(), accepts[j]),
+				expect: expect,
+				run:    pmdEcho(0, m.n, m.wait, m.frag)})
 		}
 	}
 }
 
-func bombCases(b *builder) {
-	plain := &pmdCase{offers: offerOf(pmdParams{}), respond: respondWith(pmdParams{})}
-	b.add(&wsCase{id: "15.5.1", offer: plain, slow: 5,
-		desc:   "Compression bomb: send a compressed binary message of zeros that inflates to one byte more than the peer's read limit (1 GiB when unknown), about 1/1000 of that on the wire.",
-		expect: "The peer fails the connection with 1009 without inflating the whole message. UNIMPLEMENTED if it declines permessage-deflate.",
-		run: func(s *session) {
-			n := int64(1 << 30)
-			if s.peerLimit > 0 {
-				n = s.peerLimit + 1
-			}
-			z := s.pmd.deflateZeros(n)
-			s.note("sending %d zero bytes compressed to %d bytes", n, len(z))
-			fs := fragments(frame.OpBinary, z, len(z)+1)
-			fs[0].Rsv = frame.Rsv1
-			s.send(fs...)
-			s.expectFail(nil, 1009)
-		}})
+func unitName(binary bool) string {
+	if binary {
+		return "bytes"
+	}
+	return "characters"
 }

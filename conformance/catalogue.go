@@ -2,6 +2,7 @@ package conformance
 
 import (
 	"cmp"
+	"fmt"
 	"path"
 	"slices"
 	"strconv"
@@ -9,10 +10,14 @@ import (
 	"time"
 )
 
-// DefaultTimeout is the per-case wait for the peer's reaction when
-// Options.Timeout is zero; the limits category (9.x) and compression
-// categories (12.x, 13.x) wait longer.
-const DefaultTimeout = 2 * time.Second
+// DefaultTimeout is the length of the one-second unit of the cases'
+// timers when Options.Timeout is zero: Autobahn|Testsuite's own timing
+// (killAfter(1), closeAfter(1), the closing handshake's 1 s, …).
+const DefaultTimeout = time.Second
+
+// DefaultSSETimeout is how long an SSE case waits for each reaction of the
+// peer when Options.Timeout is zero.
+const DefaultSSETimeout = 2 * time.Second
 
 // role says which roles a case runs in.
 type role uint8
@@ -29,16 +34,21 @@ type wsCase struct {
 	desc   string
 	expect string
 	roles  role
-	// slow multiplies the per-case timeout (9.x, 12.x, 13.x).
-	slow int
-	// offer is the permessage-deflate offer (server role) or acceptance
+	// rule quotes the RFC sentence that makes the expectation a
+	// requirement; FAILED grades cite it.
+	rule string
+	// pmd is the permessage-deflate offer (server role) and acceptance
 	// (client role) the case needs; nil for none.
-	offer *pmdCase
-	// run drives an established connection.
+	pmd *pmdCase
+	// run starts the case on an established connection (Autobahn's
+	// onOpen): it sets the expectations, sends and sets the timers.
 	run func(s *session)
-	// raw, when set, replaces run: the case makes its own connections
-	// (opening handshake cases; server role only).
+	// raw, when set, replaces run: an opening-handshake case, which makes
+	// its own connections over the transport.
 	raw func(r *rawEnv)
+	// transport, when set, is the one transport the case is for (the
+	// opening-handshake cases).
+	transport string
 }
 
 // CaseInfo describes a case of the catalogue.
@@ -48,21 +58,66 @@ type CaseInfo struct {
 	Expectation string `json:"expectation"`
 }
 
-// Cases returns the WebSocket catalogue for role "server" or "client",
-// in order.
-func Cases(roleName string) []CaseInfo {
-	var out []CaseInfo
-	for _, c := range catalogue(roleFor(roleName)) {
-		out = append(out, CaseInfo{c.id, c.desc, c.expect})
+// Role is a role of the harness, named by what it tests: a WebSocket
+// server or client, or a Server-Sent Events server or client. The zero
+// Role is none.
+type Role uint8
+
+// The roles.
+const (
+	RoleServer    Role = iota + 1 // WebSocket servers: RunServer
+	RoleClient                    // WebSocket clients: FuzzingServer
+	RoleSSEServer                 // SSE servers: RunSSEServer
+	RoleSSEClient                 // SSE clients: SSEClientServer
+)
+
+var roleNames = [...]string{RoleServer: "server", RoleClient: "client", RoleSSEServer: "sse-server", RoleSSEClient: "sse-client"}
+
+// String returns the role's name, as the command line spells it
+// ("server", "client", "sse-server", "sse-client").
+func (r Role) String() string {
+	if r == 0 || int(r) >= len(roleNames) {
+		return fmt.Sprintf("Role(%d)", uint8(r))
 	}
-	return out
+	return roleNames[r]
 }
 
-func roleFor(name string) role {
-	if name == "client" {
-		return roleClient
+// ParseRole returns the Role named name; an unknown name is an error,
+// never a default role.
+func ParseRole(name string) (Role, error) {
+	for r, n := range roleNames {
+		if n != "" && n == name {
+			return Role(r), nil
+		}
 	}
-	return roleServer
+	return 0, fmt.Errorf("conformance: unknown role %q (want server, client, sse-server or sse-client)", name)
+}
+
+// Cases returns the catalogue of a role, in order; nil for a Role that is
+// none of the four. The server list includes the opening-handshake cases
+// of both transports (15.1.x over HTTP/1.1, 15.6.x over HTTP/2), of which
+// a run uses those of its URL's.
+func Cases(r Role) []CaseInfo {
+	var out []CaseInfo
+	switch r {
+	case RoleServer:
+		for _, c := range catalogue(roleServer) {
+			out = append(out, CaseInfo{c.id, c.desc, c.expect})
+		}
+	case RoleClient:
+		for _, c := range catalogue(roleClient) {
+			out = append(out, CaseInfo{c.id, c.desc, c.expect})
+		}
+	case RoleSSEServer:
+		for _, c := range sseServerCases {
+			out = append(out, CaseInfo{c.id, c.desc, c.expect})
+		}
+	case RoleSSEClient:
+		for _, c := range sseClientCases {
+			out = append(out, CaseInfo{c.id, c.desc, "The client dispatches the events of the stream as the WHATWG EventSource processing model says."})
+		}
+	}
+	return out
 }
 
 var builders []func(b *builder)

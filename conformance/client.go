@@ -1,11 +1,10 @@
 package conformance
 
 import (
-	"bufio"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net"
+	"io"
 	"net/http"
 	"slices"
 	"strconv"
@@ -35,6 +34,8 @@ type FuzzingServer struct {
 	// report so far; its error is sent to the client as the close reason.
 	OnReport func(r *Report) error
 
+	data []*testData
+
 	mu      sync.Mutex
 	reports map[string]*Report
 	running map[string]*sync.WaitGroup // cases under way, per agent
@@ -42,15 +43,19 @@ type FuzzingServer struct {
 }
 
 // NewFuzzingServer returns a fuzzing server for the cases opts selects
-// (opts.Cases, Exclude, Timeout, ReadLimit and Progress apply; URL,
-// Parallel and TLSConfig do not).
+// (opts.Cases, Exclude, Timeout, Strict, ReadLimit, TestData and Progress
+// apply; URL, Parallel and TLSConfig do not).
 func NewFuzzingServer(options *Options) (*FuzzingServer, error) {
 	opts := options.copy()
 	cases := selectCases(catalogue(roleClient), opts.Cases, opts.Exclude)
 	if len(cases) == 0 {
 		return nil, errors.New("conformance: no case selected")
 	}
-	return &FuzzingServer{opts: opts, cases: cases, reports: map[string]*Report{}, running: map[string]*sync.WaitGroup{}}, nil
+	data, err := loadTestData(opts.TestData)
+	if err != nil {
+		return nil, err
+	}
+	return &FuzzingServer{opts: opts, cases: cases, data: data, reports: map[string]*Report{}, running: map[string]*sync.WaitGroup{}}, nil
 }
 
 // CaseCount returns the number of cases served.
@@ -129,52 +134,53 @@ func (f *FuzzingServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-// upgrade completes the opening handshake as the server, answering the
-// extensions given.
-func upgrade(w http.ResponseWriter, r *http.Request, exts string) (net.Conn, *bufio.Reader, error) {
-	req, err := handshake.CheckRequest(r)
-	if err != nil {
-		handshake.Reject(w, err)
-		return nil, nil, err
-	}
-	conn, brw, err := http.NewResponseController(w).Hijack()
-	if err != nil {
-		return nil, nil, err
-	}
-	if _, err := conn.Write(handshake.AppendResponse(nil, req.Key, "", exts, nil)); err != nil {
-		conn.Close()
-		return nil, nil, err
-	}
-	return conn, brw.Reader, nil
-}
-
 // simple sends one text message and closes.
 func (f *FuzzingServer) simple(w http.ResponseWriter, r *http.Request, msg string) {
 	f.simpleClose(w, r, msg, "")
 }
 
+// simpleClose answers a service endpoint: it sends msg (if any), closes
+// with 1000 and reason, and waits a time unit for the client's close.
 func (f *FuzzingServer) simpleClose(w http.ResponseWriter, r *http.Request, msg, reason string) {
-	conn, br, err := upgrade(w, r, "")
+	st, err := upgrade(w, r, "")
 	if err != nil {
 		return
 	}
-	s := newSession(conn, br, false, f.timeout(nil))
-	go s.recorder()
+	defer st.conn.Close()
+	if len(reason) > 123 {
+		reason = reason[:123]
+	}
+	var b []byte
 	if msg != "" {
-		s.send(text([]byte(msg)))
+		b = appendFrame(b, &frameSpec{op: opText, fin: true, payload: []byte(msg)}, false, nil)
 	}
-	if len(reason) > 120 {
-		reason = reason[:120]
+	b = appendFrame(b, &frameSpec{op: opClose, fin: true, payload: closeCode(1000, reason)}, false, nil)
+	st.conn.SetDeadline(time.Now().Add(f.opts.unit()))
+	if _, err := st.conn.Write(b); err != nil {
+		return
 	}
-	s.closeWith(closeCode(1000, reason), []int{1000})
-	s.finish()
-}
-
-func (f *FuzzingServer) timeout(c *wsCase) time.Duration {
-	if c == nil {
-		c = &wsCase{}
+	// Read until the client's close frame or the deadline; the server then
+	// closes the TCP connection (RFC 6455 §5.5.1).
+	var hb [maxHeader]byte
+	for {
+		if _, err := io.ReadFull(st.br, hb[:2]); err != nil {
+			return
+		}
+		n := headerSize(hb[:2])
+		if _, err := io.ReadFull(st.br, hb[2:n]); err != nil {
+			return
+		}
+		h, err := parseHeader(hb[:n])
+		if err != nil || h.Length > 125 {
+			return
+		}
+		if _, err := io.CopyN(io.Discard, st.br, h.Length); err != nil {
+			return
+		}
+		if h.Opcode == opClose {
+			return
+		}
 	}
-	return f.opts.timeout(c)
 }
 
 // runCase runs c with the client that connected.
@@ -190,32 +196,45 @@ func (f *FuzzingServer) runCase(w http.ResponseWriter, r *http.Request, c *wsCas
 	f.mu.Unlock()
 	defer wg.Done()
 	res := newResult(c)
-	exts := ""
-	if c.offer != nil {
+	var (
+		resp, offer pmdParams
+		agreed      bool
+		exts        string
+	)
+	if c.pmd != nil {
 		if offers, err := handshake.ParseExtensions(r.Header); err == nil {
-			exts = c.offer.accept(offers)
+			if resp, offer, agreed = c.pmd.accept(offers); agreed {
+				exts = resp.responseString()
+			}
 		}
 	}
-	conn, br, err := upgrade(w, r, exts)
+	st, err := upgrade(w, r, exts)
 	if err != nil {
 		return
 	}
-	s := newSession(conn, br, false, f.timeout(c))
-	s.log(Event{Dir: "note", Kind: "handshake", Text: "101 Switching Protocols; client sent Sec-WebSocket-Extensions: " + r.Header.Get("Sec-WebSocket-Extensions")})
-	s.peerLimit = f.opts.ReadLimit
+	// Over HTTP/2 the handler's return ends the stream, and the stream
+	// must be closed first (h2stream.Accept); the session closes it when
+	// the case ends, and this covers a panic recovered in runSession.
+	defer st.conn.Close()
+	s := newSession(st.conn, st.br, true, f.opts.unit(), c)
+	s.strict, s.peerLimit, s.data = f.opts.Strict, f.opts.ReadLimit, f.data
+	s.log(Event{Dir: "note", Kind: "handshake", Text: st.info})
 	res.Extensions = exts
-	var accepted []handshake.Extension
-	if exts != "" {
-		h := http.Header{"Sec-Websocket-Extensions": {exts}}
-		accepted, _ = handshake.ParseExtensions(h)
+	onOpen := c.run
+	switch {
+	case agreed:
+		c.pmd.setupServer(s, resp, offer)
+		s.mayDecline = true
+	case c.pmd != nil:
+		onOpen = notNegotiated(errNoPMD)
 	}
-	runSession(s, c, res, accepted)
+	runSession(s, onOpen, res)
 	res.DurationMS = ms(time.Since(start))
 
 	f.mu.Lock()
 	rep := f.reports[agent]
 	if rep == nil {
-		rep = &Report{Agent: agent, Role: "client", Started: start, Results: make([]*Result, len(f.cases))}
+		rep = &Report{Agent: agent, Role: "client", Started: start, Strict: f.opts.Strict, Results: make([]*Result, len(f.cases))}
 		f.reports[agent] = rep
 	}
 	i := slices.Index(f.cases, c)

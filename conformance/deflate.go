@@ -6,7 +6,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strconv"
+	"strings"
 
 	"github.com/pushwire/pushwire/handshake"
 )
@@ -38,7 +40,7 @@ type pmdState struct {
 }
 
 func newPMD(sendNoCtx bool, sendWindow int, recvNoCtx bool) *pmdState {
-	return &pmdState{sendNoCtx: sendNoCtx, sendWindow: sendWindow, recvNoCtx: recvNoCtx, limit: maxRecv}
+	return &pmdState{sendNoCtx: sendNoCtx, sendWindow: sendWindow, recvNoCtx: recvNoCtx, limit: maxMessage}
 }
 
 // deflate compresses one message (RFC 7692 §7.2.1): compress, flush, and
@@ -101,7 +103,7 @@ func (p *pmdState) inflate(b []byte) ([]byte, error) {
 		return nil, err
 	}
 	if int64(len(out)) > p.limit {
-		return nil, fmt.Errorf("inflates to more than %d bytes", p.limit)
+		return nil, fmt.Errorf("%w: more than %d bytes", errInflateLimit, p.limit)
 	}
 	if !p.recvNoCtx {
 		p.dict = append(p.dict, out...)
@@ -115,33 +117,53 @@ func (p *pmdState) inflate(b []byte) ([]byte, error) {
 // pmdParams are the parameters of one permessage-deflate offer or
 // response (RFC 7692 §7.1). A window of 0 means the parameter is absent;
 // -1 means present without a value (client_max_window_bits in an offer).
+// pmdParams are the parameters of one permessage-deflate offer or
+// response (RFC 7692 §7.1). A window of 0 means the parameter is absent;
+// -1 means present without a value (client_max_window_bits in an offer).
 type pmdParams struct {
 	serverNoCtx, clientNoCtx         bool
 	serverMaxWindow, clientMaxWindow int
 }
 
-func (p pmdParams) extension() handshake.Extension {
-	e := handshake.Extension{Name: pmdName}
-	if p.serverNoCtx {
-		e.Params = append(e.Params, handshake.Param{Name: "server_no_context_takeover"})
-	}
+// offerString formats an offer in the order Autobahn writes its offers.
+func (p pmdParams) offerString() string {
+	s := pmdName
 	if p.clientNoCtx {
-		e.Params = append(e.Params, handshake.Param{Name: "client_no_context_takeover"})
+		s += "; client_no_context_takeover"
+	}
+	switch {
+	case p.clientMaxWindow < 0:
+		s += "; client_max_window_bits"
+	case p.clientMaxWindow > 0:
+		s += "; client_max_window_bits=" + strconv.Itoa(p.clientMaxWindow)
+	}
+	if p.serverNoCtx {
+		s += "; server_no_context_takeover"
 	}
 	if p.serverMaxWindow > 0 {
-		e.Params = append(e.Params, handshake.Param{Name: "server_max_window_bits", Value: strconv.Itoa(p.serverMaxWindow)})
+		s += "; server_max_window_bits=" + strconv.Itoa(p.serverMaxWindow)
 	}
-	if p.clientMaxWindow != 0 {
-		v := ""
-		if p.clientMaxWindow > 0 {
-			v = strconv.Itoa(p.clientMaxWindow)
-		}
-		e.Params = append(e.Params, handshake.Param{Name: "client_max_window_bits", Value: v})
-	}
-	return e
+	return s
 }
 
-func (p pmdParams) String() string { return p.extension().String() }
+// responseString formats a response in the order Autobahn writes its
+// responses.
+func (p pmdParams) responseString() string {
+	s := pmdName
+	if p.serverNoCtx {
+		s += "; server_no_context_takeover"
+	}
+	if p.serverMaxWindow > 0 {
+		s += "; server_max_window_bits=" + strconv.Itoa(p.serverMaxWindow)
+	}
+	if p.clientNoCtx {
+		s += "; client_no_context_takeover"
+	}
+	if p.clientMaxWindow > 0 {
+		s += "; client_max_window_bits=" + strconv.Itoa(p.clientMaxWindow)
+	}
+	return s
+}
 
 // parsePMD reads the parameters of a permessage-deflate element, checking
 // them as RFC 7692 §7.1 requires: known names, each at most once, window
@@ -192,106 +214,142 @@ func parsePMD(e handshake.Extension, offer bool) (pmdParams, error) {
 	return p, nil
 }
 
-// pmdCase is the permessage-deflate part of a compression case: the
-// offers the harness makes when it tests a server, and the response it
-// gives when it tests a client.
+// pmdCase is the permessage-deflate part of a compression case: the offers
+// the harness makes when it tests a server (Autobahn's CLIENT_OFFERS), and
+// how it answers a client's offers when it tests one (Autobahn's
+// SERVER_ACCEPT).
 type pmdCase struct {
-	offers []handshake.Extension
-	// respond is the harness's answer, as a server, to a client's offer;
-	// ok false declines the offer.
-	respond func(offer pmdParams) (resp pmdParams, ok bool)
+	offers []pmdParams
+	// requestNoCtx and requestWindow are what the harness, as the server,
+	// asks of the client: client_no_context_takeover and
+	// client_max_window_bits=requestWindow (0: not asked).
+	requestNoCtx  bool
+	requestWindow int
+	// fallback, when set, is tried when no offer suits this acceptance
+	// (Autobahn's accept7: (True, 9), then (True, 0), then (False, 0)).
+	fallback *pmdCase
 }
 
-func offerOf(ps ...pmdParams) []handshake.Extension {
+// autobahnOffer is Autobahn's PerMessageDeflateOffer: it accepts that the
+// server asks for no context takeover and a window of its choosing, and
+// requests server_no_context_takeover and server_max_window_bits=window
+// (0: not requested).
+func autobahnOffer(serverNoCtx bool, window int) pmdParams {
+	return pmdParams{clientNoCtx: true, clientMaxWindow: -1, serverNoCtx: serverNoCtx, serverMaxWindow: window}
+}
+
+// extensions returns the offers for the opening handshake.
+func (c *pmdCase) extensions() []handshake.Extension {
 	var out []handshake.Extension
-	for _, p := range ps {
-		out = append(out, p.extension())
+	for _, o := range c.offers {
+		e := handshake.Extension{Name: pmdName}
+		if o.clientNoCtx {
+			e.Params = append(e.Params, handshake.Param{Name: "client_no_context_takeover"})
+		}
+		if o.clientMaxWindow != 0 {
+			v := ""
+			if o.clientMaxWindow > 0 {
+				v = strconv.Itoa(o.clientMaxWindow)
+			}
+			e.Params = append(e.Params, handshake.Param{Name: "client_max_window_bits", Value: v})
+		}
+		if o.serverNoCtx {
+			e.Params = append(e.Params, handshake.Param{Name: "server_no_context_takeover"})
+		}
+		if o.serverMaxWindow > 0 {
+			e.Params = append(e.Params, handshake.Param{Name: "server_max_window_bits", Value: strconv.Itoa(o.serverMaxWindow)})
+		}
+		out = append(out, e)
 	}
 	return out
 }
 
-// accept returns the harness's Sec-WebSocket-Extensions answer to a
-// client's offers: the first permessage-deflate offer the case accepts.
-func (c *pmdCase) accept(offers []handshake.Extension) string {
-	for _, e := range offers {
-		if e.Name != pmdName {
-			continue
-		}
-		p, err := parsePMD(e, true)
-		if err != nil {
-			continue
-		}
-		if resp, ok := c.respond(p); ok {
-			return resp.String()
+// header returns the Sec-WebSocket-Extensions value of the offers.
+func (c *pmdCase) header() string {
+	var parts []string
+	for _, o := range c.offers {
+		parts = append(parts, o.offerString())
+	}
+	return strings.Join(parts, ", ")
+}
+
+// accept chooses, as the server, the first of a client's offers this case
+// accepts and returns the response and the offer. Like Autobahn's offer
+// parser, it takes every offer to accept client_no_context_takeover, and
+// client_max_window_bits only when the offer has it.
+func (c *pmdCase) accept(offers []handshake.Extension) (resp, offer pmdParams, ok bool) {
+	for ; c != nil; c = c.fallback {
+		for _, e := range offers {
+			if e.Name != pmdName {
+				continue
+			}
+			p, err := parsePMD(e, true)
+			if err != nil {
+				continue
+			}
+			if c.requestWindow > 0 && p.clientMaxWindow == 0 {
+				continue
+			}
+			resp := pmdParams{serverNoCtx: p.serverNoCtx, serverMaxWindow: p.serverMaxWindow, clientNoCtx: c.requestNoCtx, clientMaxWindow: c.requestWindow}
+			// RFC 7692 §7.1.2.2: a response's client_max_window_bits may not
+			// exceed the value the client offered.
+			if p.clientMaxWindow > 0 && resp.clientMaxWindow > p.clientMaxWindow {
+				resp.clientMaxWindow = p.clientMaxWindow
+			}
+			return resp, p, true
 		}
 	}
-	return ""
+	return pmdParams{}, pmdParams{}, false
 }
 
 var errNoPMD = errors.New("the peer did not negotiate permessage-deflate")
 
-// setup installs the compression state for what the handshake agreed.
-// It returns errNoPMD when nothing was agreed, and another error when the
-// agreement is invalid.
-func (c *pmdCase) setup(s *session, agreed []handshake.Extension) error {
+// errInflateLimit reports a compressed message that inflates to more than
+// the harness keeps: the harness's limit, not the peer's violation.
+var errInflateLimit = errors.New("the message inflates past the harness's limit")
+
+// setupClient installs, for the harness as the client, the compression the
+// server's response agreed on. It returns errNoPMD when the response has
+// none, another error when it is invalid.
+func (c *pmdCase) setupClient(s *session, agreed []handshake.Extension) error {
 	var got *handshake.Extension
 	for i, e := range agreed {
-		if e.Name == pmdName {
-			if got != nil {
-				return errors.New("permessage-deflate appears twice in the response (RFC 7692 §5)")
-			}
-			got = &agreed[i]
+		if e.Name != pmdName {
+			return fmt.Errorf("the response has the extension %q, which the harness did not offer (%s)", e.Name, ruleNoExtension)
 		}
+		if got != nil {
+			return errors.New("permessage-deflate appears twice in the response (" + rulePMDNegotiate + ")")
+		}
+		got = &agreed[i]
 	}
 	if got == nil {
 		return errNoPMD
 	}
 	p, err := parsePMD(*got, false)
 	if err != nil {
-		return err
+		return fmt.Errorf("%v (%s)", err, rulePMDNegotiate)
 	}
-	if s.serverRole {
-		// The harness is the client: client_* parameters bind what it
-		// sends. RFC 7692 §7.1.2.2: the server MUST NOT include
-		// client_max_window_bits unless the client offered it.
-		if p.clientMaxWindow > 0 && !offeredClientWindow(c.offers) {
-			return errors.New("client_max_window_bits in the response to an offer without it (RFC 7692 §7.1.2.2)")
-		}
-		sendWindow := 15
-		if p.clientMaxWindow > 0 {
-			sendWindow = p.clientMaxWindow
-		}
-		s.pmd = newPMD(p.clientNoCtx || offeredClientNoCtx(c.offers), sendWindow, p.serverNoCtx)
-	} else {
-		sendWindow := 15
-		if p.serverMaxWindow > 0 {
-			sendWindow = p.serverMaxWindow
-		}
-		s.pmd = newPMD(p.serverNoCtx, sendWindow, p.clientNoCtx)
+	if p.clientMaxWindow > 0 && !slices.ContainsFunc(c.offers, func(o pmdParams) bool { return o.clientMaxWindow != 0 }) {
+		return errors.New("client_max_window_bits in the response to offers without it (" + rulePMDNegotiate + ")")
 	}
-	if s.peerLimit > 0 {
-		s.pmd.limit = max(s.peerLimit, maxRecv)
+	window := 15
+	if p.clientMaxWindow > 0 {
+		window = p.clientMaxWindow
 	}
-	s.note("permessage-deflate agreed: %s", p)
+	// Like Autobahn's client, the harness compresses with context takeover
+	// unless the response says client_no_context_takeover.
+	s.pmd = newPMD(p.clientNoCtx, window, p.serverNoCtx)
+	s.note("permessage-deflate agreed: %s", p.responseString())
 	return nil
 }
 
-func offeredClientWindow(offers []handshake.Extension) bool {
-	for _, e := range offers {
-		if _, ok := e.Param("client_max_window_bits"); ok {
-			return true
-		}
+// setupServer installs, for the harness as the server, the compression of
+// the response it gave to offer.
+func (c *pmdCase) setupServer(s *session, resp, offer pmdParams) {
+	window := 15
+	if offer.serverMaxWindow > 0 {
+		window = offer.serverMaxWindow
 	}
-	return false
-}
-
-// offeredClientNoCtx reports whether every offer asked for
-// client_no_context_takeover, which the harness then keeps to.
-func offeredClientNoCtx(offers []handshake.Extension) bool {
-	for _, e := range offers {
-		if _, ok := e.Param("client_no_context_takeover"); !ok {
-			return false
-		}
-	}
-	return len(offers) > 0
+	s.pmd = newPMD(offer.serverNoCtx, window, resp.clientNoCtx)
+	s.note("permessage-deflate agreed: %s", resp.responseString())
 }

@@ -13,13 +13,13 @@ import (
 
 // The catalogue can be listed without running anything.
 func ExampleCases() {
-	for _, c := range conformance.Cases("server")[:3] {
+	for _, c := range conformance.Cases(conformance.RoleServer)[:3] {
 		fmt.Println(c.ID, c.Description)
 	}
 	// Output:
-	// 1.1.1 Send a text message with a 0-byte payload in one frame.
-	// 1.1.2 Send a text message with a 125-byte payload in one frame.
-	// 1.1.3 Send a text message with a 126-byte payload in one frame.
+	// 1.1.1 Send a text message of 0 bytes (0x2a repeated) in one frame.
+	// 1.1.2 Send a text message of 125 bytes (0x2a repeated) in one frame.
+	// 1.1.3 Send a text message of 126 bytes (0x2a repeated) in one frame.
 }
 
 // RunServer tests a WebSocket server: here pushwire's own echo server,

@@ -78,7 +78,7 @@ summary .tag{display:inline-block;min-width:8em;text-align:center;border-radius:
 .sent{color:#1565c0}.recv{color:#2e7d32}.note{color:#777}
 </style></head><body>
 <h1>Conformance of {{.Agent}} as a WebSocket {{.Role}}</h1>
-<div class="meta">{{if .Target}}Target {{.Target}} · {{end}}started {{.Started.Format "2006-01-02 15:04:05 MST"}} · {{printf "%.1f" .DurationMS}} ms · {{len .Results}} cases</div>
+<div class="meta">{{if .Target}}Target {{.Target}} · {{end}}{{if .Strict}}with -strict · {{end}}started {{.Started.Format "2006-01-02 15:04:05 MST"}} · {{printf "%.1f" .DurationMS}} ms · {{len .Results}} cases</div>
 <div class="counts">{{range counts .}}<span class="{{cls .Outcome}}">{{.Outcome}}: {{.N}}</span>{{end}}</div>
 <p>Each cell is a case, coloured by the worse of its two grades (behaviour and close); click it for the details.</p>
 <div class="grid">{{$rs := .Results}}{{range $i, $r := .Results}}{{if newCat $rs $i}}<div class="cat">{{cat $r.ID}}.x</div>{{end}}<a class="{{cls $r.Worst}}" href="#{{anch $r.ID}}" title="{{$r.ID}}: {{$r.Behavior}} / {{$r.BehaviorClose}}">{{$r.ID}}</a>{{end}}</div>

@@ -19,6 +19,9 @@ type Report struct {
 	Role string `json:"role"`
 	// Target is the URL or address tested.
 	Target string `json:"target,omitempty"`
+	// Strict is set when the run added pushwire's stricter checks
+	// (Options.Strict).
+	Strict bool `json:"strict,omitempty"`
 	// Started is when the run began; DurationMS how long it took.
 	Started    time.Time `json:"started"`
 	DurationMS float64   `json:"duration_ms"`

@@ -1,14 +1,14 @@
 package conformance
 
 import (
-	"bufio"
 	"context"
 	"crypto/tls"
 	"errors"
 	"fmt"
-	"net"
 	"net/http"
 	"net/url"
+	"runtime/debug"
+	"slices"
 	"sync"
 	"time"
 
@@ -18,7 +18,9 @@ import (
 // Options configures a run of the cases. The functions that take an
 // *Options read it and never modify it; nil is the zero value.
 type Options struct {
-	// URL is the ws:// or wss:// URL of the server under test (RunServer).
+	// URL is the ws:// or wss:// URL of the server under test (RunServer),
+	// or an https:// URL to run the cases over HTTP/2 (RFC 8441 extended
+	// CONNECT; the server must advertise SETTINGS_ENABLE_CONNECT_PROTOCOL).
 	URL string
 	// Agent names the implementation under test in the reports.
 	// Default: the URL's host (RunServer) or the agent the client gives.
@@ -28,17 +30,33 @@ type Options struct {
 	Cases, Exclude []string
 	// Parallel is the number of cases run at once. Default (0): 1.
 	Parallel int
-	// Timeout is how long a case waits for each reaction of the peer.
-	// Default (0): DefaultTimeout; 9.x waits 15 times longer and 12.x and
-	// 13.x 10 times.
+	// Timeout is the length of the one-second unit of the cases' timers:
+	// Autobahn's killAfter(1), closeAfter(1), its 1 s closing-handshake and
+	// TCP-close timeouts and its pauses all scale with it. A longer unit
+	// only gives a slow peer more time. Default (0): DefaultTimeout, 1 s,
+	// Autobahn's timing. The SSE roles wait Timeout (default
+	// DefaultSSETimeout) for each reaction of the peer.
 	Timeout time.Duration
+	// Strict adds pushwire's stricter checks: where the peer does not do
+	// what the RFC says it SHOULD (a close frame with a status code when it
+	// fails the connection, a pong as soon as practical, a read limit
+	// enforced before the message arrives), an OK grade becomes NON-STRICT,
+	// with the sentence quoted. Strict never makes a grade FAILED.
+	Strict bool
 	// ReadLimit is the largest message the peer says it accepts, used by
-	// case 15.4.1 (a message past it must fail with 1009). Default (0):
-	// unknown; the case then announces a 1 TiB message.
+	// the cases of 15.4 (a message past it must fail with 1009) and 15.5.
+	// Default (0): unknown; 15.4.1 then announces a 1 TiB message.
 	ReadLimit int64
+	// TestData is a directory holding Autobahn|Testsuite's test files
+	// (autobahntestsuite/testdata: data1.json, lena512.bmp, pg2229.txt,
+	// data1.html, 10.1.1.105.5439.pdf), from which the compression cases
+	// (12.x, 13.x) then cut their messages exactly as Autobahn does.
+	// Default: stand-ins of the same size and kind made by the harness.
+	TestData string
 	// Header holds extra handshake request headers, such as Origin.
 	Header http.Header
-	// TLSConfig is used for wss:// URLs. Default: nil, the system roots.
+	// TLSConfig is used for wss:// and https:// URLs. Default: nil, the
+	// system roots.
 	TLSConfig *tls.Config
 	// Progress, when set, is called after each case with the number of
 	// cases done and the total. Calls are serialized.
@@ -54,15 +72,12 @@ func (o *Options) copy() Options {
 	return *o
 }
 
-func (o *Options) timeout(c *wsCase) time.Duration {
-	t := o.Timeout
-	if t <= 0 {
-		t = DefaultTimeout
+// unit is the length of the cases' one-second unit.
+func (o *Options) unit() time.Duration {
+	if o.Timeout > 0 {
+		return o.Timeout
 	}
-	if c.slow > 0 {
-		t *= time.Duration(c.slow)
-	}
-	return t
+	return DefaultTimeout
 }
 
 // RunServer runs the selected cases against the WebSocket server at
@@ -75,20 +90,28 @@ func RunServer(ctx context.Context, options *Options) (*Report, error) {
 	if err != nil {
 		return nil, fmt.Errorf("conformance: bad URL: %w", err)
 	}
-	if u.Scheme != "ws" && u.Scheme != "wss" {
-		return nil, fmt.Errorf("conformance: URL scheme %q, want ws or wss", u.Scheme)
+	tr, err := newTransport(u, &opts)
+	if err != nil {
+		return nil, err
 	}
+	defer tr.close()
 	if opts.Agent == "" {
 		opts.Agent = u.Host
 	}
-	cases := selectCases(catalogue(roleServer), opts.Cases, opts.Exclude)
+	cases := slices.DeleteFunc(selectCases(catalogue(roleServer), opts.Cases, opts.Exclude), func(c *wsCase) bool {
+		return c.transport != "" && c.transport != tr.name()
+	})
 	if len(cases) == 0 {
 		return nil, errors.New("conformance: no case selected")
 	}
-	rep := &Report{Agent: opts.Agent, Role: "server", Target: opts.URL, Started: time.Now()}
+	data, err := loadTestData(opts.TestData)
+	if err != nil {
+		return nil, err
+	}
+	rep := &Report{Agent: opts.Agent, Role: "server", Target: opts.URL, Started: time.Now(), Strict: opts.Strict}
 	rep.Results = make([]*Result, len(cases))
 	runAll(ctx, len(cases), opts.Parallel, func(i int) *Result {
-		r := runServerCase(ctx, &opts, u, cases[i])
+		r := runServerCase(ctx, &opts, tr, cases[i], data)
 		rep.Results[i] = r
 		return r
 	}, opts.Progress)
@@ -124,112 +147,75 @@ func runAll(ctx context.Context, n, parallel int, job func(i int) *Result, progr
 	wg.Wait()
 }
 
-// dial opens the TCP (or TLS) connection to u.
-func dial(ctx context.Context, opts *Options, u *url.URL, timeout time.Duration) (net.Conn, error) {
-	host := u.Host
-	if u.Port() == "" {
-		if u.Scheme == "wss" {
-			host = net.JoinHostPort(u.Hostname(), "443")
-		} else {
-			host = net.JoinHostPort(u.Hostname(), "80")
-		}
-	}
-	d := net.Dialer{Timeout: timeout}
-	conn, err := d.DialContext(ctx, "tcp", host)
-	if err != nil || u.Scheme != "wss" {
-		return conn, err
-	}
-	cfg := &tls.Config{}
-	if opts.TLSConfig != nil {
-		cfg = opts.TLSConfig.Clone()
-	}
-	if cfg.ServerName == "" {
-		cfg.ServerName = u.Hostname()
-	}
-	tc := tls.Client(conn, cfg)
-	tc.SetDeadline(time.Now().Add(timeout))
-	if err := tc.HandshakeContext(ctx); err != nil {
-		conn.Close()
-		return nil, err
-	}
-	tc.SetDeadline(time.Time{})
-	return tc, nil
-}
-
 func newResult(c *wsCase) *Result {
 	return &Result{ID: c.id, Description: c.desc, Expectation: c.expect}
 }
 
 // runServerCase runs one case against the server.
-func runServerCase(ctx context.Context, opts *Options, u *url.URL, c *wsCase) *Result {
+func runServerCase(ctx context.Context, opts *Options, tr transport, c *wsCase, data []*testData) *Result {
 	start := time.Now()
 	res := newResult(c)
-	timeout := opts.timeout(c)
+	unit := opts.unit()
 	defer func() { res.DurationMS = ms(time.Since(start)) }()
 	if c.raw != nil {
-		env := &rawEnv{ctx: ctx, opts: opts, url: u, timeout: timeout, start: start, res: res}
-		c.raw(env)
+		env := &rawEnv{ctx: ctx, tr: tr, opts: opts, unit: unit, start: start, res: res}
+		runRaw(env, c)
 		return res
 	}
-	fail := func(format string, args ...any) *Result {
+	var offers []handshake.Extension
+	if c.pmd != nil {
+		offers = c.pmd.extensions()
+	}
+	st, err := tr.open(ctx, offers, 5*unit)
+	if err != nil {
 		res.Behavior, res.BehaviorClose = Failed, Failed
-		res.BehaviorReason = fmt.Sprintf(format, args...)
-		res.CloseReason = "no connection"
+		res.BehaviorReason = "The WebSocket opening handshake was never completed: " + err.Error()
+		res.CloseReason = "The WebSocket opening handshake was never completed!"
 		return res
 	}
-	conn, err := dial(ctx, opts, u, timeout)
-	if err != nil {
-		return fail("dial: %v", err)
-	}
-	conn.SetDeadline(time.Now().Add(timeout + 5*time.Second))
-	br := bufio.NewReaderSize(conn, 64<<10)
-	copts := handshake.ClientOptions{Header: opts.Header}
-	if c.offer != nil {
-		copts.Extensions = c.offer.offers
-	}
-	hs, err := handshake.ClientHandshake(conn, br, u, &copts)
-	if err != nil {
-		conn.Close()
-		return fail("opening handshake: %v", err)
-	}
-	conn.SetDeadline(time.Time{})
-	s := newSession(conn, br, true, timeout)
-	s.log(Event{Dir: "note", Kind: "handshake", Text: "101 Switching Protocols"})
-	if opts.ReadLimit > 0 {
-		s.peerLimit = opts.ReadLimit
-	}
-	exts := handshake.FormatExtensions(hs.Extensions)
-	res.Extensions = exts
-	return runSession(s, c, res, hs.Extensions)
-}
-
-// runSession runs case c on an established session and fills res.
-func runSession(s *session, c *wsCase, res *Result, agreed []handshake.Extension) *Result {
-	go s.recorder()
-	if c.offer != nil {
-		if err := c.offer.setup(s, agreed); err != nil {
-			o := Failed
-			if errors.Is(err, errNoPMD) {
-				o = Unimplemented
-			}
-			s.setBehavior(o, "%v", err)
-			s.expClose = &closeExpect{byMe: true, codes: []int{1000}}
-			s.send(closeFrame(closeCode(1000, "")))
-			s.wait(s.timeout, s.closedByPeer)
-			res.Behavior, res.BehaviorClose, res.BehaviorReason, res.CloseReason = s.finish()
-			if o == Unimplemented {
-				res.BehaviorClose, res.CloseReason = Unimplemented, "permessage-deflate not negotiated"
-			}
-			res.Events = s.events
-			return res
+	s := newSession(st.conn, st.br, false, unit, c)
+	s.strict, s.peerLimit, s.data = opts.Strict, opts.ReadLimit, data
+	s.log(Event{Dir: "note", Kind: "handshake", Text: st.info})
+	res.Extensions = handshake.FormatExtensions(st.agreed)
+	onOpen := c.run
+	if c.pmd != nil {
+		if err := c.pmd.setupClient(s, st.agreed); err != nil {
+			onOpen = notNegotiated(err)
 		}
 	}
-	c.run(s)
-	res.Behavior, res.BehaviorClose, res.BehaviorReason, res.CloseReason = s.finish()
-	res.RemoteCloseCode, res.RemoteCloseReason, res.ClosedByMe = s.remoteCode, s.remoteWhy, s.closedByMe
-	if !s.recvClose {
-		res.RemoteCloseCode = 0
-	}
-	res.Events = s.events
+	runSession(s, onOpen, res)
 	return res
+}
+
+// notNegotiated starts a compression case whose handshake agreed on no
+// permessage-deflate (UNIMPLEMENTED, as in Autobahn) or on an invalid one
+// (FAILED): the harness closes at once.
+func notNegotiated(err error) func(*session) {
+	return func(s *session) {
+		if errors.Is(err, errNoPMD) {
+			s.behavior, s.result = Unimplemented, "permessage-deflate was not agreed"
+		} else {
+			s.behavior, s.result = Failed, "permessage-deflate: "+err.Error()
+		}
+		normalClose(s)
+		s.sendClose(1000)
+	}
+}
+
+// runSession runs a case on an established session and fills res. The
+// harness recovers a panic of its own into a FAILED grade with the stack
+// in the report: the last line of defence, not the way it handles peers.
+func runSession(s *session, onOpen func(*session), res *Result) {
+	defer func() {
+		if v := recover(); v != nil {
+			s.stop()
+			res.Behavior, res.BehaviorClose = Failed, Failed
+			res.BehaviorReason = fmt.Sprintf("the harness failed (a bug in the harness, not in the peer): %v\n%s", v, debug.Stack())
+			res.CloseReason = "the harness failed"
+			res.Events = s.events
+		}
+	}()
+	s.run(onOpen)
+	s.grade()
+	s.fill(res)
 }

@@ -318,7 +318,7 @@ func RunSSEServer(ctx context.Context, options *Options) (*Report, error) {
 	}
 	timeout := opts.Timeout
 	if timeout <= 0 {
-		timeout = DefaultTimeout
+		timeout = DefaultSSETimeout
 	}
 	client := &http.Client{Transport: &http.Transport{TLSClientConfig: opts.TLSConfig, DisableCompression: true}}
 	defer client.CloseIdleConnections()

@@ -7,7 +7,11 @@
 // beyond the standard library. Every implementation is wrapped by an Impl that
 // gives the tests one Conn interface (a background reader delivers messages,
 // pongs and close frames on channels) and gives the benchmarks each library's
-// plain, idiomatic echo server and client read loop.
+// plain, idiomatic echo server and client read loop. ConformPeers gives
+// pushwire's conformance harness every implementation in both roles — an
+// echo server and an echoing client, the Go ones in process, Python
+// websockets and Node ws as processes — with a statement of its echo app;
+// cmd/conform-peers grades them all and writes conformance/SUMMARY.md.
 //
 // # Concurrency
 //

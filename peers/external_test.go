@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http/httptest"
-	"os"
 	"os/exec"
 	"strings"
 	"testing"
@@ -17,40 +16,6 @@ import (
 type extPeer struct {
 	lines chan string
 	name  string
-}
-
-// python returns a Python interpreter that has the websockets package, or
-// "" and why there is none.
-func python() (string, string) {
-	why := "no python3 on PATH"
-	for _, p := range []string{"python3", "/usr/bin/python3"} {
-		path, err := exec.LookPath(p)
-		if err != nil {
-			continue
-		}
-		out, err := exec.Command(path, "-c", "import websockets").CombinedOutput()
-		if err == nil {
-			return path, ""
-		}
-		why = strings.TrimSpace(string(out))
-		if i := strings.LastIndexByte(why, '\n'); i >= 0 {
-			why = why[i+1:]
-		}
-	}
-	return "", why
-}
-
-// node returns the node binary if Node and the npm packages are installed,
-// or "" and why not.
-func node(pkg string) (string, string) {
-	path, err := exec.LookPath("node")
-	if err != nil {
-		return "", "no node on PATH"
-	}
-	if _, err := os.Stat("node_modules/" + pkg + "/package.json"); err != nil {
-		return "", "node_modules/" + pkg + " missing (run npm ci in peers/)"
-	}
-	return path, ""
 }
 
 // externals lists the external WebSocket peers: name, command line prefix,

@@ -13,6 +13,10 @@
 //   - bomb: K connections each send one permessage-deflate message of about
 //     80 KB that inflates to 80 MiB, over the limit. Reported: the close
 //     code each received and the server's peak RSS growth (VmHWM).
+//   - idle: K connections each send one uncompressed message of the read
+//     limit, read its echo back, and stay open without sending more.
+//     Reported: the server's Go heap after a collection (from its
+//     -debug-addr pprof endpoint) against the same figure before, and RSS.
 //
 // It is bounded: at most -conns connections, a few seconds per scenario.
 //
@@ -31,6 +35,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -45,6 +50,7 @@ func main() {
 	conns := flag.Int("conns", 64, "connections of the declare scenario")
 	limit := flag.Int64("limit", 64<<20, "the echo server's -limit, in bytes")
 	bombs := flag.String("bombs", "1,8", "concurrent compression bombs, one run per value")
+	idle := flag.Int("idle", 8, "connections of the idle scenario (0: skip it)")
 	inflated := flag.Int("inflated", 80<<20, "bytes one bomb inflates to")
 	settle := flag.Duration("settle", 2*time.Second, "wait before reading the server's memory")
 	bin := flag.String("bin", "", "a pushwire binary to test (default: go build ./cmd/pushwire)")
@@ -74,13 +80,19 @@ func main() {
 		fmt.Printf("bomb: %d connection(s), each one message of %d bytes inflating to %d (echo -limit %d)\n", k, len(bomb), *inflated, *limit)
 		runBombs(*bin, *limit, k, bomb, *settle)
 	}
+
+	if *idle > 0 {
+		fmt.Printf("idle: %d connections, each echoing one message of %d bytes and then waiting (echo -limit %d)\n", *idle, *limit, *limit)
+		runIdle(*bin, *limit, *idle, *settle)
+	}
 }
 
 // server is a running pushwire echo.
 type server struct {
-	cmd  *exec.Cmd
-	addr string
-	exit chan error
+	cmd   *exec.Cmd
+	addr  string
+	debug string // the -debug-addr URL, when started with it
+	exit  chan error
 
 	mu      sync.Mutex
 	gcLines int
@@ -89,15 +101,16 @@ type server struct {
 
 var gcHeapPattern = regexp.MustCompile(`(\d+->\d+->\d+ MB)`)
 
-func startEcho(bin string, limit int64) *server {
-	cmd := exec.Command(bin, "echo", "-addr", "127.0.0.1:0", "-limit", strconv.FormatInt(limit, 10))
+func startEcho(bin string, limit int64, extra ...string) *server {
+	cmd := exec.Command(bin, append([]string{"echo", "-addr", "127.0.0.1:0", "-limit", strconv.FormatInt(limit, 10)}, extra...)...)
 	stdout, err := cmd.StdoutPipe()
 	check(err)
 	cmd.Env = append(os.Environ(), "GODEBUG=gctrace=1")
 	stderr, err := cmd.StderrPipe()
 	check(err)
 	check(cmd.Start())
-	line, err := bufio.NewReader(stdout).ReadString('\n')
+	out := bufio.NewReader(stdout)
+	line, err := out.ReadString('\n')
 	if err != nil {
 		fail("echo did not start: %v", err)
 	}
@@ -107,6 +120,15 @@ func startEcho(bin string, limit int64) *server {
 		fail("unexpected first line %q", line)
 	}
 	s := &server{cmd: cmd, addr: strings.TrimSuffix(strings.TrimSpace(line[i+len("ws://"):]), "/"), exit: make(chan error, 1)}
+	if len(extra) > 0 && extra[0] == "-debug-addr" {
+		// "pushwire echo: debug on http://127.0.0.1:PORT/"
+		line, err := out.ReadString('\n')
+		i := strings.Index(line, "http://")
+		if err != nil || i < 0 {
+			fail("no debug address: %q, %v", line, err)
+		}
+		s.debug = strings.TrimSpace(line[i:])
+	}
 	done := make(chan struct{})
 	go func() {
 		// The GC trace: the Go heap at the start of the last GC, what
@@ -125,7 +147,7 @@ func startEcho(bin string, limit int64) *server {
 		close(done)
 	}()
 	go func() {
-		io.Copy(io.Discard, stdout)
+		io.Copy(io.Discard, out)
 		<-done
 		s.exit <- cmd.Wait()
 	}()
@@ -233,10 +255,16 @@ func header(n int64, rsv1 bool) []byte {
 }
 
 func declare(bin string, limit int64, conns int, declared int64, settle time.Duration) {
-	s := startEcho(bin, limit)
+	var s *server
+	if hasDebugAddr(bin) {
+		s = startEcho(bin, limit, "-debug-addr", "127.0.0.1:0")
+	} else {
+		s = startEcho(bin, limit)
+	}
 	defer s.stop()
 	time.Sleep(300 * time.Millisecond)
 	rss0, _, vsz0 := s.status()
+	heap0 := s.heapAfterGC()
 	var open []net.Conn
 	for range conns {
 		nc, _ := handshake(s.addr, false)
@@ -251,6 +279,11 @@ func declare(bin string, limit int64, conns int, declared int64, settle time.Dur
 		fmt.Printf("  RSS %s -> %s: growth %s (%s per connection); peak %s\n",
 			mib(rss0), mib(rss1), mib(rss1-rss0), kib((rss1-rss0)/int64(conns)), mib(hwm))
 		fmt.Printf("  virtual memory growth %s; last GC: %s\n", mib(vsz1-vsz0), s.lastGC())
+		if heap0 >= 0 {
+			heap1 := s.heapAfterGC()
+			fmt.Printf("  Go heap after GC %s -> %s: growth %s (%s per connection)\n",
+				mib(heap0), mib(heap1), mib(heap1-heap0), kib((heap1-heap0)/int64(conns)))
+		}
 	}
 	for _, nc := range open {
 		nc.Close()
@@ -331,6 +364,76 @@ func closeCode(nc net.Conn, br *bufio.Reader) string {
 		if _, err := io.CopyN(io.Discard, br, n); err != nil {
 			return "no close frame: " + err.Error()
 		}
+	}
+}
+
+// hasDebugAddr reports whether bin's echo takes -debug-addr (older builds
+// do not).
+func hasDebugAddr(bin string) bool {
+	out, _ := exec.Command(bin, "echo", "-h").CombinedOutput()
+	return bytes.Contains(out, []byte("-debug-addr"))
+}
+
+// heapAfterGC returns the server's Go heap in use (HeapAlloc) after a
+// collection, from the pprof heap profile of its debug address, or -1
+// when it was started without one.
+func (s *server) heapAfterGC() int64 {
+	if s.debug == "" {
+		return -1
+	}
+	resp, err := http.Get(s.debug + "debug/pprof/heap?gc=1&debug=1")
+	check(err)
+	defer resp.Body.Close()
+	sc := bufio.NewScanner(resp.Body)
+	sc.Buffer(nil, 1<<20)
+	for sc.Scan() {
+		if v, ok := strings.CutPrefix(sc.Text(), "# HeapAlloc = "); ok {
+			n, err := strconv.ParseInt(v, 10, 64)
+			check(err)
+			return n
+		}
+	}
+	fail("no HeapAlloc in the heap profile: %v", sc.Err())
+	return 0
+}
+
+// runIdle opens k connections that each send one message of size bytes,
+// read the echo and then stay idle, and reports what the server keeps.
+func runIdle(bin string, size int64, k int, settle time.Duration) {
+	s := startEcho(bin, size, "-debug-addr", "127.0.0.1:0")
+	defer s.stop()
+	time.Sleep(300 * time.Millisecond)
+	rss0, _, _ := s.status()
+	heap0 := s.heapAfterGC()
+	payload := make([]byte, size)
+	var wg sync.WaitGroup
+	var open []net.Conn
+	for range k {
+		nc, br := handshake(s.addr, false)
+		open = append(open, nc)
+		wg.Go(func() {
+			go nc.Write(append(header(size, false), payload...))
+			// The echo: one frame header of size bytes, then the payload.
+			var h [10]byte
+			_, err := io.ReadFull(br, h[:])
+			check(err)
+			if h[1] != 127 || int64(binary.BigEndian.Uint64(h[2:])) != size {
+				fail("echo header % x, want a %d-byte frame", h, size)
+			}
+			_, err = io.CopyN(io.Discard, br, size)
+			check(err)
+		})
+	}
+	wg.Wait()
+	_, hwm, _ := s.status()
+	time.Sleep(settle)
+	heap1 := s.heapAfterGC()
+	rss1, _, _ := s.status()
+	fmt.Printf("  server alive: %v; peak RSS %s while echoing\n", s.alive(), mib(hwm))
+	fmt.Printf("  idle: Go heap after GC %s -> %s: %s per connection; RSS %s -> %s\n",
+		mib(heap0), mib(heap1), kib((heap1-heap0)/int64(k)), mib(rss0), mib(rss1))
+	for _, nc := range open {
+		nc.Close()
 	}
 }
 

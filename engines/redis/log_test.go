@@ -167,9 +167,11 @@ func TestMetaLost(t *testing.T) {
 	}
 }
 
-// TestWaitEnds: a Wait blocked in Redis ends at once when its ctx is
-// cancelled, when its log is closed and when its engine is closed, and a
-// Wait with a deadline ends at the deadline, with the right errors.
+// TestWaitEnds: a Wait blocked in Redis ends when its ctx is cancelled,
+// when its log is closed and when its engine is closed, and a Wait with a
+// deadline ends at the deadline, with the right errors: each well before
+// the 30 s poll the Wait is blocked in would have ended it (the bound is
+// what tells the two apart, not a measure of speed).
 func TestWaitEnds(t *testing.T) {
 	s := startRedis(t)
 	opts := &Options{Poll: 30 * time.Second}
@@ -185,15 +187,15 @@ func TestWaitEnds(t *testing.T) {
 		select {
 		case err := <-done:
 			return err, time.Since(start)
-		case <-time.After(10 * time.Second):
-			t.Fatal("Wait still blocked 10 s after its end")
+		case <-time.After(20 * time.Second):
+			t.Fatal("Wait still blocked 20 s after its end: it waited for its 30 s poll")
 			return nil, 0
 		}
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	el := open(t, s, "w1", hub.Limits{}, opts)
-	if err, took := wait(el, ctx, cancel); !errors.Is(err, context.Canceled) || took > 2*time.Second {
-		t.Errorf("Wait with its ctx cancelled = %v after %v, want %v at once", err, took, context.Canceled)
+	if err, took := wait(el, ctx, cancel); !errors.Is(err, context.Canceled) {
+		t.Errorf("Wait with its ctx cancelled = %v after %v, want %v before its poll ended", err, took, context.Canceled)
 	}
 	// The log still works after an interrupted Wait.
 	if _, err := el.Append(context.Background(), "", "", []byte("x")); err != nil {
@@ -202,8 +204,8 @@ func TestWaitEnds(t *testing.T) {
 	if b, err := el.Wait(context.Background(), 0); err != nil || b.Last != 1 {
 		t.Errorf("Wait(0) after an interrupted Wait = %+v, %v, want Last 1", b, err)
 	}
-	if err, took := wait(el, context.Background(), func() { el.Close() }); !errors.Is(err, hub.ErrClosed) || took > 2*time.Second {
-		t.Errorf("Wait with its log closed = %v after %v, want %v at once", err, took, hub.ErrClosed)
+	if err, took := wait(el, context.Background(), func() { el.Close() }); !errors.Is(err, hub.ErrClosed) {
+		t.Errorf("Wait with its log closed = %v after %v, want %v before its poll ended", err, took, hub.ErrClosed)
 	}
 	e, err := Connect(s.url(), opts)
 	if err != nil {
@@ -213,15 +215,15 @@ func TestWaitEnds(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err, took := wait(el2, context.Background(), func() { e.Close() }); !errors.Is(err, hub.ErrClosed) || took > 2*time.Second {
-		t.Errorf("Wait with its engine closed = %v after %v, want %v at once", err, took, hub.ErrClosed)
+	if err, took := wait(el2, context.Background(), func() { e.Close() }); !errors.Is(err, hub.ErrClosed) {
+		t.Errorf("Wait with its engine closed = %v after %v, want %v before its poll ended", err, took, hub.ErrClosed)
 	}
 	el2.Close()
 	el3 := open(t, s, "w3", hub.Limits{}, opts)
 	dctx, dcancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
 	defer dcancel()
 	start := time.Now()
-	if _, err := el3.Wait(dctx, 1<<40); !errors.Is(err, context.DeadlineExceeded) || time.Since(start) > 5*time.Second {
+	if _, err := el3.Wait(dctx, 1<<40); !errors.Is(err, context.DeadlineExceeded) || time.Since(start) > 20*time.Second {
 		t.Errorf("Wait with a deadline of 300 ms = %v after %v, want %v", err, time.Since(start), context.DeadlineExceeded)
 	}
 }
@@ -248,8 +250,8 @@ func TestUnavailable(t *testing.T) {
 	if _, err := el.Wait(ctx, 5); !errors.Is(err, hub.ErrUnavailable) {
 		t.Errorf("Wait with the server down = %v, want %v", err, hub.ErrUnavailable)
 	}
-	if took := time.Since(start); took > 10*time.Second {
-		t.Errorf("three requests to a stopped server took %v", took)
+	if took := time.Since(start); took > 30*time.Second {
+		t.Errorf("three requests to a stopped server took %v: more than the engine's 1 s timeout each allows, even on a loaded machine", took)
 	}
 	s.start()
 	seq, err := el.Append(ctx, "k", "", []byte("after"))

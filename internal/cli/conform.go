@@ -2,6 +2,8 @@ package cli
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"flag"
 	"fmt"
@@ -22,15 +24,65 @@ import (
 const conformUsage = `usage: pushwire conform <role> [flags]
 
 roles:
-  server      -url ws://HOST:PORT/path    test a WebSocket server (one connection per case)
+  server      -url ws://HOST:PORT/path    test a WebSocket server (one connection per case);
+                                          an https:// URL runs the cases over HTTP/2 (RFC 8441)
   client      [-addr 127.0.0.1:9001]      serve the cases to a WebSocket client under test
-                                          (Autobahn fuzzing-server endpoints); -self tests pushwire's client
+                                          (Autobahn fuzzing-server endpoints); -self tests pushwire's client;
+                                          -tls serves them over HTTPS, HTTP/2 included (RFC 8441)
   sse-server  -url http://HOST/path       test a Server-Sent Events server
   sse-client  [-addr 127.0.0.1:9002]      serve event streams to an SSE client under test
 
-Run 'pushwire conform <role> -h' for a role's flags. The exit code is 0 when
-no case is FAILED or NON-STRICT, 1 otherwise, 2 on bad usage.
+The WebSocket catalogue is Autobahn|Testsuite's (categories 1-13, its ids,
+payloads, timing and grading) plus pushwire's own cases (15.x, 16.x).
+'pushwire conform <role> -list' prints a role's cases; 'pushwire conform
+<role> -h' its flags and examples. The exit code is 0 when no case is
+FAILED or NON-STRICT, 1 otherwise, 2 on bad usage.
 `
+
+// Examples shown by each role's -h.
+const (
+	serverExamples = `
+examples:
+  pushwire echo -addr 127.0.0.1:9001 &
+  pushwire conform server -url ws://127.0.0.1:9001/ -limit 67108864 -agent pushwire
+  pushwire conform server -url ws://127.0.0.1:9001/ -cases '6.*,7.7.1' -strict
+  pushwire conform server -url ws://127.0.0.1:9001/ -cases '12.*,13.*'     (permessage-deflate only)
+  pushwire echo -addr 127.0.0.1:9443 -tls &
+  pushwire conform server -url https://127.0.0.1:9443/ -insecure -limit 67108864   (over HTTP/2, RFC 8441)
+  pushwire conform server -list
+`
+	clientExamples = `
+examples:
+  pushwire conform client -addr 127.0.0.1:9001 -report reports/clients
+      then point the client under test at ws://127.0.0.1:9001 (/getCaseCount,
+      /runCase?case=N&agent=NAME, /updateReports?agent=NAME)
+  pushwire conform client -self
+  pushwire conform client -self -tls        (pushwire's client over HTTP/2, RFC 8441)
+  pushwire conform client -tls -addr 127.0.0.1:9443
+      then point the client under test at wss://127.0.0.1:9443 (a self-signed
+      certificate); HTTP/2 clients open each case with an extended CONNECT
+  pushwire conform client -list
+`
+	sseServerExamples = `
+examples:
+  pushwire serve &
+  pushwire conform sse-server -url http://127.0.0.1:8080/events
+  pushwire conform sse-server -url http://127.0.0.1:8080/events -cases '1.*' -report reports/sse-server
+  pushwire conform sse-server -list
+`
+	sseClientExamples = `
+examples:
+  pushwire conform sse-client -addr 127.0.0.1:9002 &
+  curl -s http://127.0.0.1:9002/cases
+      then, for each case, run the client under test on its URL and POST what it
+      dispatched (JSON lines {"type","data","lastEventId"}) to /report/ID?agent=NAME;
+      pushwire's own client does it as:
+  pushwire sse -json 'http://127.0.0.1:9002/stream/1.1?agent=pushwire' |
+      curl -s --data-binary @- 'http://127.0.0.1:9002/report/1.1?agent=pushwire'
+  curl -s 'http://127.0.0.1:9002/updateReports?agent=pushwire'   (writes the report)
+  pushwire conform sse-client -list
+`
+)
 
 // runConform implements `pushwire conform <server|client|sse-server|sse-client> [flags]`; args exclude "conform"; returns the exit code.
 func runConform(ctx context.Context, args []string, stdout, stderr io.Writer) int {
@@ -58,22 +110,47 @@ func runConform(ctx context.Context, args []string, stdout, stderr io.Writer) in
 
 // commonFlags are the flags every role has.
 type commonFlags struct {
+	role           conformance.Role
 	cases, exclude string
 	parallel       int
 	timeout        time.Duration
+	strict         bool
+	testData       string
 	report         string
 	agent          string
 	quiet          bool
+	list           bool
 }
 
-func (c *commonFlags) register(fs *flag.FlagSet, defReport string) {
+func (c *commonFlags) register(fs *flag.FlagSet, role conformance.Role, defReport, examples string) {
+	c.role = role
 	fs.StringVar(&c.cases, "cases", "", "comma-separated case `patterns` to run, such as '6.*,7.7.1' (default: all)")
 	fs.StringVar(&c.exclude, "exclude", "", "comma-separated case `patterns` to leave out, such as '9.*,12.*,13.*'")
 	fs.IntVar(&c.parallel, "parallel", 4, "cases run at once")
-	fs.DurationVar(&c.timeout, "timeout", 0, "per-case wait for the peer (default 2s; 9.x 15x, 12.x/13.x 10x)")
 	fs.StringVar(&c.report, "report", defReport, "write index.json, per-case JSON and index.html under `dir` (empty: none)")
 	fs.StringVar(&c.agent, "agent", "", "name of the implementation under test in the report")
 	fs.BoolVar(&c.quiet, "q", false, "no progress line")
+	fs.BoolVar(&c.list, "list", false, "print the role's case ids and descriptions, and exit")
+	if role == conformance.RoleSSEServer || role == conformance.RoleSSEClient {
+		fs.DurationVar(&c.timeout, "timeout", 0, "how long a case waits for each reaction of the peer (default 2s)")
+	} else {
+		fs.DurationVar(&c.timeout, "timeout", 0, "the length of the cases' one-second unit: Autobahn's timers (killAfter(1), the 1 s closing\nhandshake, ...) scale with it (default 1s, Autobahn's timing)")
+		fs.BoolVar(&c.strict, "strict", false, "add pushwire's stricter checks: a SHOULD of the RFC not followed makes an OK grade NON-STRICT")
+		fs.StringVar(&c.testData, "testdata", "", "`dir` holding Autobahn's test files (autobahntestsuite/testdata), for byte-exact 12.x/13.x payloads\n(default: stand-ins of the same size and kind)")
+	}
+	fs.Usage = func() {
+		fmt.Fprintf(fs.Output(), "usage: pushwire conform %s [flags]\n\nflags:\n", role)
+		fs.PrintDefaults()
+		fmt.Fprint(fs.Output(), examples)
+	}
+}
+
+// listCases prints the role's cases, one per line: id and description.
+func (c *commonFlags) listCases(stdout io.Writer) int {
+	for _, ci := range conformance.Cases(c.role) {
+		fmt.Fprintf(stdout, "%-9s %s\n", ci.ID, ci.Description)
+	}
+	return 0
 }
 
 func splitList(s string) []string {
@@ -93,6 +170,8 @@ func (c *commonFlags) options() conformance.Options {
 		Exclude:  splitList(c.exclude),
 		Parallel: c.parallel,
 		Timeout:  c.timeout,
+		Strict:   c.strict,
+		TestData: c.testData,
 	}
 }
 
@@ -148,12 +227,16 @@ func conformServer(ctx context.Context, args []string, stdout, stderr io.Writer)
 	fs := flag.NewFlagSet("conform server", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	var c commonFlags
-	c.register(fs, "reports/server")
-	u := fs.String("url", "", "ws:// or wss:// `URL` of the server under test")
+	c.register(fs, conformance.RoleServer, "reports/server", serverExamples)
+	u := fs.String("url", "", "ws:// or wss:// `URL` of the server under test, or https:// to run the cases over HTTP/2 (RFC 8441 extended CONNECT)")
+	insecure := fs.Bool("insecure", false, "do not verify the server's TLS certificate (for a self-signed one, as 'pushwire echo -tls' makes)")
 	limit := fs.Int64("limit", 0, "the server's read limit in `bytes`, for the 1009 cases (pushwire echo: 67108864)")
 	origin := fs.String("origin", "", "Origin header to send in the handshakes")
 	if ok, code := parse(fs, args); !ok {
 		return code
+	}
+	if c.list {
+		return c.listCases(stdout)
 	}
 	if *u == "" {
 		fmt.Fprintln(stderr, "pushwire conform server: -url is required")
@@ -161,6 +244,9 @@ func conformServer(ctx context.Context, args []string, stdout, stderr io.Writer)
 	}
 	opts := c.options()
 	opts.URL, opts.ReadLimit = *u, *limit
+	if *insecure {
+		opts.TLSConfig = &tls.Config{InsecureSkipVerify: true}
+	}
 	if *origin != "" {
 		opts.Header = http.Header{"Origin": {*origin}}
 	}
@@ -177,13 +263,22 @@ func conformClient(ctx context.Context, args []string, stdout, stderr io.Writer)
 	fs := flag.NewFlagSet("conform client", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	var c commonFlags
-	c.register(fs, "reports/client")
+	c.register(fs, conformance.RoleClient, "reports/client", clientExamples)
 	addr := fs.String("addr", "127.0.0.1:9001", "address to serve the cases on")
 	self := fs.Bool("self", false, "run pushwire's own client (wsproto.Dial, echoing) against the cases, then exit")
 	compress := fs.Bool("compress", true, "with -self: offer permessage-deflate (RFC 7692)")
 	limit := fs.Int64("limit", 0, "the client's read limit in `bytes`, for the 1009 cases (-self: 67108864)")
+	tf := addTLSFlags(fs)
 	if ok, code := parse(fs, args); !ok {
 		return code
+	}
+	if c.list {
+		return c.listCases(stdout)
+	}
+	tlsCfg, err := tf.config(stdout, stderr)
+	if err != nil {
+		fmt.Fprintf(stderr, "pushwire conform client: %v\n", err)
+		return 2
 	}
 	opts := c.options()
 	opts.Progress = progress(stderr, c.quiet)
@@ -196,6 +291,7 @@ func conformClient(ctx context.Context, args []string, stdout, stderr io.Writer)
 		fmt.Fprintf(stderr, "pushwire conform client: %v\n", err)
 		return 2
 	}
+	ws := scheme(tlsCfg, "ws")
 	ln, err := net.Listen("tcp", *addr)
 	if err != nil {
 		fmt.Fprintf(stderr, "pushwire conform client: %v\n", err)
@@ -208,17 +304,29 @@ func conformClient(ctx context.Context, args []string, stdout, stderr io.Writer)
 			}
 			return rep.WriteDir(filepath.Join(c.report, rep.Agent))
 		}
-		fmt.Fprintf(stdout, "pushwire conform client: %d cases at ws://%s (/getCaseCount, /runCase?case=N&agent=NAME, /updateReports?agent=NAME)\n", fz.CaseCount(), ln.Addr())
-		return serveUntilDone(ctx, ln, fz, stderr)
+		fmt.Fprintf(stdout, "pushwire conform client: %d cases at %s://%s (/getCaseCount, /runCase?case=N&agent=NAME, /updateReports?agent=NAME)\n", fz.CaseCount(), ws, ln.Addr())
+		return serveHTTP(ctx, ln, fz, tlsCfg, nil, stderr)
 	}
-	srv := &http.Server{Handler: fz, ReadHeaderTimeout: 10 * time.Second}
-	go srv.Serve(ln)
+	srv := &http.Server{Handler: fz, ReadHeaderTimeout: 10 * time.Second, TLSConfig: tlsCfg}
+	var dial *http.Client
+	if tlsCfg != nil {
+		go srv.ServeTLS(ln, "", "")
+		// The self-signed certificate made at start-up, or the one given.
+		roots := x509.NewCertPool()
+		if leaf, err := x509.ParseCertificate(tlsCfg.Certificates[0].Certificate[0]); err == nil {
+			roots.AddCert(leaf)
+		}
+		dial = &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: roots}, ForceAttemptHTTP2: true}}
+		defer dial.CloseIdleConnections()
+	} else {
+		go srv.Serve(ln)
+	}
 	defer srv.Close()
 	agent := c.agent
 	if agent == "" {
 		agent = "pushwire"
 	}
-	if err := selfClient(ctx, "ws://"+ln.Addr().String(), agent, max(c.parallel, 1), *compress); err != nil {
+	if err := selfClient(ctx, ws+"://"+ln.Addr().String(), agent, max(c.parallel, 1), *compress, dial); err != nil {
 		fmt.Fprintf(stderr, "pushwire conform client: %v\n", err)
 		return 1
 	}
@@ -230,14 +338,16 @@ func conformClient(ctx context.Context, args []string, stdout, stderr io.Writer)
 	return finish(rep, c.report, stdout, stderr)
 }
 
-// selfClient is pushwire's client under test: it runs every case at base
-// the way an Autobahn client driver does, echoing each message with
-// wsproto.Conn.
 // selfReadLimit is the read limit of selfClient's connections.
 const selfReadLimit = 64 << 20
 
-func selfClient(ctx context.Context, base, agent string, parallel int, compress bool) error {
-	opts := &wsproto.DialOptions{ReadLimit: selfReadLimit}
+// selfClient is pushwire's client under test: it runs every case at base
+// the way an Autobahn client driver does, echoing each message with
+// wsproto.Conn.
+func selfClient(ctx context.Context, base, agent string, parallel int, compress bool, h2 *http.Client) error {
+	// With h2 set and a wss:// base, every case is a stream of one HTTP/2
+	// connection (RFC 8441).
+	opts := &wsproto.DialOptions{ReadLimit: selfReadLimit, HTTPClient: h2}
 	if compress {
 		opts.Compression = &wsproto.CompressionOptions{}
 	}
@@ -277,10 +387,13 @@ func conformSSEServer(ctx context.Context, args []string, stdout, stderr io.Writ
 	fs := flag.NewFlagSet("conform sse-server", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	var c commonFlags
-	c.register(fs, "reports/sse-server")
+	c.register(fs, conformance.RoleSSEServer, "reports/sse-server", sseServerExamples)
 	u := fs.String("url", "", "http:// or https:// `URL` of the event stream under test")
 	if ok, code := parse(fs, args); !ok {
 		return code
+	}
+	if c.list {
+		return c.listCases(stdout)
 	}
 	if *u == "" {
 		fmt.Fprintln(stderr, "pushwire conform sse-server: -url is required")
@@ -301,10 +414,13 @@ func conformSSEClient(ctx context.Context, args []string, stdout, stderr io.Writ
 	fs := flag.NewFlagSet("conform sse-client", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	var c commonFlags
-	c.register(fs, "reports/sse-client")
+	c.register(fs, conformance.RoleSSEClient, "reports/sse-client", sseClientExamples)
 	addr := fs.String("addr", "127.0.0.1:9002", "address to serve the event streams on")
 	if ok, code := parse(fs, args); !ok {
 		return code
+	}
+	if c.list {
+		return c.listCases(stdout)
 	}
 	opts := c.options()
 	opts.Progress = progress(stderr, c.quiet)

@@ -1,19 +1,20 @@
-// Command conform-peers runs pushwire's conformance harness (the server
-// cases, the whole catalogue) against the echo server of pushwire and of each
-// Go peer — gorilla/websocket, coder/websocket, gobwas/ws and lxzan/gws — and
-// writes, under conformance/ in peers/, each implementation's index.json and
-// index.html and a SUMMARY.md table of how each fares.
+// Command conform-peers grades every implementation of peers.ConformPeers
+// — pushwire, gorilla (with its plain echo and with the UTF-8 checking echo
+// of its examples/autobahn), coder, gobwas, gws, Python websockets and Node
+// ws — with pushwire's conformance harness, in both roles: the whole server
+// catalogue against its echo server, and the whole client catalogue served
+// to its client. It writes the complete reports under OUT/reports/ (not
+// committed) and a short OUT/SUMMARY.md: the table, the echo app of each
+// implementation, and every FAILED case with the RFC sentence it breaks.
 //
 // Usage, from peers/:
 //
-//	go run ./cmd/conform-peers [-only gorilla,gws] [-parallel 4] [-out conformance] [-full /tmp/reports]
+//	go run ./cmd/conform-peers [-only gorilla,gws] [-roles server,client] [-parallel 4] [-strict] [-out conformance]
 //
-// Each echo server listens on 127.0.0.1:0, echoes every message with its
-// type, accepts messages up to peers.MaxMessage (64 MiB) and negotiates
-// permessage-deflate where the library offers it as a server option. The
-// per-case JSON files (the events of every case) are left out of the
-// committed reports to keep them small; -full writes the complete reports,
-// per-case files included, to another directory.
+// The whole run takes about an hour on 2 cores (categories 12 and 13 send
+// 216,000 compressed messages per implementation and role). A run with
+// -only rewrites those rows and keeps the others: the table is built from
+// the reports on disk.
 package main
 
 import (
@@ -22,367 +23,316 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"io"
-	"log"
 	"net"
 	"net/http"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
-	"sync"
 	"time"
-
-	"github.com/gobwas/ws"
-	"github.com/gobwas/ws/wsutil"
-	"github.com/gorilla/websocket"
-	"github.com/lxzan/gws"
 
 	"github.com/pushwire/pushwire/conformance"
 	"github.com/pushwire/pushwire/peers"
 )
 
-// target is one implementation under test.
-type target struct {
-	name string
-	// setup describes the echo server's configuration in SUMMARY.md.
-	setup string
-	echo  http.Handler
-}
-
-func targets() []target {
-	byName := map[string]*peers.Impl{}
-	for _, im := range peers.Impls() {
-		byName[im.Name] = im
-	}
-	return []target{
-		{"pushwire", "`wsproto.Handler`, `ReadLimit` 64 MiB, `Compression` on (defaults)", byName["pushwire"].Echo(true)},
-		{"gorilla", "`Upgrader{EnableCompression: true}`, `SetReadLimit(64 MiB)`, `ReadMessage`/`WriteMessage`", gorillaEcho()},
-		{"coder", "`CompressionContextTakeover`, `SetReadLimit(64 MiB)`, `Read`/`Write`", byName["coder"].Echo(true)},
-		{"gobwas", "`ws.UpgradeHTTP`, `wsutil.ReadClientData`/`WriteServerMessage` (UTF-8 check on, the default), max message 64 MiB, no compression: gobwas's wsflate is a toolkit for a hand-written frame loop, not an option of these helpers", gobwasEcho()},
-		{"gws", "`PermessageDeflate` with context takeover and 15-bit windows (gws's default of 12 bits makes it answer `client_max_window_bits=12` to offers without that parameter, a MUST violation of RFC 7692 §7.1.2.2 that fails every compressed case), `ReadMaxPayloadSize` 64 MiB, `CheckUtf8Enabled`, `WriteMessage` from `OnMessage`; `ReadLoop` runs under a recover (see below)", gwsEcho()},
-	}
-}
-
-// gorillaEcho is gorilla's plain echo loop with its read limit set: the
-// shared adapter's echo leaves gorilla without one, which would make case
-// 15.4.1 (a message past the limit) test a limit that does not exist.
-func gorillaEcho() http.Handler {
-	up := websocket.Upgrader{CheckOrigin: func(*http.Request) bool { return true }, EnableCompression: true}
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		c, err := up.Upgrade(w, r, nil)
-		if err != nil {
-			return
-		}
-		defer c.Close()
-		c.SetReadLimit(peers.MaxMessage)
-		for {
-			typ, msg, err := c.ReadMessage()
-			if err != nil {
-				return
-			}
-			if err := c.WriteMessage(typ, msg); err != nil {
-				return
-			}
-		}
-	})
-}
-
-// gobwasEcho is gobwas's helper-based echo loop with the helpers' message
-// limit set. gobwas's permessage-deflate (wsflate) is a toolkit for a
-// hand-written frame loop, not an option of the helpers, so this echo
-// declines compression.
-func gobwasEcho() http.Handler {
-	wsutil.SetMaxMessageSize(peers.MaxMessage)
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		conn, _, _, err := ws.UpgradeHTTP(r, w)
-		if err != nil {
-			return
-		}
-		defer conn.Close()
-		for {
-			msg, op, err := wsutil.ReadClientData(conn)
-			if err != nil {
-				return
-			}
-			if err := wsutil.WriteServerMessage(conn, op, msg); err != nil {
-				return
-			}
-		}
-	})
-}
-
-// categories names the catalogue's categories for the summary table.
-var categories = map[string]string{
-	"1": "framing", "2": "ping/pong", "3": "reserved bits", "4": "reserved opcodes",
-	"5": "fragmentation", "6": "UTF-8", "7": "close", "9": "limits",
-	"10": "auto-fragmentation", "12": "permessage-deflate", "13": "deflate parameters",
-	"15": "beyond Autobahn",
-}
-
-// subcategories names the subcategories worth telling apart.
-var subcategories = map[string]string{
-	"6.4": "fail-fast UTF-8", "7.5": "invalid close reason", "7.7": "valid close codes",
-	"7.9": "invalid close codes", "15.1": "handshake", "15.4": "read limit",
-}
-
-// outcomes is the table's column order.
 var outcomes = []conformance.Outcome{conformance.OK, conformance.NonStrict, conformance.Informational, conformance.Unimplemented, conformance.Failed}
 
 func main() {
 	only := flag.String("only", "", "comma-separated implementations to run (default: all)")
+	roles := flag.String("roles", "server,client", "comma-separated roles to run")
 	parallel := flag.Int("parallel", 4, "cases run at once per implementation")
+	strict := flag.Bool("strict", false, "add pushwire's stricter checks (NON-STRICT only)")
 	out := flag.String("out", "conformance", "directory for the reports and SUMMARY.md")
-	full := flag.String("full", "", "also write the complete reports, per-case files included, under this directory")
+	flag.DurationVar(&unit, "timeout", 3*time.Second, "the cases' time unit (Autobahn's second; see conformance.Options.Timeout): longer than Autobahn's on a shared machine")
+	cases := flag.String("cases", "", "comma-separated case patterns (default: all; for trial runs)")
+	exclude := flag.String("exclude", "", "comma-separated case patterns to leave out (for trial runs)")
 	flag.Parse()
-	if err := run(*only, *parallel, *out, *full); err != nil {
+	sel = selection{split(*cases), split(*exclude)}
+	if err := run(*only, *roles, *parallel, *strict, *out); err != nil {
 		fmt.Fprintln(os.Stderr, "conform-peers:", err)
 		os.Exit(1)
 	}
 }
 
-func run(only string, parallel int, out, full string) error {
+// selection is the -cases and -exclude of a trial run.
+type selection struct{ cases, exclude []string }
+
+var sel selection
+
+// unit is the run's time unit (-timeout).
+var unit time.Duration
+
+func split(s string) []string {
+	if s == "" {
+		return nil
+	}
+	return strings.Split(s, ",")
+}
+
+func run(only, roles string, parallel int, strict bool, out string) error {
 	start := time.Now()
-	for _, t := range targets() {
-		if only != "" && !slices.Contains(strings.Split(only, ","), t.name) {
+	for _, p := range peers.ConformPeers() {
+		if only != "" && !slices.Contains(strings.Split(only, ","), p.Name) {
 			continue
 		}
-		rep, err := conform(t, parallel)
-		if err != nil {
-			return fmt.Errorf("%s: %w", t.name, err)
+		if p.Skip != "" {
+			fmt.Fprintf(os.Stderr, "%s: skipped: %s\n", p.Name, p.Skip)
+			continue
 		}
-		fmt.Fprintf(os.Stderr, "%s: %s (%s)\n", t.name, rep.Summary(), time.Duration(rep.DurationMS*float64(time.Millisecond)).Round(time.Second))
-		if err := writeReport(rep, filepath.Join(out, t.name)); err != nil {
-			return err
-		}
-		if full != "" {
-			if err := rep.WriteDir(filepath.Join(full, t.name)); err != nil {
+		for _, role := range strings.Split(roles, ",") {
+			t0 := time.Now()
+			var rep *conformance.Report
+			var err error
+			switch role {
+			case "server":
+				rep, err = gradeServer(p, parallel, strict)
+			case "client":
+				rep, err = gradeClient(p, parallel, strict)
+			default:
+				return fmt.Errorf("unknown role %q", role)
+			}
+			if err != nil {
+				return fmt.Errorf("%s %s: %w", p.Name, role, err)
+			}
+			fmt.Fprintf(os.Stderr, "%s %s: %s (%s)\n", p.Name, role, rep.Summary(), time.Since(t0).Round(time.Second))
+			dir := filepath.Join(out, "reports", p.Name+"-"+role)
+			if err := rep.WriteDir(dir); err != nil {
+				return err
+			}
+			if err := writeRunInfo(dir, runInfo{Started: t0.UTC(), Seconds: int(time.Since(t0).Seconds()), Unit: unit.String(), Parallel: parallel}); err != nil {
 				return err
 			}
 		}
 	}
-	// The table is built from every index.json under out, so that a run
-	// with -only updates its rows and keeps the others.
-	var rows, setups []string
-	for _, t := range targets() {
-		grades, err := readIndex(filepath.Join(out, t.name, "index.json"), t.name)
-		if errors.Is(err, os.ErrNotExist) {
-			continue
-		}
-		if err != nil {
-			return err
-		}
-		rows = append(rows, row(t.name, grades))
-		setups = append(setups, fmt.Sprintf("- %s: %s", t.name, t.setup))
+	summary, err := summarize(out, start)
+	if err != nil {
+		return err
 	}
-	table := tableHeader + strings.Join(rows, "\n") + "\n"
-	fmt.Print(table)
-	summary := "# Conformance of the Go peers' servers\n\n" +
-		"Written by `go run ./cmd/conform-peers` in peers/ (last run " + start.Format("2006-01-02") +
-		fmt.Sprintf(", %d cases at once, default timeouts). ", parallel) +
-		"Each row is `conformance.RunServer` over the whole server catalogue (see ../../conformance/README.md) " +
-		"against the implementation's echo server; a case counts under the worse of its two grades (behaviour and close). " +
-		"Each directory holds index.json and index.html; the per-case event files are left out (`-full DIR` writes complete reports).\n\n" +
-		table + "\nEcho servers:\n\n" + strings.Join(setups, "\n") + "\n"
-	if n := len(gwsPanics); n > 0 {
-		summary += "\nPanics recovered from gws's `ReadLoop` in the last run (without the recover, each one kills the server process):\n\n"
-		for _, p := range gwsPanics {
-			summary += "- `" + p + "`\n"
-		}
-	}
+	fmt.Print(summary)
 	return os.WriteFile(filepath.Join(out, "SUMMARY.md"), []byte(summary), 0o644)
 }
 
-// grade is a case's two grades, as index.json holds them.
-type grade struct {
-	Behavior      conformance.Outcome `json:"behavior"`
-	BehaviorClose conformance.Outcome `json:"behaviorClose"`
+// progress prints a line every 10 seconds.
+func progress(name string) func(done, total int, r *conformance.Result) {
+	last := time.Now()
+	return func(done, total int, r *conformance.Result) {
+		if time.Since(last) > 10*time.Second || done == total {
+			last = time.Now()
+			fmt.Fprintf(os.Stderr, "%s: %d/%d cases (%s)\n", name, done, total, r.ID)
+		}
+	}
 }
 
-// worst is the worse of the two grades (outcomes are ordered best first).
-func (g grade) worst() conformance.Outcome { return max(g.Behavior, g.BehaviorClose) }
-
-// readIndex returns the grades of agent's cases in an index.json written by
-// Report.WriteDir, keyed by case id.
-func readIndex(name, agent string) (map[string]grade, error) {
-	b, err := os.ReadFile(name)
+// gradeServer runs the server catalogue against p's echo server.
+func gradeServer(p *peers.ConformPeer, parallel int, strict bool) (*conformance.Report, error) {
+	url, stop, err := p.Serve()
 	if err != nil {
 		return nil, err
 	}
-	var index map[string]map[string]grade
-	if err := json.Unmarshal(b, &index); err != nil {
-		return nil, fmt.Errorf("%s: %w", name, err)
-	}
-	grades, ok := index[agent]
-	if !ok {
-		return nil, fmt.Errorf("%s: no agent %q", name, agent)
-	}
-	return grades, nil
+	defer stop()
+	return conformance.RunServer(context.Background(), &conformance.Options{
+		URL: url, Agent: p.Name, Parallel: parallel, Strict: strict, Cases: sel.cases, Exclude: sel.exclude, Timeout: unit,
+		ReadLimit: peers.MaxMessage, Progress: progress(p.Name + " server"),
+	})
 }
 
-const tableHeader = "| implementation | OK | NON-STRICT | INFORMATIONAL | UNIMPLEMENTED | FAILED | failed in |\n" +
-	"|---|---:|---:|---:|---:|---:|---|\n"
-
-// conform serves t's echo server on a loopback port and runs the catalogue
-// against it.
-func conform(t target, parallel int) (*conformance.Report, error) {
+// gradeClient serves the client catalogue to p's client.
+func gradeClient(p *peers.ConformPeer, parallel int, strict bool) (*conformance.Report, error) {
+	fs, err := conformance.NewFuzzingServer(&conformance.Options{Strict: strict, Cases: sel.cases, Exclude: sel.exclude, Timeout: unit, ReadLimit: peers.MaxMessage, Progress: progress(p.Name + " client")})
+	if err != nil {
+		return nil, err
+	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return nil, err
 	}
-	srv := &http.Server{Handler: t.echo, ReadHeaderTimeout: 10 * time.Second, ErrorLog: discardLog()}
+	srv := &http.Server{Handler: fs, ReadHeaderTimeout: 10 * time.Second}
 	go srv.Serve(ln)
 	defer srv.Close()
-	lastPrint := time.Now()
-	return conformance.RunServer(context.Background(), &conformance.Options{
-		URL:       "ws://" + ln.Addr().String() + "/",
-		Agent:     t.name,
-		Parallel:  parallel,
-		ReadLimit: peers.MaxMessage,
-		Progress: func(done, total int, r *conformance.Result) {
-			if time.Since(lastPrint) > 10*time.Second || done == total {
-				lastPrint = time.Now()
-				fmt.Fprintf(os.Stderr, "%s: %d/%d cases (%s)\n", t.name, done, total, r.ID)
-			}
-		},
-	})
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Hour)
+	defer cancel()
+	if err := p.Drive(ctx, "ws://"+ln.Addr().String(), p.Name, parallel); err != nil {
+		return nil, fmt.Errorf("client driver: %w", err)
+	}
+	rep := fs.Report(p.Name)
+	if rep == nil {
+		return nil, errors.New("the client ran no case")
+	}
+	if len(rep.Results) != fs.CaseCount() {
+		fmt.Fprintf(os.Stderr, "%s client: ran %d of %d cases\n", p.Name, len(rep.Results), fs.CaseCount())
+	}
+	return rep, nil
 }
 
-// writeReport writes index.json and index.html of rep into dir: WriteDir
-// writes a JSON file per case as well, so it writes into a temporary
-// directory and only the two index files are kept.
-func writeReport(rep *conformance.Report, dir string) error {
-	tmp, err := os.MkdirTemp("", "conform-peers-")
+// runInfo is written beside a report as run.json: when the run started,
+// how long it took, and with which time unit and parallelism.
+type runInfo struct {
+	Started  time.Time `json:"started"`
+	Seconds  int       `json:"seconds"`
+	Unit     string    `json:"unit"`
+	Parallel int       `json:"parallel"`
+}
+
+func writeRunInfo(dir string, ri runInfo) error {
+	b, err := json.Marshal(ri)
 	if err != nil {
 		return err
 	}
-	defer os.RemoveAll(tmp)
-	if err := rep.WriteDir(tmp); err != nil {
-		return err
-	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return err
-	}
-	for _, name := range []string{"index.json", "index.html"} {
-		b, err := os.ReadFile(filepath.Join(tmp, name))
-		if err != nil {
-			return err
-		}
-		if err := os.WriteFile(filepath.Join(dir, name), b, 0o644); err != nil {
-			return err
-		}
-	}
-	return nil
+	return os.WriteFile(filepath.Join(dir, "run.json"), b, 0o644)
 }
 
-// row is the implementation's line of the summary table.
-func row(name string, grades map[string]grade) string {
-	counts := map[conformance.Outcome]int{}
-	for _, g := range grades {
-		counts[g.worst()]++
+// runTime returns a report's run time as the summary shows it, "—" when
+// the report has no run.json (written by an older conform-peers).
+func runTime(dir string) string {
+	b, err := os.ReadFile(filepath.Join(dir, "run.json"))
+	if err != nil {
+		return "—"
 	}
-	cells := []string{name}
-	for _, o := range outcomes {
-		cells = append(cells, fmt.Sprint(counts[o]))
+	var ri runInfo
+	if json.Unmarshal(b, &ri) != nil {
+		return "—"
 	}
-	cells = append(cells, failedIn(grades))
-	return "| " + strings.Join(cells, " | ") + " |"
+	return fmt.Sprintf("%s (%s)", (time.Duration(ri.Seconds) * time.Second).String(), ri.Started.Format("01-02 15:04"))
 }
 
-// failedIn names the categories of the FAILED cases with their counts, in
-// catalogue order, e.g. "6.x UTF-8 (12; 6.4 fail-fast UTF-8: 4)".
-func failedIn(grades map[string]grade) string {
-	var cats []string
-	count := map[string]int{}
-	subs := map[string]map[string]int{}
-	for _, c := range conformance.Cases("server") {
-		if g, ok := grades[c.ID]; !ok || g.worst() != conformance.Failed {
-			continue
+// caseResult is what the summary reads of a case report.
+type caseResult struct {
+	ID             string              `json:"id"`
+	Behavior       conformance.Outcome `json:"behavior"`
+	BehaviorReason string              `json:"behaviorReason"`
+	BehaviorClose  conformance.Outcome `json:"behaviorClose"`
+	CloseReason    string              `json:"closeReason"`
+}
+
+func (r caseResult) worst() conformance.Outcome { return max(r.Behavior, r.BehaviorClose) }
+
+// readReport reads the grades of a report directory written by WriteDir.
+func readReport(dir string) (agent string, results []caseResult, err error) {
+	b, err := os.ReadFile(filepath.Join(dir, "index.json"))
+	if err != nil {
+		return "", nil, err
+	}
+	var index map[string]map[string]struct {
+		ReportFile string `json:"reportfile"`
+	}
+	if err := json.Unmarshal(b, &index); err != nil {
+		return "", nil, err
+	}
+	for a, cases := range index {
+		agent = a
+		for _, c := range cases {
+			b, err := os.ReadFile(filepath.Join(dir, c.ReportFile))
+			if err != nil {
+				return "", nil, err
+			}
+			var r caseResult
+			if err := json.Unmarshal(b, &r); err != nil {
+				return "", nil, err
+			}
+			results = append(results, r)
 		}
-		parts := strings.Split(c.ID, ".")
-		cat := parts[0]
-		if count[cat] == 0 {
-			cats = append(cats, cat)
-			subs[cat] = map[string]int{}
+	}
+	slices.SortFunc(results, func(a, b caseResult) int { return compareIDs(a.ID, b.ID) })
+	return agent, results, nil
+}
+
+func compareIDs(a, b string) int {
+	as, bs := strings.Split(a, "."), strings.Split(b, ".")
+	for i := 0; i < len(as) && i < len(bs); i++ {
+		var x, y int
+		fmt.Sscan(as[i], &x)
+		fmt.Sscan(bs[i], &y)
+		if x != y {
+			return x - y
 		}
-		count[cat]++
-		if len(parts) > 1 {
-			if sub := cat + "." + parts[1]; subcategories[sub] != "" {
-				subs[cat][sub]++
+	}
+	return len(as) - len(bs)
+}
+
+// rule extracts the RFC sentence a reason quotes: the last parenthesis
+// that starts with "RFC ".
+func rule(reason string) string {
+	i := strings.LastIndex(reason, "(RFC ")
+	if i < 0 {
+		return "(no RFC sentence quoted: " + reason + ")"
+	}
+	r := reason[i+1:]
+	return strings.TrimSuffix(r, ")")
+}
+
+// summarize builds SUMMARY.md from the reports on disk.
+func summarize(out string, start time.Time) (string, error) {
+	var b strings.Builder
+	fmt.Fprintf(&b, "# Conformance of pushwire and its peers\n\n")
+	fmt.Fprintf(&b, "Written by `go run ./cmd/conform-peers` in peers/ (last run %s). "+
+		"Each row grades one implementation in one role with pushwire's conformance harness: the whole catalogue — "+
+		"Autobahn|Testsuite's 517 cases (categories 1-13, its ids and grading) and pushwire's own (15.x, 16.x) — "+
+		"against the implementation's echo server (role server) or served to its client echoing every message (role client). "+
+		"A case counts under the worse of its two grades (behaviour, close). "+
+		"The complete reports are in reports/ (not committed; the command regenerates them). "+
+		"Run time is the wall time of one implementation's role on 2 cores shared with other work, with the start; — for a report written before run.json was kept.\n\n", start.Format("2006-01-02"))
+	b.WriteString("| implementation | role | cases | OK | NON-STRICT | INFORMATIONAL | UNIMPLEMENTED | FAILED | run time (started, UTC) |\n|---|---|---:|---:|---:|---:|---:|---:|---|\n")
+	var failures strings.Builder
+	all := peers.ConformPeers()
+	for _, p := range all {
+		for _, role := range []string{"server", "client"} {
+			dir := filepath.Join(out, "reports", p.Name+"-"+role)
+			_, results, err := readReport(dir)
+			if errors.Is(err, os.ErrNotExist) {
+				continue
+			}
+			if err != nil {
+				return "", err
+			}
+			counts := map[conformance.Outcome]int{}
+			byRule := map[string][]string{}
+			var rules []string
+			for _, r := range results {
+				counts[r.worst()]++
+				if r.worst() != conformance.Failed {
+					continue
+				}
+				reason := r.BehaviorReason
+				if r.Behavior != conformance.Failed {
+					reason = r.CloseReason
+				}
+				k := rule(reason)
+				if byRule[k] == nil {
+					rules = append(rules, k)
+				}
+				byRule[k] = append(byRule[k], r.ID)
+			}
+			fmt.Fprintf(&b, "| %s | %s | %d |", p.Name, role, len(results))
+			for _, o := range outcomes {
+				fmt.Fprintf(&b, " %d |", counts[o])
+			}
+			fmt.Fprintf(&b, " %s |\n", runTime(dir))
+			if len(rules) > 0 {
+				fmt.Fprintf(&failures, "\n**%s, %s role** (%d FAILED):\n\n", p.Name, role, counts[conformance.Failed])
+				for _, k := range rules {
+					fmt.Fprintf(&failures, "- %s — %s\n", idList(byRule[k]), k)
+				}
 			}
 		}
 	}
-	if len(cats) == 0 {
-		return "—"
+	if failures.Len() > 0 {
+		b.WriteString("\n## Every FAILED case and the RFC sentence it breaks\n")
+		b.WriteString(failures.String())
 	}
-	var out []string
-	for _, cat := range cats {
-		s := fmt.Sprintf("%s.x %s (%d", cat, categories[cat], count[cat])
-		var keys []string
-		for k := range subs[cat] {
-			keys = append(keys, k)
-		}
-		slices.Sort(keys)
-		for _, k := range keys {
-			s += fmt.Sprintf("; %s %s: %d", k, subcategories[k], subs[cat][k])
-		}
-		out = append(out, s+")")
+	b.WriteString("\n## Echo apps\n\n")
+	for _, p := range all {
+		fmt.Fprintf(&b, "- %s: %s\n", p.Name, p.App)
 	}
-	return strings.Join(out, ", ")
+	if ps := peers.GWSPanics(); len(ps) > 0 {
+		fmt.Fprintf(&b, "\ngws's `ReadLoop` panicked %d time(s) in this run (recovered, or the process would have died): `%s`.\n", len(ps), ps[0])
+	}
+	return b.String(), nil
 }
 
-// discardLog keeps the servers' errors (expected: the harness sends bad
-// handshakes on purpose) off the terminal.
-func discardLog() *log.Logger { return log.New(io.Discard, "", 0) }
-
-// gwsPanics holds the panics recovered from gws's read loop.
-var (
-	gwsMu     sync.Mutex
-	gwsPanics []string
-)
-
-// gwsEcho is gws's event-driven echo (the read loop on its own goroutine,
-// each message written back from OnMessage), with the read loop run under a
-// recover: gws v1.8.9 panics in readMessage on a frame whose 64-bit length
-// has its top bit set (case 15.2.3), and a panic on that goroutine would end
-// this whole process, every later case with it.
-func gwsEcho() http.Handler {
-	up := gws.NewUpgrader(gwsHandler{}, &gws.ServerOption{
-		ReadMaxPayloadSize: peers.MaxMessage,
-		CheckUtf8Enabled:   true,
-		PermessageDeflate: gws.PermessageDeflate{
-			Enabled: true, ServerContextTakeover: true, ClientContextTakeover: true,
-			// gws's default with context takeover is 12 bits, which it
-			// announces whatever the client offered (RFC 7692 §7.1.2.2
-			// forbids client_max_window_bits in the response to an offer
-			// without it); 15 bits leaves both parameters out.
-			ServerMaxWindowBits: 15, ClientMaxWindowBits: 15,
-		},
-	})
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		c, err := up.Upgrade(w, r)
-		if err != nil {
-			return
-		}
-		go func() {
-			defer func() {
-				if v := recover(); v != nil {
-					gwsMu.Lock()
-					gwsPanics = append(gwsPanics, fmt.Sprint(v))
-					gwsMu.Unlock()
-					c.NetConn().Close()
-				}
-			}()
-			c.ReadLoop()
-		}()
-	})
-}
-
-type gwsHandler struct{ gws.BuiltinEventHandler }
-
-func (gwsHandler) OnPing(c *gws.Conn, p []byte) { _ = c.WritePong(p) }
-
-func (gwsHandler) OnMessage(c *gws.Conn, m *gws.Message) {
-	defer m.Close()
-	_ = c.WriteMessage(m.Opcode, m.Bytes())
+// idList shortens a list of case ids: the first ten and a count.
+func idList(ids []string) string {
+	if len(ids) <= 10 {
+		return strings.Join(ids, ", ")
+	}
+	return strings.Join(ids[:10], ", ") + fmt.Sprintf(" and %d more", len(ids)-10)
 }

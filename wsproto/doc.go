@@ -107,7 +107,7 @@
 // connection, as pointers to messages shared by all, and bounds each write
 // of a queued message by GroupOptions.WriteTimeout (10 s).
 //
-// Memory: an idle connection holds its Conn (a 256-byte read array
+// Memory: an idle connection holds its Conn (a 120-byte read array
 // included) and no other buffer (for compression state, see Compression).
 // While data flows, reads use a pooled 16 KiB buffer that goes back to the
 // pool when the input is drained, and payloads of 4 KiB or more are read

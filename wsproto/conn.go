@@ -112,6 +112,7 @@ type Conn struct {
 	rsvAllowed   byte
 	client       bool
 	writevs      bool // nc writes net.Buffers with one writev
+	batch        bool // replies are coalesced (coalesce.go); guarded by rlock
 
 	mu          sync.Mutex
 	sentClose   atomic.Bool // a close frame was written (set holding wframe)
@@ -154,8 +155,8 @@ type Conn struct {
 	wmsg   connLock // held while a data message is being written
 	wframe connLock // held while one frame is being written
 	whdr   [frame.MaxHeaderSize]byte
-	wvec   [2][]byte
-	wbufs  net.Buffers
+	wheld  atomic.Int32 // batchOff, batchHold or batchLast (coalesce.go)
+	wpend  *[]byte      // frames held back, from writePool, or nil; guarded by wframe
 	wwatch ctxWatch
 	rng    *rand.ChaCha8 // masking keys of a client; guarded by wframe
 	mw     messageWriter

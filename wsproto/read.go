@@ -47,6 +47,7 @@ func (c *Conn) Read(ctx context.Context, buf []byte) (MessageType, []byte, error
 		if err := c.readInflated(&mb); err != nil {
 			return 0, mb.partial(), c.readFailed(ctx, err, true)
 		}
+		c.noteBuffered()
 		return typ, mb.bytes(), nil
 	}
 	for {
@@ -59,6 +60,7 @@ func (c *Conn) Read(ctx context.Context, buf []byte) (MessageType, []byte, error
 			}
 		}
 		if !c.inMessage {
+			c.noteBuffered()
 			return typ, mb.bytes(), nil
 		}
 		if err := c.nextFrame(); err != nil {
@@ -295,6 +297,9 @@ func (c *Conn) fill(need, want int) error {
 				c.rpos = 0
 			}
 		}
+		if err := c.flushHeld(); err != nil {
+			return err
+		}
 		m, err := c.nc.Read(c.rbuf[c.rend:])
 		c.flowing = c.rend+m == len(c.rbuf)
 		c.rend += m
@@ -455,6 +460,9 @@ func (c *Conn) readPayload(p []byte) (int, error) {
 		c.rpos += n
 	case len(p) >= directReadMin:
 		// A long payload goes straight into the destination.
+		if err = c.flushHeld(); err != nil {
+			return 0, err
+		}
 		n, err = c.nc.Read(p)
 		if n == 0 && err == nil {
 			err = io.ErrNoProgress

@@ -55,6 +55,7 @@ var (
 	profBelow   = flag.Float64("prof-below", 1.2, "profile pushwire (and the best peer) on the rows where pushwire ÷ best peer is below this")
 	profSecs    = flag.Duration("prof-secs", 5*time.Second, "length of each CPU profile")
 	notesOnly   = flag.Bool("notes", false, "measure nothing: copy results/notes.md into RESULTS.md again, after the measured part")
+	baseDir     = flag.String("base", "", "A/B: a directory holding pushwire and peer-pushwire built from another commit, measured as the server, reader and broadcast row pushwire-base (add it to -servers and -readers)")
 	out         = flag.String("o", "", "directory for RESULTS.md and results/raw/ (default . , or results/raw/quick with -quick)")
 
 	// The old method's rows.

@@ -118,6 +118,7 @@ type Conn struct {
 	sentClose   atomic.Bool // a close frame was written (set holding wframe)
 	lingering   atomic.Bool // failed: the close frame is out; TCP closes after a bounded drain
 	netClosed   atomic.Bool // nc is closed (set under mu)
+	errSet      atomic.Bool // err is set (set under mu): ended's fast path
 	recvClose   bool        // a close frame was received; guarded by mu
 	readEnded   bool        // the peer's close frame arrived or reading ended; guarded by mu
 	err         error       // the error that ended the connection; guarded by mu
@@ -272,12 +273,16 @@ func (c *Conn) setErr(err error) error {
 	defer c.mu.Unlock()
 	if c.err == nil {
 		c.err = err
+		c.errSet.Store(true)
 	}
 	return c.err
 }
 
 // ended returns the error that ended the connection, or nil.
 func (c *Conn) ended() error {
+	if !c.errSet.Load() {
+		return nil
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return c.err
@@ -325,6 +330,7 @@ func (c *Conn) end(err error, how ending) error {
 	c.mu.Lock()
 	if c.err == nil {
 		c.err = err
+		c.errSet.Store(true)
 	}
 	err = c.err
 	if how == closeAnswer {

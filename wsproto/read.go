@@ -284,7 +284,7 @@ func (c *Conn) fill(need, want int) error {
 	for c.rend-c.rpos < need {
 		if c.rpos == c.rend {
 			c.rpos, c.rend = 0, 0
-			if want <= smallReadSize || !c.flowing {
+			if !c.flowing {
 				c.releaseReadBuffer()
 				want = min(want, smallReadSize)
 			}
@@ -464,6 +464,9 @@ func (c *Conn) readPayload(p []byte) (int, error) {
 			return 0, err
 		}
 		n, err = c.nc.Read(p)
+		// Long payloads flow past the buffer: the next header is read
+		// into the small array, not with 16 KiB of payload to copy.
+		c.flowing = false
 		if n == 0 && err == nil {
 			err = io.ErrNoProgress
 		}

@@ -108,11 +108,15 @@ type Conn struct {
 	closeTimeout time.Duration
 	onPing       func([]byte)
 	onPong       func([]byte)
-	state        atomic.Int32
-	rsvAllowed   byte
-	client       bool
-	writevs      bool // nc writes net.Buffers with one writev
-	batch        bool // replies are coalesced (coalesce.go); guarded by rlock
+	// z is permessage-deflate, or nil: z.d is guarded by wmsg, z.i by
+	// rlock. (Here, on the cache line a Group's Broadcast reads with
+	// client, sentClose and netClosed.)
+	z          *compression
+	state      atomic.Int32
+	rsvAllowed byte
+	client     bool
+	writevs    bool // nc writes net.Buffers with one writev
+	batch      bool // replies are coalesced (coalesce.go); guarded by rlock
 
 	mu          sync.Mutex
 	sentClose   atomic.Bool // a close frame was written (set holding wframe)
@@ -161,10 +165,6 @@ type Conn struct {
 	wwatch ctxWatch
 	rng    *rand.ChaCha8 // masking keys of a client; guarded by wframe
 	mw     messageWriter
-
-	// z is permessage-deflate, or nil: z.d is guarded by wmsg, z.i by
-	// rlock.
-	z *compression
 }
 
 const (

@@ -12,6 +12,12 @@
 //	go run ./cmd/results -rows echo,lat -reps 3 -o /tmp/x
 //	go run ./cmd/results -notes     # copy results/notes.md into RESULTS.md again
 //
+// A/B against another commit, interleaved in one run: build that commit's
+// `pushwire` (../cmd/pushwire) and `peer-pushwire` (./cmd/peer-pushwire)
+// into one directory and add the row pushwire-base:
+//
+//	go run ./cmd/results -base /tmp/old -servers pushwire,pushwire-base,gws -readers pushwire,pushwire-base,gws -rows echo,sys,lat,read,bcast -o /tmp/ab
+//
 // Rows (-rows, comma-separated; default all): echo, lat, sys, read, bcast,
 // idle, prof (CPU profiles where pushwire is below -prof-below), zecho and
 // zmem (permessage-deflate: each server a process of its own, the load

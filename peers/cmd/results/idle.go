@@ -159,6 +159,11 @@ func (r *run) idleOnce(name string, want int) *idleResult {
 		x.RSSGC, _ = rss(s.pid())
 		r.saveIdleProfiles(s, x.N)
 	}
+	if name == "chat-poll" && time.Since(t0) >= chatPollTimeout {
+		// The first polls may have been answered: the sample would count
+		// the clients' new polls and closed connections.
+		return fail(fmt.Errorf("the sample came %v after the first poll, not within the server's poll timeout of %v", time.Since(t0).Round(time.Second), chatPollTimeout))
+	}
 
 	switch name {
 	case "chat-ws", "chat-sse", "chat-ndjson", "chat-poll":

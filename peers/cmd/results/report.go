@@ -167,7 +167,7 @@ var serverSettings = [][3]string{
 	{"chat-ws", "the shipped `pushwire serve -addr 127.0.0.1:0 -debug-addr 127.0.0.1:0`, GET /chat with a WebSocket handshake", "httpstream over a hub topic of 1,000 entries: each subscriber gets the cursor record, then waits; keep-alive ping every 10 s (answered by the load generator)"},
 	{"chat-sse", "the same `pushwire serve`, GET /chat?transport=sse", "an SSE stream per subscriber: retry and cursor event, then keep-alive comments every 10 s"},
 	{"chat-ndjson", "the same `pushwire serve`, GET /chat?transport=stream", "an NDJSON stream per subscriber: padding line and cursor record, then keep-alive empty lines every 10 s"},
-	{"chat-poll", "the same `pushwire serve`, GET /chat?transport=poll (from now)", "a waiting long poll per client (20 s, then the client polls again on a new connection: the server answers with Connection: close)"},
+	{"chat-poll", "the same `pushwire serve` with `-poll-timeout 10m`, GET /chat?transport=poll (from now)", "a waiting long poll per client, held by the server during the whole measurement (its 10 min timeout is longer; the default of 20 s would answer polls, and the clients poll again on new connections, while it samples); after the publish each client polls again on a new connection (the server answers with Connection: close)"},
 }
 
 func (r *report) write(dir, raw string) error {

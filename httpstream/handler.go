@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/pushwire/pushwire/handshake"
@@ -114,6 +115,9 @@ type Handler struct {
 	closed  bool
 	members member         // list head: the streams and held polls Close reaches
 	active  sync.WaitGroup // running streams and polls
+
+	batches    sync.Pool              // *[]hub.Entry of MaxBatch entries: a poll's read (batch.go)
+	pollFields atomic.Pointer[[]byte] // the header fields of the last held poll (heldpoll.go)
 }
 
 // A member is a stream's or a held poll's place in its handler's list,

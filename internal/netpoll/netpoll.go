@@ -256,13 +256,8 @@ type Watch struct {
 	queued  bool  // on the run queue, or its callback running
 	pending Event // what the next callback reports
 	inline  bool  // SetInline: the callback runs where the readiness is seen
-
-	// The epoll_ctl of arm, under mu: its arguments and result, and the
-	// function RawConn.Control runs, bound once so that arming allocates
-	// nothing.
-	ctlEp, ctlOp int
-	ctlErr       error
-	ctlFn        func(uintptr)
+	// The epoll_ctl of arm takes its arguments from a pooled ctlCall
+	// (epoll_linux.go), not from fields here: a watch is 64 bytes.
 }
 
 // Arm asks for one callback, when the connection is readable or at once

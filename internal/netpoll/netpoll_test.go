@@ -9,6 +9,7 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+	"unsafe"
 )
 
 // modes are the implementations a test runs with: epoll where there is
@@ -437,4 +438,35 @@ func TestInline(t *testing.T) {
 			}
 		}
 	})
+}
+
+// TestWatchSmall: an idle watch is one 64-byte object (the arguments of
+// arm's epoll_ctl are pooled, not kept in it), and re-arming an epoll
+// watch allocates nothing.
+func TestWatchSmall(t *testing.T) {
+	if size := unsafe.Sizeof(Watch{}); size > 64 {
+		t.Errorf("Watch is %d bytes, want at most 64", size)
+	}
+	if !supportsEpoll {
+		t.Skip("no epoll on " + runtime.GOOS + ": arming starts a goroutine")
+	}
+	srv, _ := pair(t)
+	w, err := New(nil).Watch(srv, func(Event) {})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Stop()
+	if err := w.Arm(); err != nil { // EPOLL_CTL_ADD
+		t.Fatal(err)
+	}
+	if raceEnabled {
+		return
+	}
+	if n := testing.AllocsPerRun(100, func() {
+		if err := w.Arm(); err != nil {
+			t.Fatal(err)
+		}
+	}); n != 0 {
+		t.Errorf("Arm allocates %.1f times, want 0", n)
+	}
 }

@@ -50,6 +50,9 @@ client, and a clock over Server-Sent Events at /events. With -tls it
 serves HTTPS and HTTP/2, and browsers open the chat's WebSocket over HTTP/2
 (RFC 8441).
 
+Unless the environment sets GOGC or GOMEMLIMIT, the garbage collector runs
+at GOGC=50: half the heap headroom per idle connection of the default.
+
 flags:
 `
 
@@ -75,6 +78,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer, cfg 
 		fmt.Fprintf(stderr, "pushwire serve: -poll-timeout %v: want a positive duration\n", *pollTimeout)
 		return 2
 	}
+	defer setServerGC()()
 	chat, closeChat, err := openChat(ctx, *engineURL, cfg)
 	if err != nil {
 		fmt.Fprintf(stderr, "pushwire serve: %v\n", err)

@@ -212,7 +212,7 @@ func watchPeer(nc net.Conn, gone func()) *peerWatch {
 	if u, ok := nc.(interface{ NetConn() net.Conn }); ok { // *tls.Conn
 		raw, p.blocking = u.NetConn(), true
 	}
-	w, err := netpoll.Default().Watch(raw, p.ready)
+	w, err := netpoll.Default().WatchHandler(raw, p)
 	if err != nil {
 		go p.read()
 		return p
@@ -224,8 +224,8 @@ func watchPeer(nc net.Conn, gone func()) *peerWatch {
 	return p
 }
 
-// ready is the netpoll callback.
-func (p *peerWatch) ready(netpoll.Event) {
+// Ready is the netpoll callback (p is the watch's netpoll.Handler).
+func (p *peerWatch) Ready(netpoll.Event) {
 	if p.blocking {
 		go p.read()
 		return

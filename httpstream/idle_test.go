@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unsafe"
 
 	"github.com/pushwire/pushwire/hub"
 )
@@ -137,4 +138,16 @@ func settledGoroutines(before int) int {
 		last = n
 	}
 	return last
+}
+
+// TestStreamSize: what an idle stream is, besides its sink and
+// subscription: one stream struct of the 288-byte size class and one of
+// a held poll of 176.
+func TestStreamSize(t *testing.T) {
+	if size := unsafe.Sizeof(stream{}); size > 288 {
+		t.Errorf("stream is %d bytes, want at most 288", size)
+	}
+	if size := unsafe.Sizeof(heldPoll{}); size > 176 {
+		t.Errorf("heldPoll is %d bytes, want at most 176", size)
+	}
 }

@@ -118,6 +118,9 @@ type Handler struct {
 
 	batches    sync.Pool              // *[]hub.Entry of MaxBatch entries: a poll's read (batch.go)
 	pollFields atomic.Pointer[[]byte] // the header fields of the last held poll (heldpoll.go)
+
+	expMu    sync.Mutex
+	expiries map[time.Duration]*expiryQueue // the held polls by timeout (expiry.go)
 }
 
 // A member is a stream's or a held poll's place in its handler's list,

@@ -15,11 +15,12 @@ import (
 
 // A heldPoll is a long poll that waits for the log over HTTP/1.x: its
 // connection is taken from net/http (see hijack.go), and nothing runs for
-// it while it waits. A notification of its subscription (hub.Notifier), its
-// timer, the client going away (netpoll) or Handler.Close fires it once;
-// a goroutine then reads what there is, writes the answer with
-// "Connection: close" and closes the connection. Waiting, it holds this
-// struct, the subscription, a runtime timer and a netpoll watch.
+// it while it waits. A notification of its subscription (hub.Notifier),
+// its timeout (expiry.go), the client going away (netpoll) or
+// Handler.Close fires it once; a goroutine then reads what there is,
+// writes the answer with "Connection: close" and closes the connection.
+// Waiting, it holds this struct, the subscription, its place in its
+// timeout's FIFO and a netpoll watch.
 type heldPoll struct {
 	h      *Handler
 	nc     net.Conn
@@ -29,8 +30,12 @@ type heldPoll struct {
 	fields []byte
 	cur    hub.Cursor // resolved: what the answer reads after
 	sub    hub.Notifier
-	timer  *time.Timer
-	peer   *peerWatch
+	// Its place in the FIFO of its timeout (expiry.go), guarded by the
+	// handler's expMu; q is nil once it left it.
+	q            *expiryQueue
+	qprev, qnext *heldPoll
+	deadline     time.Time
+	peer         *peerWatch
 	member
 
 	setup sync.Mutex  // held until the poll is fully set up
@@ -72,9 +77,8 @@ func (h *Handler) holdPoll(w http.ResponseWriter, r *http.Request, cur hub.Curso
 		p.gone.Store(true)
 		p.fire()
 	})
-	fire := p.fire // one closure for the timer and the notification
-	p.timer = time.AfterFunc(timeout, fire)
-	if waiting, err := sub.Notify(h.ctx, fire); !waiting || err != nil {
+	h.expireAfter(p, timeout)
+	if waiting, err := sub.Notify(h.ctx, p.fire); !waiting || err != nil {
 		p.fire()
 	}
 	return true
@@ -108,9 +112,7 @@ func (p *heldPoll) shutdown() { p.fire() }
 func (p *heldPoll) finish() {
 	p.setup.Lock() // wait for holdPoll to finish setting up
 	p.setup.Unlock()
-	if p.timer != nil {
-		p.timer.Stop()
-	}
+	p.h.unexpire(p)
 	if p.peer != nil {
 		p.peer.stop()
 	}

@@ -100,3 +100,96 @@ func TestHeldPollHeader(t *testing.T) {
 		})
 	}
 }
+
+// expiryCount returns how many timeout FIFOs h has.
+func (h *Handler) expiryCount() int {
+	h.expMu.Lock()
+	defer h.expMu.Unlock()
+	return len(h.expiries)
+}
+
+// TestHeldPollExpiry: held polls that share a timeout share its timer
+// (expiry.go), yet each is answered no earlier than its own timeout after
+// it started; a poll whose client goes away
+// leaves its FIFO; once every poll is answered no FIFO (and no timer) is
+// left.
+func TestHeldPollExpiry(t *testing.T) {
+	tp := hub.NewTopic(&hub.TopicOptions{Epoch: "e1"})
+	srv, h := serve(t, tp, &Options{PollTimeout: 3 * time.Second})
+	addr := strings.TrimPrefix(srv.URL, "http://")
+	type poll struct {
+		query   string
+		start   time.Time
+		timeout time.Duration
+		done    chan time.Time
+	}
+	open := func(query string, timeout time.Duration) (*poll, net.Conn) {
+		c, err := net.Dial("tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { c.Close() })
+		p := &poll{query: query, start: time.Now(), timeout: timeout, done: make(chan time.Time, 1)}
+		io.WriteString(c, "GET /?transport=poll&cursor=0"+query+" HTTP/1.1\r\nHost: x\r\n\r\n")
+		go func() {
+			c.SetReadDeadline(time.Now().Add(30 * time.Second))
+			resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+			if err == nil {
+				b, _ := io.ReadAll(resp.Body)
+				if string(b) != `{"cursor":"e1:0","entries":[]}`+"\n" {
+					t.Errorf("poll%s answered %q, want no entries", query, b)
+				}
+			}
+			p.done <- time.Now()
+		}()
+		return p, c
+	}
+	var polls []*poll
+	for i, q := range []struct {
+		query   string
+		timeout time.Duration
+	}{{"&timeout=1", time.Second}, {"&timeout=2", 2 * time.Second}, {"&timeout=1", time.Second}, {"&timeout=2", 2 * time.Second}} {
+		p, _ := open(q.query, q.timeout)
+		polls = append(polls, p)
+		for h.memberCount() < i+1 {
+			time.Sleep(time.Millisecond)
+		}
+		time.Sleep(200 * time.Millisecond) // different deadlines within a FIFO
+	}
+	// One more, alone with its timeout (PollTimeout), that goes away
+	// before it: it leaves its FIFO, which goes with its timer.
+	_, gone := open("", 3*time.Second)
+	for h.memberCount() < len(polls)+1 {
+		time.Sleep(time.Millisecond)
+	}
+	if n := h.expiryCount(); n != 3 {
+		t.Errorf("%d timeout FIFOs for polls of three timeouts, want 3", n)
+	}
+	gone.Close()
+	for h.memberCount() > len(polls) {
+		time.Sleep(time.Millisecond)
+	}
+	if n := h.expiryCount(); n != 2 {
+		t.Errorf("%d timeout FIFOs once the only poll of one went away, want 2", n)
+	}
+	// Polls 0 and 2, and 1 and 3, share a FIFO and start 400 ms apart: a
+	// FIFO that fired its later polls with its first would answer 2 and 3
+	// before their timeouts.
+	for i, p := range polls {
+		select {
+		case at := <-p.done:
+			if took := at.Sub(p.start); took < p.timeout {
+				t.Errorf("poll %d%s answered after %v, before its timeout %v", i, p.query, took, p.timeout)
+			}
+		case <-time.After(20 * time.Second):
+			t.Fatalf("poll %d%s not answered", i, p.query)
+		}
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for h.memberCount() > 0 || h.expiryCount() > 0 {
+		if time.Now().After(deadline) {
+			t.Fatalf("after every poll: %d polls held, %d timeout FIFOs left, want none", h.memberCount(), h.expiryCount())
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}

@@ -299,10 +299,10 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		httpError(w, "method not allowed", http.StatusMethodNotAllowed)
 		return
 	}
-	q := r.URL.Query()
-	transport := chooseTransport(r, q.Get("transport"))
+	asked := queryValue(r, "transport")
+	transport := chooseTransport(r, asked)
 	if transport == "" {
-		httpError(w, "unknown transport "+q.Get("transport"), http.StatusBadRequest)
+		httpError(w, "unknown transport "+asked, http.StatusBadRequest)
 		return
 	}
 	cur, err := requestCursor(r)

@@ -27,7 +27,7 @@ import (
 // failed poll, receives every entry exactly once and in order.
 func (h *Handler) servePoll(w http.ResponseWriter, r *http.Request, cur hub.Cursor) {
 	timeout := h.opts.PollTimeout
-	if s := r.URL.Query().Get("timeout"); s != "" {
+	if s := queryValue(r, "timeout"); s != "" {
 		secs, err := strconv.ParseUint(s, 10, 32)
 		if err != nil {
 			httpError(w, "malformed timeout", http.StatusBadRequest)

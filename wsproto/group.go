@@ -3,6 +3,7 @@ package wsproto
 import (
 	"context"
 	"fmt"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -114,6 +115,9 @@ func (g *Group) Len() int { return int(g.n.Load()) }
 //
 //	g.Broadcast(pm, func(c *wsproto.Conn) bool { return c != sender })
 func (g *Group) Broadcast(pm *PreparedMessage, filter func(*Conn) bool) int {
+	if g.n.Load() >= 2*spreadBatch && runtime.GOMAXPROCS(0) > 1 {
+		return g.broadcastSpread(pm, filter)
+	}
 	n := 0
 	g.members.Range(func(_, v any) bool {
 		m := v.(*member)
@@ -501,4 +505,55 @@ func (c *Conn) BufferedAmount() int {
 		return 0
 	}
 	return int(c.member.queued.Load())
+}
+
+const spreadBatch = 512
+
+var spreadPool = sync.Pool{New: func() any { return &spread{ms: make([]*member, 0, spreadBatch)} }}
+
+type spread struct {
+	pm   *PreparedMessage
+	ms   []*member
+	sent *atomic.Int64
+	wg   *sync.WaitGroup
+}
+
+func (s *spread) run() {
+	n := 0
+	for i, m := range s.ms {
+		if m.send(s.pm) {
+			n++
+		}
+		s.ms[i] = nil
+	}
+	s.sent.Add(int64(n))
+	wg := s.wg
+	s.ms, s.pm, s.sent, s.wg = s.ms[:0], nil, nil, nil
+	spreadPool.Put(s)
+	wg.Done()
+}
+
+func (g *Group) broadcastSpread(pm *PreparedMessage, filter func(*Conn) bool) int {
+	var sent atomic.Int64
+	var wg sync.WaitGroup
+	s := spreadPool.Get().(*spread)
+	g.members.Range(func(_, v any) bool {
+		m := v.(*member)
+		if filter != nil && !filter(m.c) {
+			return true
+		}
+		s.ms = append(s.ms, m)
+		if len(s.ms) == spreadBatch {
+			s.pm, s.sent, s.wg = pm, &sent, &wg
+			wg.Add(1)
+			go s.run()
+			s = spreadPool.Get().(*spread)
+		}
+		return true
+	})
+	s.pm, s.sent, s.wg = pm, &sent, &wg
+	wg.Add(1)
+	s.run()
+	wg.Wait()
+	return int(sent.Load())
 }

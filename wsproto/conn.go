@@ -108,15 +108,21 @@ type Conn struct {
 	closeTimeout time.Duration
 	onPing       func([]byte)
 	onPong       func([]byte)
-	state        atomic.Int32
-	rsvAllowed   byte
-	client       bool
-	writevs      bool // nc writes net.Buffers with one writev
+	// z is permessage-deflate, or nil: z.d is guarded by wmsg, z.i by
+	// rlock. (Here, on the cache line a Group's Broadcast reads with
+	// client, sentClose and netClosed.)
+	z          *compression
+	state      atomic.Int32
+	rsvAllowed byte
+	client     bool
+	writevs    bool // nc writes net.Buffers with one writev
+	batch      bool // replies are coalesced (coalesce.go); guarded by rlock
 
 	mu          sync.Mutex
 	sentClose   atomic.Bool // a close frame was written (set holding wframe)
 	lingering   atomic.Bool // failed: the close frame is out; TCP closes after a bounded drain
 	netClosed   atomic.Bool // nc is closed (set under mu)
+	errSet      atomic.Bool // err is set (set under mu): ended's fast path
 	recvClose   bool        // a close frame was received; guarded by mu
 	readEnded   bool        // the peer's close frame arrived or reading ended; guarded by mu
 	err         error       // the error that ended the connection; guarded by mu
@@ -154,15 +160,11 @@ type Conn struct {
 	wmsg   connLock // held while a data message is being written
 	wframe connLock // held while one frame is being written
 	whdr   [frame.MaxHeaderSize]byte
-	wvec   [2][]byte
-	wbufs  net.Buffers
+	wheld  atomic.Int32 // batchOff, batchHold or batchLast (coalesce.go)
+	wpend  *[]byte      // frames held back, from writePool, or nil; guarded by wframe
 	wwatch ctxWatch
 	rng    *rand.ChaCha8 // masking keys of a client; guarded by wframe
 	mw     messageWriter
-
-	// z is permessage-deflate, or nil: z.d is guarded by wmsg, z.i by
-	// rlock.
-	z *compression
 }
 
 const (
@@ -271,12 +273,16 @@ func (c *Conn) setErr(err error) error {
 	defer c.mu.Unlock()
 	if c.err == nil {
 		c.err = err
+		c.errSet.Store(true)
 	}
 	return c.err
 }
 
 // ended returns the error that ended the connection, or nil.
 func (c *Conn) ended() error {
+	if !c.errSet.Load() {
+		return nil
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return c.err
@@ -324,6 +330,7 @@ func (c *Conn) end(err error, how ending) error {
 	c.mu.Lock()
 	if c.err == nil {
 		c.err = err
+		c.errSet.Store(true)
 	}
 	err = c.err
 	if how == closeAnswer {

@@ -110,8 +110,8 @@
 // Memory: an idle connection holds its Conn (a 120-byte read array
 // included) and no other buffer (for compression state, see Compression).
 // While data flows, reads use a pooled 16 KiB buffer that goes back to the
-// pool when the input is drained, and payloads of 4 KiB or more are read
-// straight into the destination. Memory follows the bytes that arrived,
+// pool when the input is drained and the last read did not fill it, and
+// payloads of 4 KiB or more are read straight into the destination. Memory follows the bytes that arrived,
 // never the length a frame header announces: Read fills the caller's
 // buffer, then chunks as large as what arrived so far (16 KiB at most
 // before the first payload byte, 1 MiB at most each), joined when the
@@ -121,7 +121,10 @@
 // loop from holding a large message's buffer while it waits. Writes
 // send header and payload with one system call: copied behind the header
 // up to 2 KiB, with writev above; client frames are masked into pooled
-// 32 KiB buffers, never in the caller's slice.
+// 32 KiB buffers, never in the caller's slice. pushwire's echo server
+// (internal/wsecho) also sends the replies to messages that arrived
+// together in one write, held in a pooled buffer only until its reader
+// would wait for input.
 //
 // # Security
 //

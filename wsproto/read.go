@@ -47,6 +47,7 @@ func (c *Conn) Read(ctx context.Context, buf []byte) (MessageType, []byte, error
 		if err := c.readInflated(&mb); err != nil {
 			return 0, mb.partial(), c.readFailed(ctx, err, true)
 		}
+		c.noteBuffered()
 		return typ, mb.bytes(), nil
 	}
 	for {
@@ -59,6 +60,7 @@ func (c *Conn) Read(ctx context.Context, buf []byte) (MessageType, []byte, error
 			}
 		}
 		if !c.inMessage {
+			c.noteBuffered()
 			return typ, mb.bytes(), nil
 		}
 		if err := c.nextFrame(); err != nil {
@@ -282,7 +284,7 @@ func (c *Conn) fill(need, want int) error {
 	for c.rend-c.rpos < need {
 		if c.rpos == c.rend {
 			c.rpos, c.rend = 0, 0
-			if want <= smallReadSize || !c.flowing {
+			if !c.flowing {
 				c.releaseReadBuffer()
 				want = min(want, smallReadSize)
 			}
@@ -294,6 +296,9 @@ func (c *Conn) fill(need, want int) error {
 				c.rend = copy(c.rbuf, c.rbuf[c.rpos:c.rend])
 				c.rpos = 0
 			}
+		}
+		if err := c.flushHeld(); err != nil {
+			return err
 		}
 		m, err := c.nc.Read(c.rbuf[c.rend:])
 		c.flowing = c.rend+m == len(c.rbuf)
@@ -455,7 +460,13 @@ func (c *Conn) readPayload(p []byte) (int, error) {
 		c.rpos += n
 	case len(p) >= directReadMin:
 		// A long payload goes straight into the destination.
+		if err = c.flushHeld(); err != nil {
+			return 0, err
+		}
 		n, err = c.nc.Read(p)
+		// Long payloads flow past the buffer: the next header is read
+		// into the small array, not with 16 KiB of payload to copy.
+		c.flowing = false
 		if n == 0 && err == nil {
 			err = io.ErrNoProgress
 		}

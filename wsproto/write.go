@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"github.com/pushwire/pushwire/wsproto/frame"
 	"io"
+	"net"
 	"os"
 	"sync"
 )
@@ -89,35 +90,60 @@ func (c *Conn) writeFrame(ctx context.Context, fin bool, op frame.Opcode, rsv by
 	n := frame.PutHeader(c.whdr[:], h)
 	var written int64
 	var err error
+	withHeld := false
 	switch {
 	case c.client:
 		written, err = c.writeMasked(c.whdr[:n], h.Mask, p)
 	case len(p) <= copyWriteMax:
-		bp := writePool.Get().(*[]byte)
-		b := append((*bp)[:0], c.whdr[:n]...)
-		b = append(b, p...)
-		var m int
-		m, err = c.nc.Write(b)
-		written = int64(m)
-		writePool.Put(bp)
-	case c.writevs:
-		c.wvec[0], c.wvec[1] = c.whdr[:n], p
-		c.wbufs = c.wvec[:]
-		written, err = c.wbufs.WriteTo(c.nc)
-		c.wvec[0], c.wvec[1] = nil, nil
+		data := op == frame.OpText || op == frame.OpBinary || op == frame.OpContinuation
+		written, withHeld, err = c.writeShort(c.whdr[:n], data, p)
 	default:
-		var m int
-		m, err = c.nc.Write(c.whdr[:n])
-		written = int64(m)
-		if err == nil {
-			m, err = c.nc.Write(p)
-			written += int64(m)
+		if c.wpend != nil {
+			withHeld = true
+			if err := c.writeHeld(); err != nil {
+				return err
+			}
+		} else if c.wheld.Load() == batchLast {
+			c.wheld.Store(batchOff)
 		}
+		written, err = c.writeLong(c.whdr[:n], p)
+	}
+	if err != nil && withHeld {
+		return c.heldFailed(err)
 	}
 	if err != nil {
 		return c.writeFailed(ctx, err, written)
 	}
 	return nil
+}
+
+// iovecs is the argument of one writev: a header and a payload.
+type iovecs struct {
+	v [2][]byte
+	b net.Buffers
+}
+
+var iovecPool = sync.Pool{New: func() any { return new(iovecs) }}
+
+// writeLong writes a server frame whose payload is longer than
+// copyWriteMax: header and payload in one writev where nc takes
+// net.Buffers so, else in two writes.
+func (c *Conn) writeLong(hdr, p []byte) (int64, error) {
+	if !c.writevs {
+		m, err := c.nc.Write(hdr)
+		if err != nil {
+			return int64(m), err
+		}
+		k, err := c.nc.Write(p)
+		return int64(m + k), err
+	}
+	iv := iovecPool.Get().(*iovecs)
+	iv.v[0], iv.v[1] = hdr, p
+	iv.b = iv.v[:]
+	n, err := iv.b.WriteTo(c.nc)
+	iv.v[0], iv.v[1], iv.b = nil, nil, nil
+	iovecPool.Put(iv)
+	return n, err
 }
 
 // writeMasked writes a client frame: the header, then the payload masked
@@ -405,6 +431,9 @@ func (c *Conn) WritePrepared(ctx context.Context, pm *PreparedMessage) error {
 		return errAfterClose
 	}
 	if err := c.wwatch.arm(ctx); err != nil {
+		return err
+	}
+	if err := c.writeHeld(); err != nil {
 		return err
 	}
 	m, err := c.nc.Write(frame)

@@ -6,6 +6,7 @@ import (
 	"context"
 	"sync"
 
+	"github.com/pushwire/pushwire/internal/wsbatch"
 	"github.com/pushwire/pushwire/internal/wsidle"
 
 	"github.com/pushwire/pushwire/wsproto"
@@ -15,8 +16,11 @@ import (
 // until a read or a write fails, and returns that error (a CloseError when
 // the peer closed). The read buffer is reused (wsproto.ReuseBuffer), so a
 // steady echo allocates nothing per message, and a connection waiting for
-// its next message keeps no buffer over 64 KiB.
+// its next message keeps no buffer over 64 KiB. Replies to messages that
+// arrived together are sent together, in one write (internal/wsbatch); a
+// reply is never held while the loop waits for input.
 func Loop(ctx context.Context, c *wsproto.Conn) error {
+	wsbatch.Enable(c)
 	var buf []byte
 	for {
 		typ, msg, err := c.Read(ctx, buf)
@@ -40,6 +44,7 @@ func Serve(c *wsproto.Conn) {
 	e := &echo{c: c}
 	e.resume = e.run
 	e.parking = e.release
+	wsbatch.Enable(c)
 	e.run()
 }
 
@@ -66,6 +71,12 @@ var bufs = sync.Pool{New: func() any { return new([]byte) }}
 func (e *echo) run() {
 	ctx := context.Background()
 	for {
+		// Replies held back (wsbatch) go out before the connection
+		// may park.
+		if err := wsbatch.Flush(e.c); err != nil {
+			e.fail()
+			return
+		}
 		if wsidle.Park(e.c, e.resume, e.parking) {
 			return // e belongs to the next resume
 		}
@@ -77,12 +88,19 @@ func (e *echo) run() {
 			err = e.c.Write(ctx, typ, msg)
 		}
 		if err != nil {
-			*e.pb = nil
-			bufs.Put(e.pb)
-			e.pb = nil
-			e.c.CloseNow()
+			e.fail()
 			return
 		}
 		*e.pb = wsproto.ReuseBuffer(msg)
 	}
+}
+
+// fail ends the echo: the read buffer goes back empty, c is closed.
+func (e *echo) fail() {
+	if e.pb != nil {
+		*e.pb = nil
+		bufs.Put(e.pb)
+		e.pb = nil
+	}
+	e.c.CloseNow()
 }

@@ -12,6 +12,12 @@
 //	go run ./cmd/results -rows echo,lat -reps 3 -o /tmp/x
 //	go run ./cmd/results -notes     # copy results/notes.md into RESULTS.md again
 //
+// A/B against another commit, interleaved in one run: build that commit's
+// `pushwire` (../cmd/pushwire) and `peer-pushwire` (./cmd/peer-pushwire)
+// into one directory and add the row pushwire-base:
+//
+//	go run ./cmd/results -base /tmp/old -servers pushwire,pushwire-base,gws -readers pushwire,pushwire-base,gws -rows echo,sys,lat,read,bcast -o /tmp/ab
+//
 // Rows (-rows, comma-separated; default all): echo, lat, sys, read, bcast,
 // idle, prof (CPU profiles where pushwire is below -prof-below), zecho and
 // zmem (permessage-deflate: each server a process of its own, the load
@@ -55,6 +61,7 @@ var (
 	profBelow   = flag.Float64("prof-below", 1.2, "profile pushwire (and the best peer) on the rows where pushwire ÷ best peer is below this")
 	profSecs    = flag.Duration("prof-secs", 5*time.Second, "length of each CPU profile")
 	notesOnly   = flag.Bool("notes", false, "measure nothing: copy results/notes.md into RESULTS.md again, after the measured part")
+	baseDir     = flag.String("base", "", "A/B: a directory holding pushwire and peer-pushwire built from another commit, measured as the server, reader and broadcast row pushwire-base (add it to -servers and -readers)")
 	out         = flag.String("o", "", "directory for RESULTS.md and results/raw/ (default . , or results/raw/quick with -quick)")
 
 	// The old method's rows.

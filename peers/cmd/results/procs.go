@@ -27,6 +27,7 @@ type bins struct {
 	loadgen  string
 	peer     map[string]string // peer-<name>
 	node     string            // path of peer.js, "" without node and ws
+	base     string            // -base: the shipped binary of another commit, or ""
 }
 
 // peerNames are the Go peer programs under peers/cmd/peer-*.
@@ -55,6 +56,10 @@ func build(dir string) (*bins, error) {
 	}
 	if err := run(".", append([]string{"build", "-o", dir + "/"}, pkgs...)...); err != nil {
 		return nil, fmt.Errorf("building the peers: %w", err)
+	}
+	if *baseDir != "" {
+		b.base = filepath.Join(*baseDir, "pushwire")
+		b.peer["pushwire-base"] = filepath.Join(*baseDir, "peer-pushwire")
 	}
 	if _, err := exec.LookPath("node"); err == nil {
 		if _, err := os.Stat("node_modules/ws/package.json"); err == nil {
@@ -167,6 +172,11 @@ func (b *bins) serverArgv(row string) (argv []string, path, mode string, err err
 		return append([]string{b.pushwire, "echo"}, listen...), "/", "ws-drain", nil
 	case "pushwire-peers":
 		return append([]string{b.peer["pushwire"], "serve"}, listen...), "/", "ws-drain", nil
+	case "pushwire-base":
+		if b.base == "" {
+			return nil, "", "", errors.New("pushwire-base needs -base")
+		}
+		return append([]string{b.base, "echo"}, listen...), "/", "ws-drain", nil
 	case "chat-ws":
 		return append([]string{b.pushwire, "serve"}, listen...), "/chat", "ws-drain", nil
 	case "chat-sse":
@@ -200,8 +210,11 @@ const chatPollTimeout = 10 * time.Minute
 // bcastArgv is the server of a broadcast row: the peer program (the
 // shipped echo has no broadcast).
 func (b *bins) bcastArgv(row string) ([]string, error) {
-	if row == "pushwire" {
+	switch row {
+	case "pushwire":
 		row = "pushwire-peers"
+	case "pushwire-base":
+		return append([]string{b.peer[row], "serve"}, "-addr", "127.0.0.1:0", "-debug-addr", "127.0.0.1:0"), nil
 	}
 	argv, _, _, err := b.serverArgv(row)
 	return argv, err

@@ -43,6 +43,16 @@ type inflater struct {
 
 	out        []byte // history, then output; len outSize+outSlack
 	wpos, rpos int    // end of output; end of what Read handed out
+	// The dictionary (a Decoder's window) is not copied in front of the
+	// output when a message starts: out[lo:histKeep] holds the part of it
+	// back-references have needed so far, and out[start:lo] is filled
+	// from ring (the last hlen bytes of it end before ring[rend]) when a
+	// back-reference first reaches there. Before start nothing may be
+	// referred to. After the buffer slides (slid), lo and start are 0.
+	lo, start  int
+	slid       bool
+	ring       []byte
+	rend, hlen int
 	state      int
 	final      bool // the current block is the last
 	stored     int  // bytes left in the current stored block
@@ -56,21 +66,50 @@ type inflater struct {
 	tb      tableBuilder
 }
 
-// reset starts a stream from src with dict as the history.
-func (f *inflater) reset(src *source, dict []byte) {
+// reset starts a stream from src whose history is the last hlen bytes
+// of the ring buffer ring (a power of two long, at most histKeep) before
+// ring[rend]. The history is copied in front of the output only as far
+// as back-references reach into it (see fill).
+func (f *inflater) reset(src *source, ring []byte, rend, hlen int) {
 	if f.out == nil {
 		f.out = make([]byte, outSize+outSlack)
 	}
 	f.src = src
 	f.in, f.bits, f.nb = nil, 0, 0
-	f.wpos = copy(f.out, dict[max(0, len(dict)-histKeep):])
-	f.rpos = f.wpos
+	f.wpos, f.rpos = histKeep, histKeep
+	f.lo, f.start, f.slid = histKeep, histKeep-min(hlen, histKeep), false
+	f.ring, f.rend, f.hlen = ring, rend, hlen
 	f.state, f.final, f.stored, f.err = stateHeader, false, 0, nil
 	f.lit, f.dist = nil, nil
 }
 
-// tail returns the last n bytes of history and output, or all there are.
-func (f *inflater) tail(n int) []byte { return f.out[max(0, f.wpos-n):f.wpos] }
+// fill copies the history from position from up to f.lo in front of the
+// output, in pieces of at least 4 KiB, so that a back-reference can reach
+// from; false if from is before the history.
+func (f *inflater) fill(from int) bool {
+	if from < f.start {
+		return false
+	}
+	a := max(f.start, min(from, f.lo-4096))
+	// out[p] is the history byte histKeep-p back from its end.
+	m := len(f.ring) - 1
+	for p := a; p < f.lo; {
+		i := (f.rend - (histKeep - p)) & m
+		p += copy(f.out[p:f.lo], f.ring[i:])
+	}
+	f.lo = a
+	return true
+}
+
+// output returns the message's output that the buffer still holds: all
+// of it, or at least the last histKeep bytes, and whether that is all.
+func (f *inflater) output() ([]byte, bool) {
+	if f.slid {
+		// The message's output fills the buffer.
+		return f.out[:f.wpos], false
+	}
+	return f.out[histKeep:f.wpos], true
+}
 
 // Read hands out output, decoding more as needed; io.EOF after the final
 // block.
@@ -110,6 +149,7 @@ func (f *inflater) decode() {
 		// Slide: keep the history a back-reference may reach.
 		n := copy(f.out, f.out[f.wpos-histKeep:f.wpos])
 		f.wpos, f.rpos = n, n
+		f.lo, f.start, f.slid = 0, 0, true
 	}
 	for f.err == nil && f.wpos <= outSize-maxMatch {
 		switch f.state {
@@ -422,14 +462,14 @@ func (f *inflater) codes() {
 		d := int(e>>16) + int(uint(bits)&(1<<k-1))
 		bits >>= k
 		nb -= k
-		if d > w {
+		// Copy length bytes from d back; they may overlap.
+		from := w - d
+		if from < f.lo && !f.fill(from) {
 			// Before the start of the history.
 			f.bits, f.nb, f.in, f.wpos = bits, nb, in, w
 			f.err = errCorrupt
 			return
 		}
-		// Copy length bytes from d back; they may overlap.
-		from := w - d
 		switch {
 		case d >= length:
 			copy(out[w:w+length], out[from:from+length])

@@ -15,11 +15,23 @@ func (e *Encoder) writeBlock(dst, blk []byte) []byte {
 	// The three sizes in bits, each with its 3-bit block header.
 	storedBits := 3 + int(-(e.nbits+3))&7 + 32 + 8*len(blk)
 	fixedBits := 3 + extraBits
+	nsym := 0
 	for sym, f := range s.litFreq {
 		fixedBits += int(f) * int(fixedLitLenBits[sym])
+		nsym += int(f)
 	}
 	for _, f := range s.distFreq {
 		fixedBits += int(f) * 5
+	}
+	if nsym <= fewSymbols {
+		// Too few symbols for a dynamic code to pay for its header: the
+		// codes of a block of one match and a few literals (a message
+		// that repeats an earlier one) are not worth building.
+		if storedBits <= fixedBits {
+			return e.writeStored(dst, blk)
+		}
+		dst = slices.Grow(dst, fixedBits/8+16)
+		return e.writeCodes(dst, blk, 1, fixedLitLen[:numLitLen], fixedDist[:numDist], 0, 0)
 	}
 	nlit := s.huff.lengths(s.litFreq[:], s.litLens[:], maxCodeBits)
 	ndist := s.huff.lengths(s.distFreq[:], s.distLens[:], maxCodeBits)
@@ -44,6 +56,15 @@ func (e *Encoder) writeBlock(dst, blk []byte) []byte {
 	canonicalCodes(s.distCodes[:], s.distLens[:ndist])
 	return e.writeCodes(dst, blk, 2, s.litCodes[:], s.distCodes[:], nlit, ndist)
 }
+
+// fewSymbols is the most literal/length symbols (the end of block
+// included) a block may have and be sent with the fixed codes without
+// building dynamic ones. A dynamic block's header takes at least about
+// 60 bits (RFC 1951 §3.2.7: 14 bits of counts, 3 per code length code
+// length, the run-length coded lengths of 258 symbols or more), and each
+// symbol saves at most 8 bits over the fixed codes' 9, so for so few
+// symbols the dynamic codes save at most a few bytes and mostly lose.
+const fewSymbols = 12
 
 // matchPiece returns the length of the next piece of a match of m >= 3
 // bytes: at most 258, and never leaving less than 3.

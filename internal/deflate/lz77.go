@@ -33,15 +33,34 @@ func matchLen(a, b []byte) int {
 }
 
 // indexHistory enters the positions of the history buf[lo:h] into the
-// table before the first block of a message. Every second position is
+// table before the first block of a message. Every third position is
 // indexed, ending with the last, and a match found there is extended
-// backwards, so every match of at least 6 bytes is found in full.
+// backwards, so every match of at least 7 bytes is found in full (every
+// second position would find those of 6 bytes too, for half as much
+// again of the indexing's work, and gains about 0.3 % of the output on
+// 1 KiB JSON messages, 1 % on text). A history shorter than 1 KiB (the
+// first messages of a connection) is indexed at every position.
 func (s *scratch) indexHistory(lo, h int) {
 	src := s.buf[:s.end+8]
 	last := min(h, s.end-3) // positions whose 4 bytes are all present
-	for p := lo + (last-1-lo)&1; p < last; p += 2 {
+	table, base := &s.table, s.base
+	if h-lo < 1024 {
+		for p := lo; p < last; p++ {
+			cv := load64(src, p)
+			table[hash5(cv)] = entry(base+uint32(p), cv)
+		}
+		return
+	}
+	// Two positions, p and p+3, from each load of 8 bytes.
+	p := lo + (last-1-lo)%3
+	for ; p+3 < last; p += 6 {
 		cv := load64(src, p)
-		s.table[hash5(cv)] = entry(s.base+uint32(p), cv)
+		table[hash5(cv)] = entry(base+uint32(p), cv)
+		table[hash5(cv>>24)] = entry(base+uint32(p+3), cv>>24)
+	}
+	if p < last {
+		cv := load64(src, p)
+		table[hash5(cv)] = entry(base+uint32(p), cv)
 	}
 }
 

@@ -52,15 +52,20 @@ func (s *scratch) indexHistory(lo, h int) {
 		return
 	}
 	// Two positions, p and p+3, from each load of 8 bytes.
+	// b starts at p and has 8 bytes for p and p+3 while p+3 < last.
 	p := lo + (last-1-lo)%3
-	for ; p+3 < last; p += 6 {
-		cv := load64(src, p)
-		table[hash5(cv)] = entry(base+uint32(p), cv)
-		table[hash5(cv>>24)] = entry(base+uint32(p+3), cv>>24)
+	b := src[p : last+4]
+	pos := base + uint32(p)
+	for len(b) >= 8 {
+		cv := binary.LittleEndian.Uint64(b)
+		table[hash5(cv)] = entry(pos, cv)
+		table[hash5(cv>>24)] = entry(pos+3, cv>>24)
+		b = b[6:]
+		pos += 6
 	}
-	if p < last {
-		cv := load64(src, p)
-		table[hash5(cv)] = entry(base+uint32(p), cv)
+	if len(b) > 4 { // p < last
+		cv := load64(src, int(pos-base))
+		table[hash5(cv)] = entry(pos, cv)
 	}
 }
 

@@ -82,14 +82,15 @@ func histSpan(n, w int) int { return min(w, max(4*n, 4096), max(1<<30/max(n, 1),
 // in s.seqs. src has 8 bytes beyond end, zeros.
 //
 // It also counts the symbols the steps need (RFC 1951 §3.2.5) into
-// s.litFreq and s.distFreq, and the extra bits they take into
-// s.extraBits.
+// s.litFreq and s.distFreq, the extra bits they take into s.extraBits,
+// and the literal/length symbols, the end of block included, into
+// s.nsym.
 func (s *scratch) lz77(src []byte, lo, start, end, window int) {
 	seqs := s.seqs[:0]
 	clear(s.litFreq[:])
 	clear(s.distFreq[:])
 	lf, df := &s.litFreq, &s.distFreq
-	extra := 0
+	extra, nsym := 0, 0
 	lit, i := start, start
 	base := s.base
 	table := &s.table
@@ -126,8 +127,10 @@ func (s *scratch) lz77(src []byte, lo, start, end, window int) {
 			lf[b]++
 		}
 		dc := distCode(int(d))
+		nsym += i - lit
 		for m := l; m > 0; {
 			p := matchPiece(m)
+			nsym++
 			lc := lengthCode[p-minMatch]
 			lf[257+int(lc)]++
 			df[dc]++
@@ -149,4 +152,5 @@ func (s *scratch) lz77(src []byte, lo, start, end, window int) {
 	lf[endOfBlock] = 1
 	s.seqs = append(seqs, seq{lit: uint32(end - lit)})
 	s.extraBits = extra
+	s.nsym = nsym + end - lit + 1
 }

@@ -41,7 +41,7 @@ type inflater struct {
 	bits uint64 // input bits, LSB first; above nb they may hold the next bytes of in
 	nb   uint
 
-	out        []byte // history, then output; len outSize+outSlack
+	out        *[outSize + outSlack]byte // history, then output
 	wpos, rpos int    // end of output; end of what Read handed out
 	// The dictionary (a Decoder's window) is not copied in front of the
 	// output when a message starts: out[lo:histKeep] holds the part of it
@@ -56,7 +56,8 @@ type inflater struct {
 	state      int
 	final      bool // the current block is the last
 	stored     int  // bytes left in the current stored block
-	lit, dist  []uint32
+	lit        *[litTableSize]uint32
+	dist       *[distTableSize]uint32
 	err        error
 
 	dynLit  [litTableSize]uint32
@@ -72,7 +73,7 @@ type inflater struct {
 // as back-references reach into it (see fill).
 func (f *inflater) reset(src *source, ring []byte, rend, hlen int) {
 	if f.out == nil {
-		f.out = make([]byte, outSize+outSlack)
+		f.out = new([outSize + outSlack]byte)
 	}
 	f.src = src
 	f.in, f.bits, f.nb = nil, 0, 0
@@ -147,7 +148,7 @@ func (f *inflater) skip() (int, error) {
 func (f *inflater) decode() {
 	if f.wpos > outSize-maxMatch {
 		// Slide: keep the history a back-reference may reach.
-		n := copy(f.out, f.out[f.wpos-histKeep:f.wpos])
+		n := copy(f.out[:], f.out[f.wpos-histKeep:f.wpos])
 		f.wpos, f.rpos = n, n
 		f.lo, f.start, f.slid = 0, 0, true
 	}
@@ -244,11 +245,11 @@ func (f *inflater) header() {
 		f.stored = int(n)
 		f.state = stateStored
 	case 1:
-		f.lit, f.dist = fixedLitTable[:], fixedDistTable[:]
+		f.lit, f.dist = &fixedLitTable, &fixedDistTable
 		f.state = stateCodes
 	case 2:
 		if f.dynamicHeader() {
-			f.lit, f.dist = f.dynLit[:], f.dynDist[:]
+			f.lit, f.dist = &f.dynLit, &f.dynDist
 			f.state = stateCodes
 		}
 	default:
@@ -405,7 +406,9 @@ func (f *inflater) codes() {
 		// A literal/length code, at most 15 bits.
 		e := lit[uint(bits)&litMask]
 		if e>>4&15 == kindLink {
-			e = lit[uint(e>>16)+uint(bits>>litRootBits)&(1<<(e>>8&15)-1)]
+			// Subtables lie inside the table (build checks): the mask
+			// only spares a bounds check.
+			e = lit[(uint(e>>16)+uint(bits>>litRootBits)&(1<<(e>>8&15)-1))&(litTableSize-1)]
 		}
 		n := uint(e & 15)
 		if n > nb || e>>4&15 == kindBad {
@@ -443,7 +446,7 @@ func (f *inflater) codes() {
 		}
 		e = dist[uint(bits)&distMask]
 		if e>>4&15 == kindLink {
-			e = dist[uint(e>>16)+uint(bits>>distRootBits)&(1<<(e>>8&15)-1)]
+			e = dist[(uint(e>>16)+uint(bits>>distRootBits)&(1<<(e>>8&15)-1))&(distTableSize-1)]
 		}
 		n = uint(e & 15)
 		if n > nb || e>>4&15 == kindBad {

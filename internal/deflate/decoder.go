@@ -45,7 +45,7 @@ type Decoder struct {
 	// inflated, as a ring ending before hpos; it is allocated at the end
 	// of the first message, with length window.
 	win        []byte
-	hpos, hlen int
+	hpos, hlen int32
 	st         *inflateState // while a message is open
 	out        int64         // bytes inflated of the open message
 	limit      int64         // most bytes the open message may inflate to; < 0: no limit
@@ -141,7 +141,7 @@ func (d *Decoder) open(limit int64) {
 	st.src = source{}
 	// RFC 7692 §7.2.2: with context takeover the window of the earlier
 	// messages is the dictionary of this one (hlen is 0 without).
-	st.inf.reset(&st.src, d.win, d.hpos, d.hlen)
+	st.inf.reset(&st.src, d.win, int(d.hpos), int(d.hlen))
 	d.st, d.out, d.limit, d.err = st, 0, limit, nil
 }
 
@@ -221,13 +221,13 @@ func (d *Decoder) merge() {
 	out, all := d.st.inf.output()
 	if !all || len(out) >= w {
 		copy(d.win, out[len(out)-w:])
-		d.hpos, d.hlen = 0, w
+		d.hpos, d.hlen = 0, int32(w)
 		return
 	}
 	k := copy(d.win[d.hpos:], out)
 	copy(d.win, out[k:])
-	d.hpos = (d.hpos + len(out)) & (w - 1)
-	d.hlen = min(w, d.hlen+len(out))
+	d.hpos = int32((int(d.hpos) + len(out)) & (w - 1))
+	d.hlen = int32(min(w, int(d.hlen)+len(out)))
 }
 
 // Pending returns how many inflated bytes of the open message Read can

@@ -25,7 +25,8 @@
 // With context takeover (RFC 7692 §7.1.1), an idle Encoder keeps the last
 // 2^bits bytes it compressed and an idle Decoder the last 2^bits bytes it
 // inflated (512 for 8 bits, see Decoder.Reset); without it they keep
-// nothing. Each struct is 72 bytes (an 80-byte heap slot). Heap held per
+// nothing. The Encoder is 72 bytes and the Decoder 80 (an 80-byte heap
+// slot each). Heap held per
 // idle Encoder or Decoder after one message, as TestEncoderIdleMemory and
 // TestDecoderIdleMemory measure it:
 //

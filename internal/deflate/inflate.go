@@ -42,7 +42,7 @@ type inflater struct {
 	nb   uint
 
 	out        *[outSize + outSlack]byte // history, then output
-	wpos, rpos int    // end of output; end of what Read handed out
+	wpos, rpos int                       // end of output; end of what Read handed out
 	// The dictionary (a Decoder's window) is not copied in front of the
 	// output when a message starts: out[lo:histKeep] holds the part of it
 	// back-references have needed so far, and out[start:lo] is filled

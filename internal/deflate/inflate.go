@@ -282,10 +282,22 @@ func (f *inflater) dynamicHeader() bool {
 		return false
 	}
 	lens := f.lens[:nlit+ndist]
+	clt := &f.clTable
 	for i := 0; i < len(lens); {
-		sym, ok := f.symbol(f.clTable[:], clRootBits)
-		if !ok {
-			return false
+		// A code length code is at most 7 bits and its extra bits at
+		// most 7: with 14 bits at hand no check of the input is needed.
+		if f.nb < 14 {
+			f.refill()
+		}
+		var sym uint
+		if e := clt[f.bits&(1<<clRootBits-1)]; f.nb >= 14 && e>>4&15 != kindBad {
+			f.take(uint(e & 15))
+			sym = uint(e >> 16)
+		} else {
+			var ok bool
+			if sym, ok = f.symbol(f.clTable[:], clRootBits); !ok {
+				return false
+			}
 		}
 		if sym < 16 {
 			lens[i] = uint8(sym)
@@ -319,10 +331,11 @@ func (f *inflater) dynamicHeader() bool {
 			f.err = errCorrupt
 			return false
 		}
-		for range rep {
-			lens[i] = v
-			i++
+		run := lens[i : i+int(rep)]
+		for j := range run {
+			run[j] = v
 		}
+		i += len(run)
 	}
 	if !f.tb.build(f.dynLit[:], lens[:nlit], litInfo[:], litRootBits) ||
 		!f.tb.build(f.dynDist[:], lens[nlit:], distInfo[:], distRootBits) {

@@ -98,15 +98,24 @@ func isTerminal(r io.Reader) bool {
 	return err == nil && fi.Mode()&os.ModeCharDevice != 0
 }
 
-// parseFlags parses args into fs; when it fails it says the exit code:
-// 0 after -h (fs has printed the usage), 2 for bad flags (fs has said
-// why).
-func parseFlags(fs *flag.FlagSet, args []string) (ok bool, code int) {
+// parseFlags parses args into fs and checks that nargs arguments follow
+// the flags; when either fails it says the exit code: 0 after -h (fs has
+// printed the usage), 2 for bad flags or a wrong number of arguments (fs
+// or this function has said why).
+func parseFlags(fs *flag.FlagSet, args []string, nargs int) (ok bool, code int) {
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return false, 0
 		}
 		return false, 2
 	}
-	return true, 0
+	switch {
+	case fs.NArg() == nargs:
+		return true, 0
+	case fs.NArg() > nargs && nargs == 0:
+		fmt.Fprintf(fs.Output(), "pushwire %s: unexpected argument %q\n", fs.Name(), fs.Arg(0))
+	default:
+		fs.Usage()
+	}
+	return false, 2
 }

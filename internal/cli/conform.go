@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/tls"
 	"crypto/x509"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -188,20 +187,6 @@ func progress(w io.Writer, quiet bool) func(done, total int, r *conformance.Resu
 	}
 }
 
-func parse(fs *flag.FlagSet, args []string) (ok bool, code int) {
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return false, 0
-		}
-		return false, 2
-	}
-	if fs.NArg() > 0 {
-		fmt.Fprintf(fs.Output(), "pushwire conform: unexpected argument %q\n", fs.Arg(0))
-		return false, 2
-	}
-	return true, 0
-}
-
 // finish prints the summary and the cases that are not OK, writes the
 // report and returns the exit code.
 func finish(rep *conformance.Report, dir string, stdout, stderr io.Writer) int {
@@ -232,7 +217,7 @@ func conformServer(ctx context.Context, args []string, stdout, stderr io.Writer)
 	insecure := fs.Bool("insecure", false, "do not verify the server's TLS certificate (for a self-signed one, as 'pushwire echo -tls' makes)")
 	limit := fs.Int64("limit", 0, "the server's read limit in `bytes`, for the 1009 cases (pushwire echo: 67108864)")
 	origin := fs.String("origin", "", "Origin header to send in the handshakes")
-	if ok, code := parse(fs, args); !ok {
+	if ok, code := parseFlags(fs, args, 0); !ok {
 		return code
 	}
 	if c.list {
@@ -269,7 +254,7 @@ func conformClient(ctx context.Context, args []string, stdout, stderr io.Writer)
 	compress := fs.Bool("compress", true, "with -self: offer permessage-deflate (RFC 7692)")
 	limit := fs.Int64("limit", 0, "the client's read limit in `bytes`, for the 1009 cases (-self: 67108864)")
 	tf := addTLSFlags(fs)
-	if ok, code := parse(fs, args); !ok {
+	if ok, code := parseFlags(fs, args, 0); !ok {
 		return code
 	}
 	if c.list {
@@ -389,7 +374,7 @@ func conformSSEServer(ctx context.Context, args []string, stdout, stderr io.Writ
 	var c commonFlags
 	c.register(fs, conformance.RoleSSEServer, "reports/sse-server", sseServerExamples)
 	u := fs.String("url", "", "http:// or https:// `URL` of the event stream under test")
-	if ok, code := parse(fs, args); !ok {
+	if ok, code := parseFlags(fs, args, 0); !ok {
 		return code
 	}
 	if c.list {
@@ -416,7 +401,7 @@ func conformSSEClient(ctx context.Context, args []string, stdout, stderr io.Writ
 	var c commonFlags
 	c.register(fs, conformance.RoleSSEClient, "reports/sse-client", sseClientExamples)
 	addr := fs.String("addr", "127.0.0.1:9002", "address to serve the event streams on")
-	if ok, code := parse(fs, args); !ok {
+	if ok, code := parseFlags(fs, args, 0); !ok {
 		return code
 	}
 	if c.list {

@@ -38,7 +38,7 @@ func runEcho(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprint(stderr, echoUsage)
 		fs.PrintDefaults()
 	}
-	if ok, code := parseFlags(fs, args); !ok {
+	if ok, code := parseFlags(fs, args, 0); !ok {
 		return code
 	}
 	ln, tlsCfg, stopDebug, ok := listen("echo", *addr, *debugAddr, tf, stdout, stderr, func(ln net.Listener, tlsCfg *tls.Config) {

@@ -67,7 +67,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer, cfg 
 		fmt.Fprint(stderr, serveUsage)
 		fs.PrintDefaults()
 	}
-	if ok, code := parseFlags(fs, args); !ok {
+	if ok, code := parseFlags(fs, args, 0); !ok {
 		return code
 	}
 	chat, closeChat, err := openChat(ctx, *engineURL, cfg)

@@ -41,10 +41,10 @@ func runSSE(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, sseUsage)
 		fs.PrintDefaults()
 	}
-	if ok, code := parseFlags(fs, args); !ok {
+	if ok, code := parseFlags(fs, args, 1); !ok {
 		return code
 	}
-	if fs.NArg() != 1 || *limit < 0 {
+	if *limit < 0 {
 		fmt.Fprintln(stderr, sseUsage)
 		return 2
 	}

@@ -100,12 +100,8 @@ func runWS(ctx context.Context, args []string, stdin io.Reader, stdout, stderr i
 		fmt.Fprint(stderr, wsUsage)
 		fs.PrintDefaults()
 	}
-	if ok, code := parseFlags(fs, args); !ok {
+	if ok, code := parseFlags(fs, args, 1); !ok {
 		return code
-	}
-	if fs.NArg() != 1 {
-		fs.Usage()
-		return 2
 	}
 	url := fs.Arg(0)
 

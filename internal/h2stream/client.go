@@ -11,6 +11,7 @@ import (
 	"net/http/httptrace"
 	"sync"
 	"sync/atomic"
+	"time"
 )
 
 // ErrUnsupported is wrapped in the error of a Dial whose request net/http
@@ -57,7 +58,7 @@ func Dial(ctx context.Context, t *http.Transport, req *http.Request) (*ClientCon
 
 	// The stream lives as long as its request's context: detach that from
 	// ctx, which bounds the handshake only.
-	var tr streamTrace
+	tr := &streamTrace{wrote: make(chan struct{})}
 	sctx, cancelStream := context.WithCancel(httptrace.WithClientTrace(context.WithoutCancel(ctx), tr.hooks()))
 	stop := context.AfterFunc(ctx, cancelStream)
 	pr, pw := io.Pipe()
@@ -103,6 +104,13 @@ func Dial(ctx context.Context, t *http.Transport, req *http.Request) (*ClientCon
 	c.reset = func() { pw.CloseWithError(errWriteAborted) }
 	c.end = func() {
 		pw.Close()
+		// Closing the response body resets the stream (RST_STREAM), and
+		// the peer then drops request DATA that net/http still holds,
+		// such as the close frame written last (RFC 6455 §5.5.1: the
+		// endpoint that sent one closes after it). Wait until the
+		// request body has been sent, with END_STREAM, or until
+		// bodyDrain has passed for a peer that stopped reading.
+		tr.waitWrote(bodyDrain)
 		resp.Body.Close()
 		cancelStream()
 		u.release()
@@ -127,6 +135,8 @@ func (b *refusedBody) Close() error {
 
 // streamTrace records what net/http's HTTP/2 client did with a request.
 type streamTrace struct {
+	wrote        chan struct{} // closed when the request and its body were written, or that failed
+	wroteOnce    sync.Once
 	gotConn      atomic.Bool
 	wroteHeaders atomic.Bool
 	mu           sync.Mutex
@@ -143,6 +153,23 @@ func (tr *streamTrace) hooks() *httptrace.ClientTrace {
 			tr.gotConn.Store(true)
 		},
 		WroteHeaders: func() { tr.wroteHeaders.Store(true) },
+		WroteRequest: func(httptrace.WroteRequestInfo) {
+			tr.wroteOnce.Do(func() { close(tr.wrote) })
+		},
+	}
+}
+
+// bodyDrain bounds how long closing a ClientConn waits for net/http to
+// send what was written into the request body.
+const bodyDrain = time.Second
+
+// waitWrote waits until the request body was sent or d has passed.
+func (tr *streamTrace) waitWrote(d time.Duration) {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-tr.wrote:
+	case <-t.C:
 	}
 }
 

@@ -252,7 +252,7 @@ func conformClient(ctx context.Context, args []string, stdout, stderr io.Writer)
 	addr := fs.String("addr", "127.0.0.1:9001", "address to serve the cases on")
 	self := fs.Bool("self", false, "run pushwire's own client (wsproto.Dial, echoing) against the cases, then exit")
 	compress := fs.Bool("compress", true, "with -self: offer permessage-deflate (RFC 7692)")
-	limit := fs.Int64("limit", 0, "the client's read limit in `bytes`, for the 1009 cases (-self: 67108864)")
+	limit := fs.Int64("limit", 0, "the client's read limit in `bytes`, for the 1009 cases (with -self, pushwire's client reads with it; default there 67108864)")
 	tf := addTLSFlags(fs)
 	if ok, code := parseFlags(fs, args, 0); !ok {
 		return code
@@ -311,7 +311,7 @@ func conformClient(ctx context.Context, args []string, stdout, stderr io.Writer)
 	if agent == "" {
 		agent = "pushwire"
 	}
-	if err := selfClient(ctx, ws+"://"+ln.Addr().String(), agent, max(c.parallel, 1), *compress, dial); err != nil {
+	if err := selfClient(ctx, ws+"://"+ln.Addr().String(), agent, max(c.parallel, 1), opts.ReadLimit, *compress, dial); err != nil {
 		fmt.Fprintf(stderr, "pushwire conform client: %v\n", err)
 		return 1
 	}
@@ -323,16 +323,17 @@ func conformClient(ctx context.Context, args []string, stdout, stderr io.Writer)
 	return finish(rep, c.report, stdout, stderr)
 }
 
-// selfReadLimit is the read limit of selfClient's connections.
+// selfReadLimit is the read limit of selfClient's connections when -limit
+// does not give one.
 const selfReadLimit = 64 << 20
 
 // selfClient is pushwire's client under test: it runs every case at base
 // the way an Autobahn client driver does, echoing each message with
-// wsproto.Conn.
-func selfClient(ctx context.Context, base, agent string, parallel int, compress bool, h2 *http.Client) error {
+// wsproto.Conn, with the read limit limit.
+func selfClient(ctx context.Context, base, agent string, parallel int, limit int64, compress bool, h2 *http.Client) error {
 	// With h2 set and a wss:// base, every case is a stream of one HTTP/2
 	// connection (RFC 8441).
-	opts := &wsproto.DialOptions{ReadLimit: selfReadLimit, HTTPClient: h2}
+	opts := &wsproto.DialOptions{ReadLimit: limit, HTTPClient: h2}
 	if compress {
 		opts.Compression = &wsproto.CompressionOptions{}
 	}

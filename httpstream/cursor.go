@@ -20,7 +20,7 @@ func requestCursor(r *http.Request) (hub.Cursor, error) {
 	// and the query of its first request again: the header is newer.
 	text := sseproto.LastEventID(r)
 	if text == "" {
-		text = r.URL.Query().Get("cursor")
+		text = queryValue(r, "cursor")
 	}
 	return hub.ParseCursor(text)
 }

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/pushwire/pushwire/handshake"
@@ -114,6 +115,12 @@ type Handler struct {
 	closed  bool
 	members member         // list head: the streams and held polls Close reaches
 	active  sync.WaitGroup // running streams and polls
+
+	batches    sync.Pool              // *[]hub.Entry of MaxBatch entries: a poll's read (batch.go)
+	pollFields atomic.Pointer[[]byte] // the header fields of the last held poll (heldpoll.go)
+
+	expMu    sync.Mutex
+	expiries map[time.Duration]*expiryQueue // the held polls by timeout (expiry.go)
 }
 
 // A member is a stream's or a held poll's place in its handler's list,
@@ -292,10 +299,10 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		httpError(w, "method not allowed", http.StatusMethodNotAllowed)
 		return
 	}
-	q := r.URL.Query()
-	transport := chooseTransport(r, q.Get("transport"))
+	asked := queryValue(r, "transport")
+	transport := chooseTransport(r, asked)
 	if transport == "" {
-		httpError(w, "unknown transport "+q.Get("transport"), http.StatusBadRequest)
+		httpError(w, "unknown transport "+asked, http.StatusBadRequest)
 		return
 	}
 	cur, err := requestCursor(r)

@@ -1,6 +1,7 @@
 package httpstream
 
 import (
+	"bytes"
 	"context"
 	"net"
 	"net/http"
@@ -14,20 +15,27 @@ import (
 
 // A heldPoll is a long poll that waits for the log over HTTP/1.x: its
 // connection is taken from net/http (see hijack.go), and nothing runs for
-// it while it waits. A notification of its subscription (hub.Notifier), its
-// timer, the client going away (netpoll) or Handler.Close fires it once;
-// a goroutine then reads what there is, writes the answer with
-// "Connection: close" and closes the connection. Waiting, it holds this
-// struct, the subscription, a runtime timer and a netpoll watch.
+// it while it waits. A notification of its subscription (hub.Notifier),
+// its timeout (expiry.go), the client going away (netpoll) or
+// Handler.Close fires it once; a goroutine then reads what there is,
+// writes the answer with "Connection: close" and closes the connection.
+// Waiting, it holds this struct, the subscription, its place in its
+// timeout's FIFO and a netpoll watch.
 type heldPoll struct {
 	h      *Handler
 	nc     net.Conn
 	http11 bool
-	hdr    http.Header // the header set before the poll was held (CORS, say)
-	cur    hub.Cursor  // resolved: what the answer reads after
+	// The header fields set before the poll was held (CORS, say), as the
+	// answer's head writes them, shared with other polls (pollHeaderFields).
+	fields []byte
+	cur    hub.Cursor // resolved: what the answer reads after
 	sub    hub.Notifier
-	timer  *time.Timer
-	peer   *peerWatch
+	// Its place in the FIFO of its timeout (expiry.go), guarded by the
+	// handler's expMu; q is nil once it left it.
+	q            *expiryQueue
+	qprev, qnext *heldPoll
+	deadline     time.Time
+	peer         *peerWatch
 	member
 
 	setup sync.Mutex  // held until the poll is fully set up
@@ -52,13 +60,12 @@ func (h *Handler) holdPoll(w http.ResponseWriter, r *http.Request, cur hub.Curso
 	hd := w.Header()
 	hd.Set("Content-Type", "application/json")
 	hd.Set("Cache-Control", "no-store")
-	hdr := hd.Clone()
 	nc := hijack(w, r)
 	if nc == nil {
 		sub.Close()
 		return false
 	}
-	p := &heldPoll{h: h, nc: nc, http11: r.ProtoAtLeast(1, 1), hdr: hdr, cur: cur, sub: sub}
+	p := &heldPoll{h: h, nc: nc, http11: r.ProtoAtLeast(1, 1), fields: h.pollHeaderFields(hd), cur: cur, sub: sub}
 	p.member.ender = p
 	p.setup.Lock()
 	defer p.setup.Unlock()
@@ -70,11 +77,25 @@ func (h *Handler) holdPoll(w http.ResponseWriter, r *http.Request, cur hub.Curso
 		p.gone.Store(true)
 		p.fire()
 	})
-	p.timer = time.AfterFunc(timeout, p.fire)
+	h.expireAfter(p, timeout)
 	if waiting, err := sub.Notify(h.ctx, p.fire); !waiting || err != nil {
 		p.fire()
 	}
 	return true
+}
+
+// pollHeaderFields returns the fields of hd, a held poll's header, as its
+// answer writes them: the rendering of the poll before when they are the
+// same (as they are for every poll of a handler, but for headers that vary
+// by request), so that each waiting poll does not keep a header of its own
+// (a map of three fields: about 450 bytes).
+func (h *Handler) pollHeaderFields(hd http.Header) []byte {
+	f := appendFields(nil, hd)
+	if last := h.pollFields.Load(); last != nil && bytes.Equal(*last, f) {
+		return *last
+	}
+	h.pollFields.Store(&f)
+	return f
 }
 
 // fire ends the wait, once.
@@ -91,9 +112,7 @@ func (p *heldPoll) shutdown() { p.fire() }
 func (p *heldPoll) finish() {
 	p.setup.Lock() // wait for holdPoll to finish setting up
 	p.setup.Unlock()
-	if p.timer != nil {
-		p.timer.Stop()
-	}
+	p.h.unexpire(p)
 	if p.peer != nil {
 		p.peer.stop()
 	}
@@ -109,16 +128,16 @@ func (p *heldPoll) finish() {
 		ctx, cancel = context.WithTimeout(ctx, t)
 		defer cancel()
 	}
-	buf := make([]hub.Entry, p.h.opts.MaxBatch)
-	n, next, err := p.h.log.ReadAfter(ctx, p.cur, buf)
-	status := http.StatusOK
-	body, ok := appendPollAnswer(nil, buf[:n], next, err)
+	pb := p.h.getBatch()
+	n, next, err := p.h.log.ReadAfter(ctx, p.cur, *pb)
+	status, fields := http.StatusOK, p.fields
+	body, ok := appendPollAnswer(nil, (*pb)[:n], next, err)
+	p.h.putBatch(pb)
 	if !ok {
-		status = http.StatusServiceUnavailable
-		p.hdr = http.Header{"Content-Type": {"text/plain; charset=utf-8"}}
+		status, fields = http.StatusServiceUnavailable, textFields
 		body = []byte("reading the log failed\n")
 	}
-	head := appendHead(nil, p.http11, status, p.hdr, "Content-Length: "+strconv.Itoa(len(body))+"\r\nConnection: close\r\n\r\n")
+	head := appendHeadFields(nil, p.http11, status, fields, "Content-Length: "+strconv.Itoa(len(body))+"\r\nConnection: close\r\n\r\n")
 	if t := p.h.opts.WriteTimeout; t > 0 {
 		p.nc.SetWriteDeadline(time.Now().Add(t))
 	}

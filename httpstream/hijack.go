@@ -62,30 +62,43 @@ func canHijack(w http.ResponseWriter, r *http.Request) bool {
 }
 
 // Header fields net/http would manage, which the response head sets itself.
-var managedFields = []string{"Connection", "Content-Length", "Transfer-Encoding", "Date", "Keep-Alive"}
+var managedFields = map[string]bool{"Connection": true, "Content-Length": true, "Transfer-Encoding": true, "Date": true, "Keep-Alive": true}
 
-// appendHead appends the status line (HTTP/1.1 if http11, else HTTP/1.0) and header of a response with
-// the header h (sanitized as net/http does: a value's line breaks become
-// spaces) and a Date, and then extra, which holds the framing fields and
-// ends with the blank line.
+// appendHead appends the status line (HTTP/1.1 if http11, else HTTP/1.0)
+// and header of a response with the header h (see appendFields) and a
+// Date, and then extra, which holds the framing fields and ends with the
+// blank line.
 func appendHead(dst []byte, http11 bool, status int, h http.Header, extra string) []byte {
+	return appendHeadFields(dst, http11, status, appendFields(nil, h), extra)
+}
+
+// appendHeadFields is appendHead with the header's fields as appendFields
+// wrote them.
+func appendHeadFields(dst []byte, http11 bool, status int, fields []byte, extra string) []byte {
 	if http11 {
 		dst = append(dst, "HTTP/1.1 "...)
 	} else {
 		dst = append(dst, "HTTP/1.0 "...)
 	}
 	dst = append(dst, statusLine(status)...)
-	for _, k := range managedFields {
-		h.Del(k)
-	}
-	var b bytes.Buffer
-	h.Write(&b)
-	dst = append(dst, b.Bytes()...)
+	dst = append(dst, fields...)
 	dst = append(dst, "Date: "...)
 	dst = time.Now().UTC().AppendFormat(dst, http.TimeFormat)
 	dst = append(dst, "\r\n"...)
 	return append(dst, extra...)
 }
+
+// appendFields appends the fields of h, but for those the head sets itself
+// (managedFields), sanitized as net/http does: a value's line breaks
+// become spaces.
+func appendFields(dst []byte, h http.Header) []byte {
+	b := bytes.NewBuffer(dst)
+	h.WriteSubset(b, managedFields)
+	return b.Bytes()
+}
+
+// textFields are the fields of a plain-text error answer.
+var textFields = appendFields(nil, http.Header{"Content-Type": {"text/plain; charset=utf-8"}})
 
 // statusLine is the status code and reason of a status line, with CRLF.
 func statusLine(status int) string {
@@ -199,7 +212,7 @@ func watchPeer(nc net.Conn, gone func()) *peerWatch {
 	if u, ok := nc.(interface{ NetConn() net.Conn }); ok { // *tls.Conn
 		raw, p.blocking = u.NetConn(), true
 	}
-	w, err := netpoll.Default().Watch(raw, p.ready)
+	w, err := netpoll.Default().WatchHandler(raw, p)
 	if err != nil {
 		go p.read()
 		return p
@@ -211,8 +224,8 @@ func watchPeer(nc net.Conn, gone func()) *peerWatch {
 	return p
 }
 
-// ready is the netpoll callback.
-func (p *peerWatch) ready(netpoll.Event) {
+// Ready is the netpoll callback (p is the watch's netpoll.Handler).
+func (p *peerWatch) Ready(netpoll.Event) {
 	if p.blocking {
 		go p.read()
 		return

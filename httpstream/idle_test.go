@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unsafe"
 
 	"github.com/pushwire/pushwire/hub"
 )
@@ -137,4 +138,17 @@ func settledGoroutines(before int) int {
 		last = n
 	}
 	return last
+}
+
+// TestStreamSize: what an idle stream is, besides its sink and
+// subscription: one stream struct of the 288-byte size class and one of
+// a held poll of 224 (its timeout is a place in a FIFO, not a timer of
+// its own: expiry.go).
+func TestStreamSize(t *testing.T) {
+	if size := unsafe.Sizeof(stream{}); size > 288 {
+		t.Errorf("stream is %d bytes, want at most 288", size)
+	}
+	if size := unsafe.Sizeof(heldPoll{}); size > 224 {
+		t.Errorf("heldPoll is %d bytes, want at most 224", size)
+	}
 }

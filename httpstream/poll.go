@@ -27,7 +27,7 @@ import (
 // failed poll, receives every entry exactly once and in order.
 func (h *Handler) servePoll(w http.ResponseWriter, r *http.Request, cur hub.Cursor) {
 	timeout := h.opts.PollTimeout
-	if s := r.URL.Query().Get("timeout"); s != "" {
+	if s := queryValue(r, "timeout"); s != "" {
 		secs, err := strconv.ParseUint(s, 10, 32)
 		if err != nil {
 			httpError(w, "malformed timeout", http.StatusBadRequest)
@@ -42,7 +42,9 @@ func (h *Handler) servePoll(w http.ResponseWriter, r *http.Request, cur hub.Curs
 		timeout = 0 // closed: answer at once
 	}
 	ctx := r.Context()
-	buf := make([]hub.Entry, h.opts.MaxBatch)
+	pb := h.getBatch()
+	defer h.putBatch(pb)
+	buf := *pb
 	n, next, err := h.log.ReadAfter(ctx, cur, buf)
 	if n == 0 && err == nil && timeout > 0 {
 		if canHijack(w, r) && h.holdPoll(w, r, next, timeout) {

@@ -132,7 +132,7 @@ const maxCallback = 64
 const DefaultCallback = "pushwireFrame"
 
 func (h *Handler) serveIframe(w http.ResponseWriter, r *http.Request, cur hub.Cursor) {
-	cb := r.URL.Query().Get("callback")
+	cb := queryValue(r, "callback")
 	if cb == "" {
 		cb = DefaultCallback
 	}

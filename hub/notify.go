@@ -260,7 +260,7 @@ func (s *subscriber) TryNext(ctx context.Context) (Entry, bool, error) {
 		// The engine is unavailable: Notify schedules the next try, with
 		// the back-off of Next.
 		s.mu.Lock()
-		s.retry = min(max(2*s.retry, minRetry), maxRetry)
+		s.backOff()
 		s.mu.Unlock()
 		return Entry{}, false, nil
 	}
@@ -269,28 +269,30 @@ func (s *subscriber) TryNext(ctx context.Context) (Entry, bool, error) {
 // setRetry sets the engine back-off of TryNext.
 func (s *subscriber) setRetry(d time.Duration) {
 	s.mu.Lock()
-	s.retry = d
+	if d != 0 || s.eng != nil {
+		s.engine().retry = d
+	}
 	s.mu.Unlock()
 }
 
 // Notify implements Notifier.
 func (s *subscriber) Notify(ctx context.Context, f func()) (bool, error) {
 	s.mu.Lock()
-	if s.closed || s.err != nil || len(s.pending) > 0 {
+	if s.closed || s.err != nil || s.hasPending() {
 		s.mu.Unlock()
 		return false, nil
 	}
-	if s.retry > 0 {
+	if d := s.retryDelay(); d > 0 {
 		// The engine could not be reached: try again after the back-off.
 		if !s.wstate.CompareAndSwap(wIdle, wTimer) {
 			s.mu.Unlock()
 			return true, nil // pending already
 		}
 		s.wfn = f
-		if s.timer == nil {
-			s.timer = time.AfterFunc(s.retry, s.retryFired)
+		if e := s.eng; e.timer == nil {
+			e.timer = time.AfterFunc(d, s.retryFired)
 		} else {
-			s.timer.Reset(s.retry)
+			e.timer.Reset(d)
 		}
 		s.mu.Unlock()
 		return true, nil
@@ -317,7 +319,7 @@ func (s *subscriber) retryFired() {
 func (s *subscriber) cancelNotify() {
 	switch s.wstate.Load() {
 	case wTimer:
-		if s.timer.Stop() {
+		if s.eng.timer.Stop() { // wTimer: the timer was set
 			s.wstate.Store(wIdle)
 			s.wfn = nil
 		}
@@ -365,7 +367,7 @@ func (t *Topic) notifyAt(ctx context.Context, s *subscriber, c Cursor, f func())
 			// The engine could not be reached: TryNext's back-off
 			// applies.
 			s.mu.Lock()
-			s.retry = min(max(2*s.retry, minRetry), maxRetry)
+			s.backOff()
 			s.mu.Unlock()
 			return s.Notify(ctx, f)
 		}

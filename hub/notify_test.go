@@ -8,6 +8,7 @@ import (
 	"testing"
 	"testing/synctest"
 	"time"
+	"unsafe"
 )
 
 // notifyNext is Next built on TryNext and Notify, as a reader without a
@@ -411,5 +412,30 @@ func TestNotifyEngine(t *testing.T) {
 	}
 	if e, err := notifyNext(ctx, late); err != nil || e.Seq != 1 {
 		t.Fatalf("read after the engine came back = %d, %v, want 1", e.Seq, err)
+	}
+}
+
+// TestSubscriberSize: what a subscription of an in-memory topic holds while
+// it waits through Notify is one 144-byte subscriber (with the allocator's
+// size classes); what only engine-backed topics need is made on demand.
+func TestSubscriberSize(t *testing.T) {
+	if size := unsafe.Sizeof(subscriber{}); size > 144 {
+		t.Errorf("subscriber is %d bytes, want at most 144", size)
+	}
+	tp := NewTopic(nil)
+	defer tp.Close()
+	s, err := tp.Subscribe(context.Background(), FromNow())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if waiting, err := s.(Notifier).Notify(context.Background(), func() {}); !waiting || err != nil {
+		t.Fatalf("Notify = %v, %v; want waiting", waiting, err)
+	}
+	if e, ok, err := s.(Notifier).TryNext(context.Background()); ok || err != nil {
+		t.Fatalf("TryNext = %v, %v, %v; want nothing", e, ok, err)
+	}
+	if sub := s.(*subscriber); sub.eng != nil {
+		t.Errorf("a subscriber of an in-memory topic made its engine part")
 	}
 }

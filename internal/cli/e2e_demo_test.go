@@ -23,7 +23,7 @@ func TestBrowserDemo(t *testing.T) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Second) // safety net
 	defer cancel()
-	d := newDemo(newChatTopic(), nil)
+	d := newDemo(newChatTopic(), nil, 0)
 	d.presence.heartbeat = 300 * time.Millisecond
 	d.presence.expiry = 3 * time.Second
 	srv := httptest.NewServer(d.mux)

@@ -44,7 +44,7 @@ func TestBrowserWebSocketOverHTTP2(t *testing.T) {
 func browserH2(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Second) // safety net
 	defer cancel()
-	d := newDemo(newChatTopic(), nil)
+	d := newDemo(newChatTopic(), nil, 0)
 	var mu sync.Mutex
 	var wsProtos []string // the protocol of each WebSocket handshake the server saw
 	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

@@ -106,7 +106,7 @@ func startDemo(t *testing.T, topic *hub.Topic, addr string) *demoServer {
 	if err != nil {
 		t.Fatalf("listen on %s: %v", addr, err)
 	}
-	d := newDemo(topic, nil)
+	d := newDemo(topic, nil, 0)
 	s := &demoServer{addr: ln.Addr().String(), srv: &http.Server{Handler: d.mux}, d: d, done: make(chan struct{})}
 	go func() { s.srv.Serve(ln); close(s.done) }()
 	return s

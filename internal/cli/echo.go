@@ -22,6 +22,9 @@ type, compressed with permessage-deflate when the client offers it. It is
 the target of the conformance harness (pushwire conform server) and of
 pushwire ws.
 
+Unless the environment sets GOGC or GOMEMLIMIT, the garbage collector runs
+at GOGC=50: half the heap headroom per idle connection of the default.
+
 flags:
 `
 
@@ -41,6 +44,7 @@ func runEcho(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if ok, code := parseFlags(fs, args, 0); !ok {
 		return code
 	}
+	defer setServerGC()()
 	ln, tlsCfg, stopDebug, ok := listen("echo", *addr, *debugAddr, tf, stdout, stderr, func(ln net.Listener, tlsCfg *tls.Config) {
 		fmt.Fprintf(stdout, "pushwire echo: listening on %s://%s/\n", scheme(tlsCfg, "ws"), ln.Addr())
 	})

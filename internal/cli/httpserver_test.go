@@ -34,7 +34,7 @@ func startTimedDemo(t *testing.T, t0 serverTimeouts, lim *publishLimiter, tlsOn 
 		t.Fatal(err)
 	}
 	topic := newChatTopic()
-	d := newDemo(topic, lim)
+	d := newDemo(topic, lim, 0)
 	base, cancel := context.WithCancel(context.Background())
 	srv := newHTTPServer(d.mux, t0, base)
 	if tlsOn {

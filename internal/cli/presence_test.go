@@ -55,7 +55,7 @@ func post(t *testing.T, url, body string, header ...string) (int, string) {
 // stop reporting are dropped; bad reports are refused.
 func TestPresence(t *testing.T) {
 	tp := newChatTopic()
-	d := newDemo(tp, nil)
+	d := newDemo(tp, nil, 0)
 	d.presence.expiry = 200 * time.Millisecond
 	defer d.close()
 	srv := httptest.NewServer(d.mux)
@@ -100,7 +100,7 @@ func TestPresence(t *testing.T) {
 // server's time; anything else is refused.
 func TestChatMessages(t *testing.T) {
 	tp := newChatTopic()
-	d := newDemo(tp, nil)
+	d := newDemo(tp, nil, 0)
 	defer d.close()
 	srv := httptest.NewServer(d.mux)
 	defer srv.Close()
@@ -127,7 +127,7 @@ func TestChatMessages(t *testing.T) {
 // TestPageHeaders: the page, its script and its style carry the security
 // headers; the icon is an ICO holding a PNG.
 func TestPageHeaders(t *testing.T) {
-	d := newDemo(newChatTopic(), nil)
+	d := newDemo(newChatTopic(), nil, 0)
 	defer d.close()
 	srv := httptest.NewServer(d.mux)
 	defer srv.Close()

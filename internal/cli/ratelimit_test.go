@@ -185,7 +185,7 @@ func TestChatTopicHoldsHistory(t *testing.T) {
 	defer topic.Close()
 	// Every byte of this nickname and text is one JSON writes as six.
 	var largest []byte
-	d := newDemo(topic, nil)
+	d := newDemo(topic, nil, 0)
 	defer d.close()
 	srv := httptest.NewServer(d.mux)
 	defer srv.Close()

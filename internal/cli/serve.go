@@ -50,6 +50,9 @@ client, and a clock over Server-Sent Events at /events. With -tls it
 serves HTTPS and HTTP/2, and browsers open the chat's WebSocket over HTTP/2
 (RFC 8441).
 
+Unless the environment sets GOGC or GOMEMLIMIT, the garbage collector runs
+at GOGC=50: half the heap headroom per idle connection of the default.
+
 flags:
 `
 
@@ -60,6 +63,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer, cfg 
 	addr := fs.String("addr", "127.0.0.1:8080", "address to listen on")
 	rate := fs.Float64("publish-rate", 5, "chat messages per second one client (an IPv4 address or IPv6 /64) may publish on average; 0: no limit")
 	burst := fs.Int("publish-burst", 10, "chat messages one client may publish at once before -publish-rate applies")
+	pollTimeout := fs.Duration("poll-timeout", chatPollTimeout, "how long a long poll of /chat waits for a message before it is answered with none (clients may ask for less); a load test of waiting polls sets it above its own length")
 	engineURL := fs.String("engine", "", "keep the chat log in a shared engine, such as nats://HOST:PORT (NATS JetStream) or redis://HOST:PORT (Redis Streams), so that several serve nodes share it; default: in this process's memory")
 	debugAddr := addDebugFlag(fs)
 	tf := addTLSFlags(fs)
@@ -70,6 +74,11 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer, cfg 
 	if ok, code := parseFlags(fs, args, 0); !ok {
 		return code
 	}
+	if *pollTimeout <= 0 {
+		fmt.Fprintf(stderr, "pushwire serve: -poll-timeout %v: want a positive duration\n", *pollTimeout)
+		return 2
+	}
+	defer setServerGC()()
 	chat, closeChat, err := openChat(ctx, *engineURL, cfg)
 	if err != nil {
 		fmt.Fprintf(stderr, "pushwire serve: %v\n", err)
@@ -86,7 +95,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer, cfg 
 		return 1
 	}
 	defer stopDebug()
-	d := newDemo(chat, newPublishLimiter(*rate, *burst))
+	d := newDemo(chat, newPublishLimiter(*rate, *burst), *pollTimeout)
 	// End the chat streams first (WebSocket close 1001, the others end), so
 	// that Shutdown does not wait for them; clients reconnect with their
 	// cursors to the next process.
@@ -95,6 +104,10 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer, cfg 
 	d.close()
 	return code
 }
+
+// chatPollTimeout is how long a long poll of /chat waits by default:
+// below the 30 s idle timeouts of common proxies.
+const chatPollTimeout = 20 * time.Second
 
 // chatOptions are the chat log's limits: the last chatHistory messages,
 // with room for as many of the largest (an entry counts len(Type)+len(Data)
@@ -163,13 +176,17 @@ type chatMessage struct {
 
 // newDemo returns the demo's routes over the chat topic: the page and its
 // script, style and icon, the chat at /chat on every transport, the
-// browser client, who is online at /presence, and the SSE clock.
+// browser client, who is online at /presence, and the SSE clock. A long
+// poll of /chat waits at most pollTimeout (0: chatPollTimeout).
 // Publishing is limited per client by lim (nil: no limit): a POST over the
 // limit is answered with 429 and Retry-After, a WebSocket message with an
 // error record; the client's streams and everyone else go on unaffected.
-func newDemo(chat *hub.Topic, lim *publishLimiter) *demo {
+func newDemo(chat *hub.Topic, lim *publishLimiter, pollTimeout time.Duration) *demo {
+	if pollTimeout <= 0 {
+		pollTimeout = chatPollTimeout
+	}
 	h := httpstream.NewHandler(chat, &httpstream.Options{
-		PollTimeout: 20 * time.Second,
+		PollTimeout: pollTimeout,
 		KeepAlive:   10 * time.Second,
 		Retry:       500 * time.Millisecond,
 		OnPublish: func(r *http.Request, data []byte) error {

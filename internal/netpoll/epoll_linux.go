@@ -127,13 +127,13 @@ func (e *epoll) arm(w *Watch) error {
 	if !w.added {
 		op = syscall.EPOLL_CTL_ADD
 	}
-	if w.ctlFn == nil {
-		w.ctlFn = w.ctl
-	}
-	w.ctlEp, w.ctlOp = e.fd, op
-	err := w.rc.Control(w.ctlFn)
-	cerr := w.ctlErr
-	w.ctlErr = nil
+	c := ctlCalls.Get().(*ctlCall)
+	c.ep, c.op = e.fd, op
+	c.ev = syscall.EpollEvent{Events: armEvents, Fd: int32(w.slot), Pad: int32(w.gen)}
+	err := w.rc.Control(c.fn)
+	cerr := c.err
+	c.err = nil
+	ctlCalls.Put(c)
 	if err != nil {
 		return err
 	}
@@ -144,10 +144,25 @@ func (e *epoll) arm(w *Watch) error {
 	return nil
 }
 
-// ctl is arm's epoll_ctl, inside RawConn.Control.
-func (w *Watch) ctl(fd uintptr) {
-	ev := syscall.EpollEvent{Events: armEvents, Fd: int32(w.slot), Pad: int32(w.gen)}
-	w.ctlErr = syscall.EpollCtl(w.ctlEp, w.ctlOp, int(fd), &ev)
+// A ctlCall is the epoll_ctl of arm, inside RawConn.Control: its arguments,
+// its result, and the function Control runs, bound once. They are pooled
+// rather than kept in each Watch, so that arming allocates nothing and an
+// idle watch does not carry them.
+type ctlCall struct {
+	ep, op int
+	ev     syscall.EpollEvent
+	err    error
+	fn     func(uintptr)
+}
+
+var ctlCalls = sync.Pool{New: func() any {
+	c := &ctlCall{}
+	c.fn = c.ctl
+	return c
+}}
+
+func (c *ctlCall) ctl(fd uintptr) {
+	c.err = syscall.EpollCtl(c.ep, c.op, int(fd), &c.ev)
 }
 
 // del takes w's descriptor out of the set, if the connection is still

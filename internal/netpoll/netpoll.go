@@ -108,6 +108,26 @@ func (p *Poller) Watching() int {
 // Watch returns an error wrapping ErrUnsupported, and the caller keeps a
 // goroutine reading instead.
 func (p *Poller) Watch(c net.Conn, f func(Event)) (*Watch, error) {
+	return p.WatchHandler(c, funcHandler(f))
+}
+
+// A Handler receives the callbacks of a watch: Ready is called as Watch's
+// f is.
+type Handler interface {
+	Ready(Event)
+}
+
+// funcHandler is the Handler of Watch's f; a func is stored in an
+// interface without an allocation.
+type funcHandler func(Event)
+
+func (f funcHandler) Ready(ev Event) { f(ev) }
+
+// WatchHandler is Watch with h.Ready as the callback. A pointer to a
+// struct the caller has anyway, with a Ready method, costs nothing more,
+// where a method value as Watch's f is an allocation of its own per
+// watch.
+func (p *Poller) WatchHandler(c net.Conn, h Handler) (*Watch, error) {
 	sc, ok := c.(syscall.Conn)
 	if !ok || !supported {
 		return nil, fmt.Errorf("%w (%T)", ErrUnsupported, c)
@@ -128,7 +148,7 @@ func (p *Poller) Watch(c net.Conn, f func(Event)) (*Watch, error) {
 	in.n++
 	p.n++
 	p.mu.Unlock()
-	w := &Watch{in: in, rc: rc, f: f}
+	w := &Watch{in: in, rc: rc, h: h}
 	if in.ep != nil {
 		in.ep.alloc(w)
 	}
@@ -244,7 +264,7 @@ func (in *instance) shutdown() {
 type Watch struct {
 	in   *instance
 	rc   syscall.RawConn
-	f    func(Event)
+	h    Handler
 	slot uint32 // in the epoll table; with gen, the token of its events
 	gen  uint32
 
@@ -256,13 +276,8 @@ type Watch struct {
 	queued  bool  // on the run queue, or its callback running
 	pending Event // what the next callback reports
 	inline  bool  // SetInline: the callback runs where the readiness is seen
-
-	// The epoll_ctl of arm, under mu: its arguments and result, and the
-	// function RawConn.Control runs, bound once so that arming allocates
-	// nothing.
-	ctlEp, ctlOp int
-	ctlErr       error
-	ctlFn        func(uintptr)
+	// The epoll_ctl of arm takes its arguments from a pooled ctlCall
+	// (epoll_linux.go), not from fields here: a watch is 64 bytes.
 }
 
 // Arm asks for one callback, when the connection is readable or at once
@@ -356,7 +371,7 @@ func (w *Watch) run() {
 			return
 		}
 		w.mu.Unlock()
-		w.f(ev)
+		w.h.Ready(ev)
 	}
 }
 

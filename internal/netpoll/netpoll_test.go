@@ -9,6 +9,7 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+	"unsafe"
 )
 
 // modes are the implementations a test runs with: epoll where there is
@@ -437,4 +438,89 @@ func TestInline(t *testing.T) {
 			}
 		}
 	})
+}
+
+// TestWatchSmall: an idle watch is one 64-byte object (the arguments of
+// arm's epoll_ctl are pooled, not kept in it), and re-arming an epoll
+// watch allocates nothing.
+func TestWatchSmall(t *testing.T) {
+	if size := unsafe.Sizeof(Watch{}); size > 64 {
+		t.Errorf("Watch is %d bytes, want at most 64", size)
+	}
+	if !supportsEpoll {
+		t.Skip("no epoll on " + runtime.GOOS + ": arming starts a goroutine")
+	}
+	srv, _ := pair(t)
+	w, err := New(nil).Watch(srv, func(Event) {})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Stop()
+	if err := w.Arm(); err != nil { // EPOLL_CTL_ADD
+		t.Fatal(err)
+	}
+	if raceEnabled {
+		return
+	}
+	if n := testing.AllocsPerRun(100, func() {
+		if err := w.Arm(); err != nil {
+			t.Fatal(err)
+		}
+	}); n != 0 {
+		t.Errorf("Arm allocates %.1f times, want 0", n)
+	}
+}
+
+// readyCounter is a Handler.
+type readyCounter struct{ ch chan Event }
+
+func (r *readyCounter) Ready(ev Event) { r.ch <- ev }
+
+// TestWatchHandler: a Handler's Ready gets the callbacks as Watch's f
+// does, and watching with a pointer the caller has anyway allocates one
+// object less than watching with a method value.
+func TestWatchHandler(t *testing.T) {
+	modes(t, func(t *testing.T, p *Poller) {
+		srv, cli := pair(t)
+		r := &readyCounter{ch: make(chan Event, 10)}
+		w, err := p.WatchHandler(srv, r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer w.Stop()
+		if err := w.Arm(); err != nil {
+			t.Fatal(err)
+		}
+		cli.Write([]byte("x"))
+		select {
+		case ev := <-r.ch:
+			if ev&Readable == 0 {
+				t.Errorf("Ready(%v), want readable", ev)
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatal("no callback")
+		}
+	})
+	if raceEnabled || !supportsEpoll {
+		return
+	}
+	p := New(nil)
+	srv, _ := pair(t)
+	keep, err := p.Watch(srv, func(Event) {}) // the instance stays up
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer keep.Stop()
+	r := &readyCounter{}
+	handler := testing.AllocsPerRun(50, func() {
+		w, _ := p.WatchHandler(srv, r)
+		w.Stop()
+	})
+	method := testing.AllocsPerRun(50, func() {
+		w, _ := p.Watch(srv, r.Ready)
+		w.Stop()
+	})
+	if handler > method-1 {
+		t.Errorf("WatchHandler allocates %.1f times, Watch with a method value %.1f: want one less", handler, method)
+	}
 }

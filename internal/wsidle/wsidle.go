@@ -42,8 +42,9 @@
 // Between messages a parked connection holds its Conn (one 768-byte
 // allocation with the 120-byte array it reads frame headers into, and no
 // channel: its locks
-// make a wake-up channel only for a waiter), this State, and the watch
-// (about 100 bytes, and an epoll item in the kernel). Pong frames,
+// make a wake-up channel only for a waiter), this State, the watch (a
+// 64-byte object whose callback is this State, and an epoll item in the
+// kernel) and the close hook that stops it (32 bytes). Pong frames,
 // the answers to a heartbeat's or a keep-alive's pings, are handled
 // without waking the reader. A ping or close frame from the peer wakes
 // it, and Read handles it; Read then waits for the next data message, so
@@ -132,7 +133,7 @@ func Park(c any, resume, parking func()) bool {
 		s.mu.Lock()
 	}
 	if s.w == nil {
-		w, err := netpoll.Default().Watch(hooks.NetConn(c), s.ready)
+		w, err := netpoll.Default().WatchHandler(hooks.NetConn(c), (*readyState)(s))
 		if err != nil {
 			s.unsupported = true
 			s.mu.Unlock()
@@ -174,9 +175,14 @@ func (s *State) closed() {
 	}
 }
 
-// ready is the watch's callback, on a poller worker, which must not
+// readyState is a State as the watch's netpoll.Handler: no method value
+// to allocate per connection.
+type readyState State
+
+// Ready is the watch's callback, on a poller worker, which must not
 // block: the reader resumes on a goroutine of its own.
-func (s *State) ready(netpoll.Event) {
+func (r *readyState) Ready(netpoll.Event) {
+	s := (*State)(r)
 	s.mu.Lock()
 	f := s.resume
 	s.resume = nil

@@ -116,6 +116,15 @@ func (r *run) idleOnce(name string, want int) *idleResult {
 	if err := dialSpread(r.workers, len(r.workers), &r.ips, s, id, x.N, mode); err != nil {
 		return fail(err)
 	}
+	if mode == "poll-drain" && x.G0 >= 0 {
+		// The generators write the polls without waiting for the server
+		// (the answer comes later), so the server may still be reading
+		// the last ones: each has a goroutine until it is held. Sample
+		// once it holds them all.
+		if err := waitGoroutines(s, x.G0+pollSlack, time.Minute); err != nil {
+			return fail(err)
+		}
+	}
 	// Settle: RSS within 1 % of the growth over three readings 500 ms
 	// apart, at least 2 s after the last handshake, at most 20 s.
 	var prev []int64
@@ -159,6 +168,11 @@ func (r *run) idleOnce(name string, want int) *idleResult {
 		x.RSSGC, _ = rss(s.pid())
 		r.saveIdleProfiles(s, x.N)
 	}
+	if name == "chat-poll" && time.Since(t0) >= chatPollTimeout {
+		// The first polls may have been answered: the sample would count
+		// the clients' new polls and closed connections.
+		return fail(fmt.Errorf("the sample came %v after the first poll, not within the server's poll timeout of %v", time.Since(t0).Round(time.Second), chatPollTimeout))
+	}
 
 	switch name {
 	case "chat-ws", "chat-sse", "chat-ndjson", "chat-poll":
@@ -183,6 +197,29 @@ func (r *run) idleOnce(name string, want int) *idleResult {
 		}
 	}
 	return x
+}
+
+// pollSlack is how many goroutines more than before the clients a
+// server whose polls are all held may have: its poller's workers and
+// dispatcher, the hub's waker, net/http's accept loop.
+const pollSlack = 16
+
+// waitGoroutines waits until s has at most n goroutines, for at most d.
+func waitGoroutines(s *server, n int, d time.Duration) error {
+	var g int
+	for start := time.Now(); time.Since(start) < d; time.Sleep(200 * time.Millisecond) {
+		v, err := s.vars()
+		if err != nil {
+			return err
+		}
+		if v.Goroutines == nil {
+			return nil
+		}
+		if g = *v.Goroutines; g <= n {
+			return nil
+		}
+	}
+	return fmt.Errorf("the server still had %d goroutines (want at most %d) %v after the last poll was written: not every poll is held", g, n, d)
 }
 
 // publish posts one chat message to s and returns the time until every

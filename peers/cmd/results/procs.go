@@ -159,7 +159,7 @@ var (
 //	chat-ws         `pushwire serve`, WebSocket subscribers of /chat
 //	chat-sse        `pushwire serve`, SSE subscribers of /chat
 //	chat-ndjson     `pushwire serve`, NDJSON stream subscribers of /chat
-//	chat-poll       `pushwire serve`, long polls of /chat waiting
+//	chat-poll       `pushwire serve -poll-timeout 10m`, long polls of /chat waiting
 func (b *bins) serverArgv(row string) (argv []string, path, mode string, err error) {
 	listen := []string{"-addr", "127.0.0.1:0", "-debug-addr", "127.0.0.1:0"}
 	switch row {
@@ -174,7 +174,12 @@ func (b *bins) serverArgv(row string) (argv []string, path, mode string, err err
 	case "chat-ndjson":
 		return append([]string{b.pushwire, "serve"}, listen...), "/chat?transport=stream", "ndjson-drain", nil
 	case "chat-poll":
-		return append([]string{b.pushwire, "serve"}, listen...), "/chat?transport=poll", "poll-drain", nil
+		// Every poll waits for the whole measurement: no publish comes
+		// before the sample, and the polls time out only after
+		// chatPollTimeout (serve's default of 20 s would answer them, and
+		// the clients poll again on new connections, while it samples).
+		argv := append([]string{b.pushwire, "serve", "-poll-timeout", chatPollTimeout.String()}, listen...)
+		return argv, "/chat?transport=poll", "poll-drain", nil
 	case "node":
 		if b.node == "" {
 			return nil, "", "", errors.New("node or peers/node_modules/ws missing (npm ci in peers/)")
@@ -186,6 +191,11 @@ func (b *bins) serverArgv(row string) (argv []string, path, mode string, err err
 	}
 	return nil, "", "", fmt.Errorf("unknown server %q", row)
 }
+
+// chatPollTimeout is the poll timeout of the chat-poll row's server: longer
+// than the row takes from the first connection to the sample (idleOnce
+// checks it), so that every poll it counts is waiting.
+const chatPollTimeout = 10 * time.Minute
 
 // bcastArgv is the server of a broadcast row: the peer program (the
 // shipped echo has no broadcast).

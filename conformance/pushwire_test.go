@@ -37,10 +37,13 @@ func echoConn(c *wsproto.Conn) {
 // ciExclude leaves out the long categories.
 var ciExclude = []string{"9.*", "12.*", "13.*"}
 
-// testUnit is the time unit of the tests' runs: twice Autobahn's second,
-// for machines loaded by -race and parallel tests. A longer unit only
-// gives a peer more time, so the grades of a correct peer do not change.
-const testUnit = 2 * time.Second
+// testUnit is the time unit of the tests' runs: four times Autobahn's
+// second, for machines loaded by -race and parallel tests (at twice,
+// TestBrokenServers' correct echo server once missed 6.6.5 in a
+// scripts/stress.sh iteration, both cores busy). A longer unit only gives a
+// peer more time, so the grades of a correct peer do not change; the runs
+// against broken servers, which wait out their cases, take twice as long.
+const testUnit = 4 * time.Second
 
 func checkStrict(t *testing.T, rep *Report) {
 	t.Helper()

@@ -3,6 +3,7 @@ package hub
 import (
 	"context"
 	"sync"
+	"time"
 )
 
 // MemoryEngine is the in-memory log behind the Engine interface: every
@@ -120,17 +121,27 @@ func (l *memLog) Read(ctx context.Context, after Seq, buf []Entry) (int, Bounds,
 	return n, b, nil
 }
 
+// memPoll is how long Wait waits at most (EngineLog.Wait allows an early
+// return with the current bounds). A log wiped between a caller's Read and
+// its Wait is already the new one when Wait looks it up, and Wait cannot
+// tell from after alone which epoch the caller means; returning after
+// memPoll lets the caller compare epochs.
+const memPoll = time.Second
+
 func (l *memLog) Wait(ctx context.Context, after Seq) (Bounds, error) {
 	t, err := l.topic()
 	if err != nil {
 		return Bounds{}, err
 	}
+	poll := time.NewTimer(memPoll)
+	defer poll.Stop()
 	for {
 		t.mu.Lock()
 		b := t.bounds()
-		if b.Last > after || t.closed {
+		closed := t.closed
+		if b.Last > after || closed {
 			t.mu.Unlock()
-			if t.closed {
+			if closed {
 				// Wiped: the caller sees the new epoch.
 				return l.Bounds(ctx)
 			}
@@ -143,6 +154,8 @@ func (l *memLog) Wait(ctx context.Context, after Seq) (Bounds, error) {
 		t.mu.Unlock()
 		select {
 		case <-ch:
+		case <-poll.C:
+			return l.Bounds(ctx)
 		case <-ctx.Done():
 			return Bounds{}, ctx.Err()
 		case <-l.done:

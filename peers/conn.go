@@ -41,6 +41,9 @@ func (e *CloseError) Error() string { return fmt.Sprintf("closed by peer: %d %q"
 type Options struct {
 	Subprotocols []string // offered (client) or supported (server), preferred first
 	Compress     bool     // negotiate permessage-deflate
+	// ClientWindowBits: a server asks clients to compress within 2^bits
+	// bytes (client_max_window_bits, RFC 7692 §7.1.2.2); pushwire only.
+	ClientWindowBits int
 }
 
 // Conn is one side of a test connection. A background goroutine reads all

@@ -90,8 +90,18 @@ func (p *extPeer) line(ctx context.Context, t *testing.T, prefix string) string 
 func TestExternal(t *testing.T) {
 	pw := Pushwire()
 	for _, ext := range externals() {
-		for _, compress := range []bool{false, true} {
+		// bits: pushwire's server asks the client for a 512-byte window
+		// (client_max_window_bits=9, RFC 7692 §7.1.2.2) and inflates with
+		// it, so that a client that does not keep to it fails.
+		for _, mode := range []struct {
+			compress bool
+			bits     int
+		}{{false, 0}, {true, 0}, {true, 9}} {
+			compress := mode.compress
 			name := fmt.Sprintf("%s/compress=%v", ext.name, compress)
+			if mode.bits != 0 {
+				name += fmt.Sprintf("/client_max_window_bits=%d", mode.bits)
+			}
 			var flags []string
 			if compress {
 				flags = append(flags, "--compress")
@@ -104,7 +114,7 @@ func TestExternal(t *testing.T) {
 				ctx := ctxT(t)
 				conns := make(chan Conn)
 				release := make(chan struct{})
-				ts := httptest.NewServer(pw.Server(Options{Subprotocols: []string{"chat.v2"}, Compress: compress}, func(c Conn) {
+				ts := httptest.NewServer(pw.Server(Options{Subprotocols: []string{"chat.v2"}, Compress: compress, ClientWindowBits: mode.bits}, func(c Conn) {
 					conns <- c
 					<-release
 				}))
@@ -118,9 +128,15 @@ func TestExternal(t *testing.T) {
 					case <-ctx.Done():
 						t.Fatalf("%s did not connect", ext.name)
 					}
+					if want := fmt.Sprintf("client_max_window_bits=%d", mode.bits); mode.bits != 0 && !strings.Contains(c.Extensions(), want) {
+						t.Errorf("pushwire Extensions() = %q, want %s", c.Extensions(), want)
+					}
 					drive(ctx, t, c, peer, compress, pwCloses)
 				}
 			})
+			if mode.bits != 0 {
+				continue // a server asks for client_max_window_bits
+			}
 			t.Run(name+"/client=pushwire", func(t *testing.T) {
 				if ext.skip != "" {
 					t.Skipf("%s not installed: %s", ext.name, ext.skip)
@@ -147,7 +163,8 @@ func TestExternal(t *testing.T) {
 // ways, pings both ways, and a close from the side pwCloses chooses.
 func drive(ctx context.Context, t *testing.T, c Conn, peer *extPeer, compress, pwCloses bool) {
 	t.Helper()
-	open := strings.Fields(peer.line(ctx, t, "open "))
+	// "open PROTOCOL EXTENSIONS"; the extensions may hold spaces.
+	open := strings.SplitN(peer.line(ctx, t, "open "), " ", 3)
 	if len(open) != 3 || open[1] != "chat.v2" {
 		t.Errorf("%s opened with %q, want subprotocol chat.v2", peer.name, open)
 	}

@@ -27,7 +27,7 @@ func Pushwire() *Impl {
 					OnPong:                  p.pong,
 				}
 				if opts.Compress {
-					ao.Compression = &wsproto.CompressionOptions{}
+					ao.Compression = &wsproto.CompressionOptions{ClientMaxWindowBits: opts.ClientWindowBits}
 				}
 				c, err := wsproto.Accept(w, r, ao)
 				if err != nil {

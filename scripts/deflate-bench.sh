@@ -22,8 +22,8 @@ best() {
     for (i = 0; i < n; i++) printf "%-58s %10.1f %8s %7s\n", order[i], b[order[i]], ratio[order[i]], allocs[order[i]]
   }'
 }
-echo "== internal/deflate: Encoder and Decoder against compress/flate"
-go test -run '^$' -bench 'Benchmark(Encode|Decode)$' -benchtime 200ms -count "$count" ./internal/deflate | best
+echo "== internal/deflate: Encoder and Decoder against compress/flate; the codec work of a compressed echo (BenchmarkEcho)"
+go test -run '^$' -bench 'Benchmark(Encode|Decode|Echo)$' -benchtime 200ms -count "$count" ./internal/deflate | best
 echo
 echo "== peers: against klauspost/compress (level 1; and as gws uses it)"
 (cd peers && go test -run '^$' -bench 'Benchmark(DeflatePeers|InflatePeers|EchoCodecPeers)$' -benchtime 200ms -count "$count" . | best)

@@ -47,8 +47,9 @@ import (
 // client_max_window_bits without a value, as browsers do, so that a server
 // may ask for a smaller window (§7.1.2.2). Messages from a peer that
 // compresses with a smaller window are always inflated: Accept accepts
-// client_max_window_bits of any value and answers without it, and Dial
-// accepts server_max_window_bits of any value from the server.
+// client_max_window_bits of any value and answers without it unless
+// ClientMaxWindowBits is set, and Dial accepts server_max_window_bits of
+// any value from the server.
 type CompressionOptions struct {
 	// Threshold is the size below which a message is sent uncompressed:
 	// short messages gain little and cost a compressor. Default (0): 128
@@ -73,6 +74,20 @@ type CompressionOptions struct {
 	// offer it, which RFC 7692 §7.1.1.2 allows, and then needs no window
 	// for the client's messages.
 	ClientNoContextTakeover bool
+
+	// ClientMaxWindowBits, from 8 to 15, makes a server ask clients whose
+	// offer has client_max_window_bits (every browser's does) to compress
+	// within a window of 2^ClientMaxWindowBits bytes, by answering with
+	// client_max_window_bits (RFC 7692 §7.1.2.2), and inflates their
+	// messages with that window: with context takeover the connection
+	// then keeps 2^ClientMaxWindowBits bytes for them instead of 32 KiB,
+	// at some cost in compression of the client's messages. An offer with
+	// a smaller value gets that value; an offer without the parameter is
+	// answered without it (the client may then use 15 bits). 8 bits keep
+	// 512 bytes, since zlib, on which most clients build, compresses with
+	// 512 when asked for 256. 0 or a value outside 8 to 15: the server
+	// does not ask. Dial does not use it.
+	ClientMaxWindowBits int
 }
 
 // ErrInvalidCompressed reports a compressed message that does not inflate

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math/rand/v2"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -693,6 +694,66 @@ func TestCompressedReadExactBuffer(t *testing.T) {
 		_, got, err := c.Read(context.Background(), nil)
 		if err != nil || !bytes.Equal(got, msg) || cap(got) != n {
 			t.Fatalf("Read of a compressed %d-byte message: %d bytes, cap %d, %v; want the message in a buffer of cap %d", n, len(got), cap(got), err, n)
+		}
+	}
+}
+
+// TestClientMaxWindowBits: a server with ClientMaxWindowBits asks Dial's
+// client, whose offer has client_max_window_bits, for a 512-byte window
+// (RFC 7692 §7.1.2.2); the client compresses within it, the server keeps
+// 512 bytes of window for the client's messages, and a client that
+// refers further back than it agreed to fails with 1007.
+func TestClientMaxWindowBits(t *testing.T) {
+	server, client := pair(t, &AcceptOptions{Compression: &CompressionOptions{ClientMaxWindowBits: 9}}, &DialOptions{Compression: &CompressionOptions{}})
+	want := "permessage-deflate; client_max_window_bits=9"
+	if got, got2 := server.Extensions(), client.Extensions(); got != want || got2 != want {
+		t.Fatalf("Extensions() = %q (server), %q (client), want %q", got, got2, want)
+	}
+	if got := client.z.d.enc.WindowBits(); got != 9 {
+		t.Fatalf("client compresses with a window of %d bits, want 9", got)
+	}
+	msg := jsonLike(10<<10, 3)
+	for i := range 3 {
+		sendMessage(t, client, server, MessageText, msg, i == 1)
+		sendMessage(t, server, client, MessageText, msg, i == 2)
+	}
+	if got := server.z.i.dec.IdleSize(); got != 512 {
+		t.Errorf("server keeps %d bytes of window for the client's messages, want 512", got)
+	}
+	if got := client.z.i.dec.IdleSize(); got != 1<<15 {
+		t.Errorf("client keeps %d bytes of window for the server's messages, want 32768", got)
+	}
+
+	// Two messages from a raw client, the second compressed with the
+	// first as its dictionary and referring 2,000 bytes back: they
+	// inflate with a 15-bit window and fail with 1007 with a 9-bit one.
+	first := make([]byte, 2000)
+	r := rand.New(rand.NewPCG(1, 2))
+	for i := range first {
+		first[i] = byte(r.Uint32())
+	}
+	var b bytes.Buffer
+	zw, _ := flate.NewWriterDict(&b, flate.DefaultCompression, first)
+	zw.Write(first[:600])
+	zw.Flush()
+	second := bytes.TrimSuffix(b.Bytes(), []byte{0x00, 0x00, 0xff, 0xff})
+	if len(second) > 100 {
+		t.Fatalf("the second message compresses to %d bytes: not a reference to the first", len(second))
+	}
+	in := frames(rawFrame(true, frame.Rsv1, frame.OpBinary, true, compressRaw(t, first, flate.BestSpeed)), rawFrame(true, frame.Rsv1, frame.OpBinary, true, second))
+	for _, bits := range []int{15, 9} {
+		pc := &pipeConn{r: bytes.NewReader(in)}
+		c := newConn(pc, connConfig{readLimit: 1 << 20, closeTimeout: time.Second, deflate: &deflateParams{threshold: 128, writeBits: 15, readBits: bits}})
+		_, m1, err1 := c.Read(context.Background(), nil)
+		_, m2, err2 := c.Read(context.Background(), nil)
+		if err1 != nil || !bytes.Equal(m1, first) {
+			t.Fatalf("%d bits: first message: %d bytes, %v", bits, len(m1), err1)
+		}
+		if bits == 15 && (err2 != nil || !bytes.Equal(m2, first[:600])) {
+			t.Errorf("15 bits: second message: %d bytes, %v; want the 600 bytes", len(m2), err2)
+		}
+		if got := lastClose(t, pc.w.Bytes()); bits == 9 && (got != 1007 || !errors.Is(err2, ErrInvalidCompressed)) {
+			t.Errorf("9 bits: second message: %v, close %d; want ErrInvalidCompressed and 1007", err2, got)
 		}
 	}
 }

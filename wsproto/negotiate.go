@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/pushwire/pushwire/handshake"
+	"github.com/pushwire/pushwire/internal/deflate"
 )
 
 // extDeflate is the extension token of RFC 7692 §7.
@@ -140,9 +141,19 @@ func acceptDeflate(offers []handshake.Extension, o *CompressionOptions) (handsha
 			p.readNoContext = true
 			resp.Params = append(resp.Params, handshake.Param{Name: paramClientNoContext})
 		}
-		// client_max_window_bits is left out of the response: any window
-		// the client uses can be inflated with a 15-bit one (RFC 7692
-		// §7.1.2.2 makes the response parameter optional).
+		// RFC 7692 §7.1.2.2: the server "MAY include" client_max_window_bits
+		// when the offer has it, "with a value equal to or smaller than"
+		// the offer's, and "MUST NOT include" it otherwise; the client
+		// then compresses within that window, and the server's decoder
+		// keeps only that much. Without the option it is left out: any
+		// window the client uses inflates with a 15-bit one.
+		if bits := o.ClientMaxWindowBits; offer.hasClientWindow && bits >= deflate.MinWindowBits && bits <= deflate.MaxWindowBits {
+			if offer.clientMaxWindow != 0 {
+				bits = min(bits, offer.clientMaxWindow)
+			}
+			p.readBits = bits
+			resp.Params = append(resp.Params, handshake.Param{Name: paramClientMaxWindow, Value: fmt.Sprint(bits)})
+		}
 		return resp, p, true
 	}
 	return handshake.Extension{}, deflateParams{}, false

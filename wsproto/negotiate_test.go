@@ -93,6 +93,18 @@ func TestAcceptDeflateOptions(t *testing.T) {
 			"permessage-deflate; server_max_window_bits=9", deflateParams{threshold: 128, writeBits: 9, readBits: 15}},
 		{"window-8", "permessage-deflate; server_max_window_bits=8; client_max_window_bits=8", CompressionOptions{},
 			"permessage-deflate; server_max_window_bits=8", deflateParams{threshold: 128, writeBits: 8, readBits: 15}},
+		// RFC 7692 §7.1.2.2: client_max_window_bits in the response only
+		// when offered, never above the offer's value.
+		{"ask-client-window", "permessage-deflate; client_max_window_bits", CompressionOptions{ClientMaxWindowBits: 10},
+			"permessage-deflate; client_max_window_bits=10", deflateParams{threshold: 128, writeBits: 15, readBits: 10}},
+		{"ask-client-window-not-offered", "permessage-deflate", CompressionOptions{ClientMaxWindowBits: 10},
+			"permessage-deflate", deflateParams{threshold: 128, writeBits: 15, readBits: 15}},
+		{"ask-client-window-offer-smaller", "permessage-deflate; client_max_window_bits=9", CompressionOptions{ClientMaxWindowBits: 12},
+			"permessage-deflate; client_max_window_bits=9", deflateParams{threshold: 128, writeBits: 15, readBits: 9}},
+		{"ask-client-window-offer-larger", "permessage-deflate; client_max_window_bits=12; server_max_window_bits=11", CompressionOptions{ClientMaxWindowBits: 8},
+			"permessage-deflate; server_max_window_bits=11; client_max_window_bits=8", deflateParams{threshold: 128, writeBits: 11, readBits: 8}},
+		{"ask-client-window-invalid", "permessage-deflate; client_max_window_bits", CompressionOptions{ClientMaxWindowBits: 16},
+			"permessage-deflate", deflateParams{threshold: 128, writeBits: 15, readBits: 15}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			resp, p, ok := acceptDeflate(parseExtensions(t, tc.offer), &tc.opts)

@@ -183,3 +183,45 @@ func benchInflate(b *testing.B, size, n int, inflate func(i int) int) {
 	}
 	b.ReportMetric(float64(size)*float64(b.N)/(float64(cpuTime()-c0)/1e9)/1e6, "cpuMB/s")
 }
+
+// BenchmarkEcho is the codec work of one compressed echo as peers/cmd/results'
+// zecho rows load a server: inflate a message the client compressed on
+// its own (compress/flate BestSpeed, RFC 7692 §7.2.1 tail removed) on a
+// connection with context takeover, then compress it back with context
+// takeover. "repeat" sends one message again and again, as zecho does (the
+// reply is then mostly a reference to the previous one); "stream" sends
+// distinct messages.
+func BenchmarkEcho(b *testing.B) {
+	for _, size := range []int{1 << 10, 64 << 10} {
+		for _, mode := range []string{"repeat", "stream"} {
+			msgs := benchMessages("json", size)
+			if mode == "repeat" {
+				msgs = msgs[:1]
+			}
+			payloads := make([][]byte, len(msgs))
+			for i, m := range msgs {
+				var buf bytes.Buffer
+				fw, _ := flate.NewWriter(&buf, flate.BestSpeed)
+				fw.Write(m)
+				fw.Flush()
+				payloads[i], _ = TrimSyncTail(buf.Bytes())
+			}
+			b.Run(fmt.Sprintf("json/%d/%s", size, mode), func(b *testing.B) {
+				var d Decoder
+				var e Encoder
+				msg := make([]byte, 0, size)
+				reply := make([]byte, 0, MaxEncodedLen(size))
+				i := 0
+				benchCompress(b, msgs, func([]byte) int {
+					var err error
+					if msg, err = d.AppendMessage(msg[:0], payloads[i%len(payloads)], -1); err != nil {
+						b.Fatal(err)
+					}
+					i++
+					reply = e.AppendMessage(reply[:0], msg)
+					return len(reply)
+				})
+			})
+		}
+	}
+}

@@ -15,12 +15,19 @@ func (e *Encoder) writeBlock(dst, blk []byte) []byte {
 	// The three sizes in bits, each with its 3-bit block header.
 	storedBits := 3 + int(-(e.nbits+3))&7 + 32 + 8*len(blk)
 	fixedBits := 3 + extraBits
-	for sym, f := range s.litFreq {
-		fixedBits += int(f) * int(fixedLitLenBits[sym])
+	if s.nsym <= fewSymbols {
+		// Too few symbols for a dynamic code to pay for its header: the
+		// codes of a block of one match and a few literals (a message
+		// that repeats an earlier one) are not worth building, and the
+		// fixed codes' size is counted from the steps.
+		fixedBits += s.fixedStepBits(blk)
+		if storedBits <= fixedBits {
+			return e.writeStored(dst, blk)
+		}
+		dst = slices.Grow(dst, fixedBits/8+16)
+		return e.writeCodes(dst, blk, 1, fixedLitLen[:numLitLen], fixedDist[:numDist], 0, 0)
 	}
-	for _, f := range s.distFreq {
-		fixedBits += int(f) * 5
-	}
+	fixedBits += s.fixedFreqBits()
 	nlit := s.huff.lengths(s.litFreq[:], s.litLens[:], maxCodeBits)
 	ndist := s.huff.lengths(s.distFreq[:], s.distLens[:], maxCodeBits)
 	nlit = max(nlit, 257)
@@ -44,6 +51,46 @@ func (e *Encoder) writeBlock(dst, blk []byte) []byte {
 	canonicalCodes(s.distCodes[:], s.distLens[:ndist])
 	return e.writeCodes(dst, blk, 2, s.litCodes[:], s.distCodes[:], nlit, ndist)
 }
+
+// fixedFreqBits returns the bits of the block's symbols in the fixed
+// codes (RFC 1951 §3.2.6), extra bits left out, from their frequencies.
+func (s *scratch) fixedFreqBits() int {
+	n := 0
+	for sym, f := range s.litFreq {
+		n += int(f) * int(fixedLitLenBits[sym])
+	}
+	for _, f := range s.distFreq {
+		n += int(f) * 5
+	}
+	return n
+}
+
+// fixedStepBits is fixedFreqBits counted from the LZ77 steps of blk
+// instead, which is quicker for a block of few steps.
+func (s *scratch) fixedStepBits(blk []byte) int {
+	n, p := 0, 0
+	for _, q := range s.seqs {
+		for _, b := range blk[p : p+int(q.lit)] {
+			n += int(fixedLitLenBits[b])
+		}
+		p += int(q.lit) + int(q.mlen)
+		for m := int(q.mlen); m > 0; {
+			l := matchPiece(m)
+			n += int(fixedLitLenBits[257+int(lengthCode[l-minMatch])]) + 5
+			m -= l
+		}
+	}
+	return n + int(fixedLitLenBits[endOfBlock])
+}
+
+// fewSymbols is the most literal/length symbols (the end of block
+// included) a block may have and be sent with the fixed codes without
+// building dynamic ones. A dynamic block's header takes at least about
+// 60 bits (RFC 1951 §3.2.7: 14 bits of counts, 3 per code length code
+// length, the run-length coded lengths of 258 symbols or more), and each
+// symbol saves at most 8 bits over the fixed codes' 9, so for so few
+// symbols the dynamic codes save at most a few bytes and mostly lose.
+const fewSymbols = 12
 
 // matchPiece returns the length of the next piece of a match of m >= 3
 // bytes: at most 258, and never leaving less than 3.

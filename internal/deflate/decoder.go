@@ -41,7 +41,11 @@ var inflateTail = [...]byte{0x00, 0x00, 0xff, 0xff, 0x01, 0x00, 0x00, 0xff, 0xff
 // The zero value inflates a 15-bit window with context takeover; Reset
 // chooses otherwise. A Decoder is not safe for concurrent use.
 type Decoder struct {
-	win        []byte        // context takeover: the last window bytes inflated
+	// With context takeover, win holds the last hlen <= window bytes
+	// inflated, as a ring ending before hpos; it is allocated at the end
+	// of the first message, with length window.
+	win        []byte
+	hpos, hlen int32
 	st         *inflateState // while a message is open
 	out        int64         // bytes inflated of the open message
 	limit      int64         // most bytes the open message may inflate to; < 0: no limit
@@ -80,10 +84,10 @@ func (d *Decoder) Reset(windowBits int, noContextTakeover bool) error {
 	d.err = nil
 	d.wbits = uint8(windowBits)
 	d.noTakeover = noContextTakeover
-	if d.win != nil && (noContextTakeover || cap(d.win) != d.window()) {
+	if noContextTakeover || len(d.win) != d.window() {
 		d.win = nil
 	}
-	d.win = d.win[:0]
+	d.hpos, d.hlen = 0, 0
 	return nil
 }
 
@@ -136,12 +140,8 @@ func (d *Decoder) open(limit int64) {
 	}
 	st.src = source{}
 	// RFC 7692 §7.2.2: with context takeover the window of the earlier
-	// messages is the dictionary of this one.
-	var dict []byte
-	if !d.noTakeover {
-		dict = d.win
-	}
-	st.inf.reset(&st.src, dict)
+	// messages is the dictionary of this one (hlen is 0 without).
+	st.inf.reset(&st.src, d.win, int(d.hpos), int(d.hlen))
 	d.st, d.out, d.limit, d.err = st, 0, limit, nil
 }
 
@@ -212,13 +212,22 @@ func (d *Decoder) finish() error {
 }
 
 // merge makes the window the last window bytes of the old window and the
-// message just inflated, which the inflater's history holds.
+// message just inflated: the message's output is added to the ring.
 func (d *Decoder) merge() {
 	w := d.window()
 	if d.win == nil {
-		d.win = make([]byte, 0, w)
+		d.win = make([]byte, w)
 	}
-	d.win = append(d.win[:0], d.st.inf.tail(w)...)
+	out, all := d.st.inf.output()
+	if !all || len(out) >= w {
+		copy(d.win, out[len(out)-w:])
+		d.hpos, d.hlen = 0, int32(w)
+		return
+	}
+	k := copy(d.win[d.hpos:], out)
+	copy(d.win, out[k:])
+	d.hpos = int32((int(d.hpos) + len(out)) & (w - 1))
+	d.hlen = int32(min(w, int(d.hlen)+len(out)))
 }
 
 // Pending returns how many inflated bytes of the open message Read can
@@ -323,7 +332,7 @@ func (d *Decoder) appendAll(dst []byte, limit int64) ([]byte, error) {
 func (d *Decoder) Abort() {
 	if d.st != nil {
 		d.release()
-		d.win = d.win[:0]
+		d.hlen = 0
 	}
 	d.err = nil
 }
@@ -338,7 +347,7 @@ func (d *Decoder) IdleSize() int { return cap(d.win) }
 
 func (d *Decoder) fail(err error) error {
 	d.release()
-	d.win = d.win[:0]
+	d.hlen = 0
 	d.err = err
 	return err
 }
@@ -349,6 +358,7 @@ func (d *Decoder) release() {
 	}
 	d.st.src = source{}
 	d.st.inf.in = nil // the caller's payload
+	d.st.inf.ring = nil
 	inflatePool.Put(d.st)
 	d.st = nil
 }

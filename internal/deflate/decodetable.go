@@ -114,19 +114,37 @@ func (b *tableBuilder) build(t []uint32, lens []uint8, info []uint32, root uint)
 			next[l]++
 		}
 	}
-	pos := rootSize // next free entry for a subtable
-	for i := 0; i < used; {
-		s := int(b.order[i])
-		l := uint(lens[s])
-		c := uint(b.codes[i])
-		if l <= root {
-			e := info[s] | uint32(l)
-			for k := reverse(c, l); k < uint(rootSize); k += 1 << l {
-				t[k] = e
-			}
-			i++
-			continue
+	// Codes of up to root bits, shortest first. After those of length l,
+	// t[:1<<l] decodes every code of at most l bits, which its low l
+	// bits name (the bits arrive LSB first, so a code's entry is at its
+	// bit-reversed value); doubling that part gives the entries for
+	// l+1 bits, where the codes of length l+1 then go. Entries that no
+	// code of at most l bits covers hold stale values until a longer
+	// code's entry or link replaces them; in a complete code every root
+	// entry is replaced.
+	rt := t[:rootSize]
+	i, size := 0, 1
+	for l := uint(1); l <= root; l++ {
+		switch {
+		case size > 1:
+			copy(rt[size:2*size], rt[:size])
+			size *= 2
+		case count[l] > 0:
+			size = 1 << l
 		}
+		for n := count[l]; n > 0; n-- {
+			s := int(b.order[i])
+			rt[reverse(uint(b.codes[i]), l)&uint(size-1)] = info[s] | uint32(l)
+			i++
+		}
+	}
+	for ; size > 1 && size < rootSize; size *= 2 {
+		copy(rt[size:2*size], rt[:size])
+	}
+	pos := rootSize // next free entry for a subtable
+	for i < used {
+		l := uint(lens[b.order[i]])
+		c := uint(b.codes[i])
 		// Codes that share their first root bits follow each other, the
 		// longest last: one subtable holds them all.
 		top := c >> (l - root)

@@ -25,9 +25,9 @@
 // With context takeover (RFC 7692 §7.1.1), an idle Encoder keeps the last
 // 2^bits bytes it compressed and an idle Decoder the last 2^bits bytes it
 // inflated (512 for 8 bits, see Decoder.Reset); without it they keep
-// nothing. Each struct is 72 bytes (an 80-byte heap slot). Heap held per
-// idle Encoder or Decoder after one message, as TestEncoderIdleMemory and
-// TestDecoderIdleMemory measure it:
+// nothing. The Encoder is 72 bytes and the Decoder 80 (an 80-byte heap
+// slot each). Heap held per idle Encoder or Decoder after one message, as
+// TestEncoderIdleMemory and TestDecoderIdleMemory measure it:
 //
 //	window bits   Encoder, takeover   Decoder, takeover   no takeover
 //	8                           340                 592            80
@@ -47,8 +47,11 @@
 // their number follows the messages in progress, not the connections. The
 // scratch area is rebuilt from the history when a message starts, in
 // proportion to the message: a 1 KiB message is compressed against the
-// last 4 KiB of history (indexed at every second position), a 16 KiB one
-// against 32 KiB.
+// last 4 KiB of history (indexed at every third position), a 16 KiB one
+// against 32 KiB. The inflater copies from the Decoder's window only as
+// much as the message's back-references reach, in pieces of 4 KiB: a
+// message that refers to no earlier one copies nothing, and adds its own
+// bytes to the window when it ends.
 //
 // In steady state neither compressing nor inflating a message allocates,
 // given a destination with room (MaxEncodedLen bounds an encoded message).

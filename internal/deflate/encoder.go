@@ -258,6 +258,16 @@ func (e *Encoder) begin() {
 // block compresses the pending input of the open message as one block.
 func (e *Encoder) block(dst []byte) []byte {
 	s := e.s
+	e.steps()
+	dst = e.writeBlock(dst, s.buf[s.pend:s.end])
+	s.pend = s.end
+	return dst
+}
+
+// steps finds the LZ77 steps of the pending input (lz77), with the
+// history in front of it for the first block of a message.
+func (e *Encoder) steps() {
+	s := e.s
 	w := e.window()
 	// Loads of 8 bytes may pass the end of the input: they read zeros.
 	clear(s.buf[s.end : s.end+8])
@@ -278,9 +288,6 @@ func (e *Encoder) block(dst []byte) []byte {
 		s.indexHistory(s.lo, s.msg)
 	}
 	s.lz77(s.buf[:s.end+8], s.lo, s.pend, s.end, w)
-	dst = e.writeBlock(dst, s.buf[s.pend:s.end])
-	s.pend = s.end
-	return dst
 }
 
 // ---- scratch space ----
@@ -340,6 +347,7 @@ type scratch struct {
 	rle       [numLitLen + numDist]uint16 // code length symbol | extra<<8
 	rleLen    int
 	extraBits int // extra bits of the block's lengths and distances
+	nsym      int // literal/length symbols of the block, end of block included
 	hclen     int // code length code lengths sent (HCLEN+4)
 	huff      huffBuilder
 }

@@ -467,3 +467,36 @@ func heapInUse() int64 {
 	runtime.ReadMemStats(&ms)
 	return int64(ms.HeapAlloc)
 }
+
+// TestFixedStepBits checks the two ways writeBlock sizes a block in the
+// fixed codes, from the LZ77 steps (blocks of few symbols) and from the
+// symbol frequencies, against each other on blocks of every kind; an
+// undercount would leave writeCodes without room.
+func TestFixedStepBits(t *testing.T) {
+	msgs := append(testMessages(false), []byte("Hello"), []byte("Hello, Hello"), bytes.Repeat([]byte{'a'}, 600))
+	few := 0
+	for _, takeover := range []bool{true, false} {
+		e, _ := NewEncoder(MaxWindowBits, !takeover)
+		for i, m := range msgs {
+			for len(m) > 0 {
+				k := min(len(m), maxBlock-1) // a full block Append would compress
+				e.Append(nil, m[:k])
+				s := e.s
+				e.steps()
+				blk := s.buf[s.pend:s.end]
+				if got, want := s.fixedStepBits(blk), s.fixedFreqBits(); got != want {
+					t.Fatalf("message %d: fixed codes from the steps %d bits, from the frequencies %d", i, got, want)
+				}
+				if s.nsym <= fewSymbols {
+					few++
+				}
+				e.Abort()
+				m = m[k:]
+			}
+			e.AppendMessage(nil, msgs[i]) // the history for the next one
+		}
+	}
+	if few == 0 {
+		t.Error("no block had few symbols")
+	}
+}

@@ -139,14 +139,28 @@ func FuzzDecode(f *testing.F) {
 		if len(hist) > 1<<MaxWindowBits {
 			hist = hist[len(hist)-1<<MaxWindowBits:]
 		}
-		want, werr := stdInflate(hist, payload)
-		var d Decoder
+		// The window is the end of a stored message of filler followed by
+		// hist as another, so that where the Decoder's ring of history
+		// wraps depends on hist.
+		var filler []byte
 		if len(hist) > 0 {
-			// Put hist into the window as a stored message.
-			if _, err := d.AppendMessage(nil, storedMessage(hist), -1); err != nil {
-				t.Fatal(err)
+			filler = corpus.Binary(1<<MaxWindowBits+len(hist)%4099, uint64(len(hist)))
+		}
+		dict := append(filler[:len(filler):len(filler)], hist...)
+		dict = dict[max(0, len(dict)-1<<MaxWindowBits):]
+		want, werr := stdInflate(dict, payload)
+		var d Decoder
+		fillWindow := func() {
+			for _, m := range [][]byte{filler, hist} {
+				if len(m) == 0 {
+					continue
+				}
+				if _, err := d.AppendMessage(nil, storedMessage(m), -1); err != nil {
+					t.Fatal(err)
+				}
 			}
 		}
+		fillWindow()
 		got, err := d.AppendMessage(nil, payload, int64(limit))
 		switch {
 		case werr != nil:
@@ -166,9 +180,7 @@ func FuzzDecode(f *testing.F) {
 			}
 			// The same through Begin and Read in small pieces.
 			d.Reset(15, false)
-			if len(hist) > 0 {
-				d.AppendMessage(nil, storedMessage(hist), -1)
-			}
+			fillWindow()
 			got, err := readMessage(&d, bytes.NewReader(payload), int64(limit))
 			if err != nil || !bytes.Equal(got, want) {
 				t.Fatalf("Read: %d bytes, %v; compress/flate: %d bytes", len(got), err, len(want))

@@ -41,12 +41,23 @@ type inflater struct {
 	bits uint64 // input bits, LSB first; above nb they may hold the next bytes of in
 	nb   uint
 
-	out        []byte // history, then output; len outSize+outSlack
-	wpos, rpos int    // end of output; end of what Read handed out
+	out        *[outSize + outSlack]byte // history, then output
+	wpos, rpos int                       // end of output; end of what Read handed out
+	// The dictionary (a Decoder's window) is not copied in front of the
+	// output when a message starts: out[lo:histKeep] holds the part of it
+	// back-references have needed so far, and out[start:lo] is filled
+	// from ring (the last hlen bytes of it end before ring[rend]) when a
+	// back-reference first reaches there. Before start nothing may be
+	// referred to. After the buffer slides (slid), lo and start are 0.
+	lo, start  int
+	slid       bool
+	ring       []byte
+	rend, hlen int
 	state      int
 	final      bool // the current block is the last
 	stored     int  // bytes left in the current stored block
-	lit, dist  []uint32
+	lit        *[litTableSize]uint32
+	dist       *[distTableSize]uint32
 	err        error
 
 	dynLit  [litTableSize]uint32
@@ -56,21 +67,50 @@ type inflater struct {
 	tb      tableBuilder
 }
 
-// reset starts a stream from src with dict as the history.
-func (f *inflater) reset(src *source, dict []byte) {
+// reset starts a stream from src whose history is the last hlen bytes
+// of the ring buffer ring (a power of two long, at most histKeep) before
+// ring[rend]. The history is copied in front of the output only as far
+// as back-references reach into it (see fill).
+func (f *inflater) reset(src *source, ring []byte, rend, hlen int) {
 	if f.out == nil {
-		f.out = make([]byte, outSize+outSlack)
+		f.out = new([outSize + outSlack]byte)
 	}
 	f.src = src
 	f.in, f.bits, f.nb = nil, 0, 0
-	f.wpos = copy(f.out, dict[max(0, len(dict)-histKeep):])
-	f.rpos = f.wpos
+	f.wpos, f.rpos = histKeep, histKeep
+	f.lo, f.start, f.slid = histKeep, histKeep-min(hlen, histKeep), false
+	f.ring, f.rend, f.hlen = ring, rend, hlen
 	f.state, f.final, f.stored, f.err = stateHeader, false, 0, nil
 	f.lit, f.dist = nil, nil
 }
 
-// tail returns the last n bytes of history and output, or all there are.
-func (f *inflater) tail(n int) []byte { return f.out[max(0, f.wpos-n):f.wpos] }
+// fill copies the history from position from up to f.lo in front of the
+// output, in pieces of at least 4 KiB, so that a back-reference can reach
+// from; false if from is before the history.
+func (f *inflater) fill(from int) bool {
+	if from < f.start {
+		return false
+	}
+	a := max(f.start, min(from, f.lo-4096))
+	// out[p] is the history byte histKeep-p back from its end.
+	m := len(f.ring) - 1
+	for p := a; p < f.lo; {
+		i := (f.rend - (histKeep - p)) & m
+		p += copy(f.out[p:f.lo], f.ring[i:])
+	}
+	f.lo = a
+	return true
+}
+
+// output returns the message's output that the buffer still holds: all
+// of it, or at least the last histKeep bytes, and whether that is all.
+func (f *inflater) output() ([]byte, bool) {
+	if f.slid {
+		// The message's output fills the buffer.
+		return f.out[:f.wpos], false
+	}
+	return f.out[histKeep:f.wpos], true
+}
 
 // Read hands out output, decoding more as needed; io.EOF after the final
 // block.
@@ -108,8 +148,9 @@ func (f *inflater) skip() (int, error) {
 func (f *inflater) decode() {
 	if f.wpos > outSize-maxMatch {
 		// Slide: keep the history a back-reference may reach.
-		n := copy(f.out, f.out[f.wpos-histKeep:f.wpos])
+		n := copy(f.out[:], f.out[f.wpos-histKeep:f.wpos])
 		f.wpos, f.rpos = n, n
+		f.lo, f.start, f.slid = 0, 0, true
 	}
 	for f.err == nil && f.wpos <= outSize-maxMatch {
 		switch f.state {
@@ -204,11 +245,11 @@ func (f *inflater) header() {
 		f.stored = int(n)
 		f.state = stateStored
 	case 1:
-		f.lit, f.dist = fixedLitTable[:], fixedDistTable[:]
+		f.lit, f.dist = &fixedLitTable, &fixedDistTable
 		f.state = stateCodes
 	case 2:
 		if f.dynamicHeader() {
-			f.lit, f.dist = f.dynLit[:], f.dynDist[:]
+			f.lit, f.dist = &f.dynLit, &f.dynDist
 			f.state = stateCodes
 		}
 	default:
@@ -241,10 +282,22 @@ func (f *inflater) dynamicHeader() bool {
 		return false
 	}
 	lens := f.lens[:nlit+ndist]
+	clt := &f.clTable
 	for i := 0; i < len(lens); {
-		sym, ok := f.symbol(f.clTable[:], clRootBits)
-		if !ok {
-			return false
+		// A code length code is at most 7 bits and its extra bits at
+		// most 7: with 14 bits at hand no check of the input is needed.
+		if f.nb < 14 {
+			f.refill()
+		}
+		var sym uint
+		if e := clt[f.bits&(1<<clRootBits-1)]; f.nb >= 14 && e>>4&15 != kindBad {
+			f.take(uint(e & 15))
+			sym = uint(e >> 16)
+		} else {
+			var ok bool
+			if sym, ok = f.symbol(f.clTable[:], clRootBits); !ok {
+				return false
+			}
 		}
 		if sym < 16 {
 			lens[i] = uint8(sym)
@@ -278,10 +331,11 @@ func (f *inflater) dynamicHeader() bool {
 			f.err = errCorrupt
 			return false
 		}
-		for range rep {
-			lens[i] = v
-			i++
+		run := lens[i : i+int(rep)]
+		for j := range run {
+			run[j] = v
 		}
+		i += len(run)
 	}
 	if !f.tb.build(f.dynLit[:], lens[:nlit], litInfo[:], litRootBits) ||
 		!f.tb.build(f.dynDist[:], lens[nlit:], distInfo[:], distRootBits) {
@@ -365,7 +419,9 @@ func (f *inflater) codes() {
 		// A literal/length code, at most 15 bits.
 		e := lit[uint(bits)&litMask]
 		if e>>4&15 == kindLink {
-			e = lit[uint(e>>16)+uint(bits>>litRootBits)&(1<<(e>>8&15)-1)]
+			// Subtables lie inside the table (build checks): the mask
+			// only spares a bounds check.
+			e = lit[(uint(e>>16)+uint(bits>>litRootBits)&(1<<(e>>8&15)-1))&(litTableSize-1)]
 		}
 		n := uint(e & 15)
 		if n > nb || e>>4&15 == kindBad {
@@ -403,7 +459,7 @@ func (f *inflater) codes() {
 		}
 		e = dist[uint(bits)&distMask]
 		if e>>4&15 == kindLink {
-			e = dist[uint(e>>16)+uint(bits>>distRootBits)&(1<<(e>>8&15)-1)]
+			e = dist[(uint(e>>16)+uint(bits>>distRootBits)&(1<<(e>>8&15)-1))&(distTableSize-1)]
 		}
 		n = uint(e & 15)
 		if n > nb || e>>4&15 == kindBad {
@@ -422,14 +478,14 @@ func (f *inflater) codes() {
 		d := int(e>>16) + int(uint(bits)&(1<<k-1))
 		bits >>= k
 		nb -= k
-		if d > w {
+		// Copy length bytes from d back; they may overlap.
+		from := w - d
+		if from < f.lo && !f.fill(from) {
 			// Before the start of the history.
 			f.bits, f.nb, f.in, f.wpos = bits, nb, in, w
 			f.err = errCorrupt
 			return
 		}
-		// Copy length bytes from d back; they may overlap.
-		from := w - d
 		switch {
 		case d >= length:
 			copy(out[w:w+length], out[from:from+length])

@@ -33,15 +33,39 @@ func matchLen(a, b []byte) int {
 }
 
 // indexHistory enters the positions of the history buf[lo:h] into the
-// table before the first block of a message. Every second position is
+// table before the first block of a message. Every third position is
 // indexed, ending with the last, and a match found there is extended
-// backwards, so every match of at least 6 bytes is found in full.
+// backwards, so every match of at least 7 bytes is found in full (every
+// second position would find those of 6 bytes too, for half as much
+// again of the indexing's work, and gains about 0.3 % of the output on
+// 1 KiB JSON messages, 1 % on text). A history shorter than 1 KiB (the
+// first messages of a connection) is indexed at every position.
 func (s *scratch) indexHistory(lo, h int) {
 	src := s.buf[:s.end+8]
 	last := min(h, s.end-3) // positions whose 4 bytes are all present
-	for p := lo + (last-1-lo)&1; p < last; p += 2 {
-		cv := load64(src, p)
-		s.table[hash5(cv)] = entry(s.base+uint32(p), cv)
+	table, base := &s.table, s.base
+	if h-lo < 1024 {
+		for p := lo; p < last; p++ {
+			cv := load64(src, p)
+			table[hash5(cv)] = entry(base+uint32(p), cv)
+		}
+		return
+	}
+	// Two positions, p and p+3, from each load of 8 bytes.
+	// b starts at p and has 8 bytes for p and p+3 while p+3 < last.
+	p := lo + (last-1-lo)%3
+	b := src[p : last+4]
+	pos := base + uint32(p)
+	for len(b) >= 8 {
+		cv := binary.LittleEndian.Uint64(b)
+		table[hash5(cv)] = entry(pos, cv)
+		table[hash5(cv>>24)] = entry(pos+3, cv>>24)
+		b = b[6:]
+		pos += 6
+	}
+	if len(b) > 4 { // p < last
+		cv := load64(src, int(pos-base))
+		table[hash5(cv)] = entry(pos, cv)
 	}
 }
 
@@ -58,14 +82,15 @@ func histSpan(n, w int) int { return min(w, max(4*n, 4096), max(1<<30/max(n, 1),
 // in s.seqs. src has 8 bytes beyond end, zeros.
 //
 // It also counts the symbols the steps need (RFC 1951 §3.2.5) into
-// s.litFreq and s.distFreq, and the extra bits they take into
-// s.extraBits.
+// s.litFreq and s.distFreq, the extra bits they take into s.extraBits,
+// and the literal/length symbols, the end of block included, into
+// s.nsym.
 func (s *scratch) lz77(src []byte, lo, start, end, window int) {
 	seqs := s.seqs[:0]
 	clear(s.litFreq[:])
 	clear(s.distFreq[:])
 	lf, df := &s.litFreq, &s.distFreq
-	extra := 0
+	extra, nsym := 0, 0
 	lit, i := start, start
 	base := s.base
 	table := &s.table
@@ -102,8 +127,10 @@ func (s *scratch) lz77(src []byte, lo, start, end, window int) {
 			lf[b]++
 		}
 		dc := distCode(int(d))
+		nsym += i - lit
 		for m := l; m > 0; {
 			p := matchPiece(m)
+			nsym++
 			lc := lengthCode[p-minMatch]
 			lf[257+int(lc)]++
 			df[dc]++
@@ -125,4 +152,5 @@ func (s *scratch) lz77(src []byte, lo, start, end, window int) {
 	lf[endOfBlock] = 1
 	s.seqs = append(seqs, seq{lit: uint32(end - lit)})
 	s.extraBits = extra
+	s.nsym = nsym + end - lit + 1
 }

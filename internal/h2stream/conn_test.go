@@ -2,9 +2,12 @@ package h2stream
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"io"
 	"net"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"strings"
 	"sync/atomic"
@@ -211,5 +214,29 @@ func TestReadSettings(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestAcceptEndedContext accepts a stream whose request context has
+// already ended (the client reset it while the handler ran): the Conn
+// closes itself at once, without a race on how it ends the stream.
+func TestAcceptEndedContext(t *testing.T) {
+	for range 50 {
+		ctx, cancel := context.WithCancel(context.Background())
+		cancel()
+		r := httptest.NewRequest(http.MethodConnect, "https://example.com/", http.NoBody).WithContext(ctx)
+		r.ProtoMajor, r.ProtoMinor = 2, 0
+		c, err := Accept(httptest.NewRecorder(), r)
+		if err != nil {
+			t.Fatalf("Accept: %v", err)
+		}
+		select {
+		case <-c.Done():
+		case <-time.After(10 * time.Second):
+			t.Fatal("the Conn of an ended request did not close itself")
+		}
+		if err := c.Close(); !errors.Is(err, ErrClosed) {
+			t.Fatalf("Close after the context ended = %v, want ErrClosed", err)
+		}
 	}
 }

@@ -71,9 +71,25 @@ func Accept(w http.ResponseWriter, r *http.Request) (*Conn, error) {
 	// once (RST_STREAM), which wakes the blocked Write.
 	c.reset = func() { rc.SetWriteDeadline(aLongTimeAgo) }
 	// r's context ends when the client resets the stream, the connection
-	// dies or the handler returns: blocked calls must then return.
-	stop := context.AfterFunc(ctx, func() { c.Close() })
-	c.end = func() { stop() }
+	// dies or the handler returns: blocked calls must then return. When it
+	// has already ended, AfterFunc closes c on another goroutine at once,
+	// so c.end is set before and learns the stop function under a lock.
+	var stop struct {
+		sync.Mutex
+		f func() bool
+	}
+	c.end = func() {
+		stop.Lock()
+		f := stop.f
+		stop.Unlock()
+		if f != nil {
+			f()
+		}
+	}
+	f := context.AfterFunc(ctx, func() { c.Close() })
+	stop.Lock()
+	stop.f = f
+	stop.Unlock()
 	return c, nil
 }
 

@@ -8,6 +8,8 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -141,22 +143,51 @@ func compressedEchoWorkloads(r *oldRows, b *bins) {
 					deflateOffer, size, zlen, window, *echoDur, modes(zs), size),
 				mbps: float64(size) / 1e6,
 			}
+			cw := &workload{
+				title: w.title + ", per server CPU-second", file: w.file + "-cpu",
+				unit: "msgs/CPU-s", higher: true,
+				note: "the same repetitions: replies counted ÷ CPU time of the server process over the repetition, handshakes included (/proc/PID/task/*/schedstat); less sensitive to the other work on the machine than msgs/s",
+			}
+			w.cpu = cw
 			for rep := range *reps {
 				for _, z := range rotate(zs, rep) {
 					s := srvs[z.name]
 					if s == nil {
 						continue
 					}
+					var prof chan []byte
+					if *zprof != "" && rep == 0 {
+						prof = make(chan []byte, 1)
+						go func() {
+							b, err := s.get(fmt.Sprintf("/debug/pprof/profile?seconds=%d", max(1, int(echoDur.Seconds()))))
+							if err != nil {
+								logf("zecho profile %s: %v", z.name, err)
+							}
+							prof <- b
+						}()
+					}
+					c0, err0 := cpuTime(s.pid())
 					n, err := frameLoad(s.addr, "/", deflateOffer, msgFrame, conns, window, *echoDur)
+					c1, err1 := cpuTime(s.pid())
+					if prof != nil {
+						if b := <-prof; len(b) > 0 {
+							os.WriteFile(filepath.Join(*zprof, fmt.Sprintf("%s-%s.pb.gz", w.file, z.name)), b, 0o644)
+						}
+					}
 					if err != nil {
 						logf("zecho %s %d B %d conns: %v", z.name, size, conns, err)
 						w.fail(z.name, err)
+						cw.fail(z.name, err)
 						continue
 					}
 					w.add(z.name, float64(n)/echoDur.Seconds())
+					if err0 == nil && err1 == nil && c1 > c0 {
+						cw.add(z.name, float64(n)/(c1-c0).Seconds())
+					}
 				}
 			}
 			logf("%s: %s", w.title, w.summary())
+			logf("%s: %s", cw.title, cw.summary())
 			r.add(w)
 		}
 	}

@@ -68,6 +68,7 @@ var (
 	idleConns  = flag.Int("conns", 10000, "old-method rows: connections of the SSE fan-out")
 	zConns     = flag.Int("zconns", 2000, "zmem: connections of the memory row with compression")
 	only       = flag.String("only", "", "zecho, zmem: comma-separated implementations (default all)")
+	zprof      = flag.String("zprof", "", "zecho: directory for a CPU profile of each server during its first repetition of each row")
 	cpuprofile = flag.String("cpuprofile", "", "old-method rows: CPU profile of this process")
 	childprof  = flag.String("childprof", "", "old-method rows: directory for each child's CPU profile")
 	child      = flag.String("child", "", "internal: serve one implementation for the old-method rows")

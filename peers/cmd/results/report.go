@@ -298,6 +298,9 @@ func (r *report) write(dir, raw string) error {
 		p("The compression rows (compressed echo, memory with compression) run every server as a process of its own (the shipped `pushwire echo`, peers/cmd/peer-* serve -deflate); the load comes from this command's raw sockets, and memory is the server's (heap in use + stack in use) after two forced collections, not RSS. The SSE rows have not moved to server processes yet: the SSE fan-out row uses a child process of this command and reports (heap in use + stack in use) after a forced GC. Read those as the old figures were read.\n")
 		for _, w := range r.old {
 			writeWorkload(&b, w, false)
+			if w.cpu != nil {
+				writeWorkload(&b, w.cpu, false)
+			}
 		}
 	}
 	if len(r.profiles) > 0 {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"runtime"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -60,9 +61,9 @@ type GroupOptions struct {
 type Group struct {
 	opts     GroupOptions
 	slowMsg  *PreparedMessage // the close frame for slow connections
-	members  sync.Map         // *Conn → *member
-	n        atomic.Int64
-	mu       sync.Mutex // orders joins against Close
+	n        atomic.Int64     // len(members), read without mu
+	mu       sync.Mutex       // guards members and closed; orders joins against Close
+	members  []*member        // dense, in no order; a member knows its index
 	closed   bool
 	closeMsg *PreparedMessage // the close frame Close sends
 }
@@ -115,17 +116,9 @@ func (g *Group) Len() int { return int(g.n.Load()) }
 //
 //	g.Broadcast(pm, func(c *wsproto.Conn) bool { return c != sender })
 func (g *Group) Broadcast(pm *PreparedMessage, filter func(*Conn) bool) int {
-	if g.n.Load() >= 2*spreadBatch && runtime.GOMAXPROCS(0) > 1 {
-		return g.broadcastSpread(pm, filter)
-	}
-	n := 0
-	g.members.Range(func(_, v any) bool {
-		m := v.(*member)
-		if (filter == nil || filter(m.c)) && m.send(pm) {
-			n++
-		}
-		return true
-	})
+	f := g.snapshot(filter)
+	n := f.send(pm)
+	f.release()
 	return n
 }
 
@@ -155,15 +148,14 @@ func (g *Group) Close(code frame.CloseCode, reason string) error {
 	g.closed = true
 	g.closeMsg = pm
 	g.mu.Unlock()
-	var ms []*member
+	g.mu.Lock()
+	ms := slices.Clone(g.members)
+	g.mu.Unlock()
 	var timeout time.Duration
-	g.members.Range(func(_, v any) bool {
-		m := v.(*member)
+	for _, m := range ms {
 		m.send(pm)
-		ms = append(ms, m)
 		timeout = max(timeout, m.c.closeTimeout)
-		return true
-	})
+	}
 	deadline := time.NewTimer(timeout)
 	defer deadline.Stop()
 	expired := false
@@ -208,7 +200,8 @@ func (g *Group) refuses() bool {
 // makes it leave when it closes. If Close came first, c is closed with the
 // group's close frame instead.
 func (g *Group) join(c *Conn) {
-	m := &member{c: c, g: g, raw: newRawWriter(c.nc)}
+	m := &member{c: c, g: g}
+	m.hasRaw = m.raw.init(c.nc)
 	g.mu.Lock()
 	if g.closed {
 		pm := g.closeMsg
@@ -218,7 +211,8 @@ func (g *Group) join(c *Conn) {
 		return
 	}
 	c.member = m
-	g.members.Store(c, m)
+	m.idx = len(g.members)
+	g.members = append(g.members, m)
 	g.n.Add(1)
 	g.mu.Unlock()
 	c.onClose(m.leave)
@@ -227,11 +221,13 @@ func (g *Group) join(c *Conn) {
 // member is a connection's place in a group: its send queue and the state
 // of its writes.
 type member struct {
-	c   *Conn
-	g   *Group
-	raw *rawWriter // writes that never block, or nil where there are none
+	mu      sync.Mutex // first: Broadcast's first touch of a member is this line
+	c       *Conn
+	g       *Group
+	hasRaw  bool      // raw works: the connection is a TCP or Unix socket
+	raw     rawWriter // writes that never block, where hasRaw
+	idx     int       // index in g.members while not left; guarded by g.mu
 
-	mu      sync.Mutex
 	q       []*PreparedMessage // ring of QueueLen+1 (room for a close frame), made on first use
 	head, n int
 	cur     *PreparedMessage // the message being written by the goroutine
@@ -287,7 +283,7 @@ const (
 // If the socket takes part of it, the rest is left to the goroutine, which
 // inherits the locks. m.mu is held.
 func (m *member) tryWrite(pm *PreparedMessage) int {
-	if m.raw == nil {
+	if !m.hasRaw {
 		return notTaken
 	}
 	c := m.c
@@ -489,8 +485,16 @@ func (m *member) leave() {
 func (m *member) detach() {
 	if !m.left {
 		m.left = true
-		m.g.members.Delete(m.c)
-		m.g.n.Add(-1)
+		g := m.g
+		g.mu.Lock()
+		last := len(g.members) - 1
+		moved := g.members[last]
+		g.members[m.idx] = moved
+		moved.idx = m.idx
+		g.members[last] = nil
+		g.members = g.members[:last]
+		g.n.Add(-1)
+		g.mu.Unlock()
 	}
 }
 
@@ -507,53 +511,122 @@ func (c *Conn) BufferedAmount() int {
 	return int(c.member.queued.Load())
 }
 
-const spreadBatch = 512
+// The spread of a broadcast over goroutines. A write to a socket costs a
+// few microseconds of system call, most of it the kernel's send path, so a
+// broadcast to thousands of connections from one goroutine leaves the
+// other cores idle. From spreadMin selected members on, Broadcast starts
+// one helper goroutine per further spreadShare members, at most
+// GOMAXPROCS−1, and writes a share itself; each takes spreadChunk members
+// at a time from a shared index, so a goroutine that is descheduled or
+// slowed by a member leaves the rest to the others. Broadcast returns when
+// every member was sent to, which keeps the messages of consecutive
+// broadcasts in order on every connection.
+const (
+	spreadMin   = 1024 // below this one goroutine writes everything
+	spreadShare = 512  // members per goroutine, at least
+	spreadChunk = 64   // members taken at a time from the shared index
+)
 
-var spreadPool = sync.Pool{New: func() any { return &spread{ms: make([]*member, 0, spreadBatch)} }}
-
-type spread struct {
-	pm   *PreparedMessage
+// fanout is the state of one Broadcast: the members it writes to, in a
+// slice kept from one Broadcast to the next (fanouts are pooled), and what
+// its helpers share. Nothing in it is allocated per Broadcast in steady
+// state.
+type fanout struct {
 	ms   []*member
-	sent *atomic.Int64
-	wg   *sync.WaitGroup
+	pm   *PreparedMessage
+	next atomic.Int64 // index of the next chunk of ms to take
+	sent atomic.Int64 // members that took pm
+	wg   sync.WaitGroup
+	help func() // f.helper, made once so that go f.help() allocates nothing
 }
 
-func (s *spread) run() {
-	n := 0
-	for i, m := range s.ms {
-		if m.send(s.pm) {
-			n++
+var fanouts = sync.Pool{New: func() any {
+	f := new(fanout)
+	f.help = f.helper
+	return f
+}}
+
+// snapshot returns a fanout holding the members for which filter returns
+// true (all of them when filter is nil). The member list is copied under
+// g.mu and the filter runs after, on the calling goroutine, without a lock:
+// it may call anything, Conn.Close and Group.Len included.
+func (g *Group) snapshot(filter func(*Conn) bool) *fanout {
+	f := fanouts.Get().(*fanout)
+	g.mu.Lock()
+	f.ms = append(f.ms[:0], g.members...)
+	g.mu.Unlock()
+	if filter != nil {
+		k := 0
+		for _, m := range f.ms {
+			if filter(m.c) {
+				f.ms[k] = m
+				k++
+			}
 		}
-		s.ms[i] = nil
+		clear(f.ms[k:])
+		f.ms = f.ms[:k]
 	}
-	s.sent.Add(int64(n))
-	wg := s.wg
-	s.ms, s.pm, s.sent, s.wg = s.ms[:0], nil, nil, nil
-	spreadPool.Put(s)
-	wg.Done()
+	return f
 }
 
-func (g *Group) broadcastSpread(pm *PreparedMessage, filter func(*Conn) bool) int {
-	var sent atomic.Int64
-	var wg sync.WaitGroup
-	s := spreadPool.Get().(*spread)
-	g.members.Range(func(_, v any) bool {
-		m := v.(*member)
-		if filter != nil && !filter(m.c) {
-			return true
+// send sends pm to every member of f, spread over goroutines when there
+// are enough of them, and returns how many took it. It returns when every
+// member was sent to (written, queued, or skipped).
+func (f *fanout) send(pm *PreparedMessage) int {
+	helpers := 0
+	if len(f.ms) >= spreadMin {
+		helpers = min(runtime.GOMAXPROCS(0), len(f.ms)/spreadShare) - 1
+	}
+	if helpers <= 0 {
+		n := 0
+		for _, m := range f.ms {
+			if m.send(pm) {
+				n++
+			}
 		}
-		s.ms = append(s.ms, m)
-		if len(s.ms) == spreadBatch {
-			s.pm, s.sent, s.wg = pm, &sent, &wg
-			wg.Add(1)
-			go s.run()
-			s = spreadPool.Get().(*spread)
+		return n
+	}
+	f.pm = pm
+	f.next.Store(0)
+	f.sent.Store(0)
+	f.wg.Add(helpers)
+	for range helpers {
+		go f.help()
+	}
+	f.work()
+	f.wg.Wait()
+	f.pm = nil
+	return int(f.sent.Load())
+}
+
+// helper is a helper goroutine of f.send.
+func (f *fanout) helper() {
+	f.work()
+	f.wg.Done()
+}
+
+// work sends f.pm to chunks of f.ms until none is left.
+func (f *fanout) work() {
+	pm, ms := f.pm, f.ms
+	n := 0
+	for {
+		i := int(f.next.Add(spreadChunk)) - spreadChunk
+		if i >= len(ms) {
+			break
 		}
-		return true
-	})
-	s.pm, s.sent, s.wg = pm, &sent, &wg
-	wg.Add(1)
-	s.run()
-	wg.Wait()
-	return int(sent.Load())
+		for _, m := range ms[i:min(i+spreadChunk, len(ms))] {
+			if m.send(pm) {
+				n++
+			}
+		}
+	}
+	f.sent.Add(int64(n))
+}
+
+// release returns f to the pool, without its pointers to members, so that
+// the pool keeps no closed connection alive.
+func (f *fanout) release() {
+	clear(f.ms)
+	f.ms = f.ms[:0]
+	fanouts.Put(f)
 }

@@ -19,9 +19,9 @@ type rawWriter struct {
 	err error
 }
 
-// newRawWriter returns a rawWriter for nc, or nil if nc is not a socket
-// this works on (TLS, an HTTP/2 stream).
-func newRawWriter(nc net.Conn) *rawWriter {
+// init makes w write to nc and reports whether it can: false if nc is not
+// a socket this works on (TLS, an HTTP/2 stream). w must not move after.
+func (w *rawWriter) init(nc net.Conn) bool {
 	var sc syscall.Conn
 	switch c := nc.(type) {
 	case *net.TCPConn:
@@ -29,15 +29,15 @@ func newRawWriter(nc net.Conn) *rawWriter {
 	case *net.UnixConn:
 		sc = c
 	default:
-		return nil
+		return false
 	}
 	rc, err := sc.SyscallConn()
 	if err != nil {
-		return nil
+		return false
 	}
-	w := &rawWriter{rc: rc}
+	w.rc = rc
 	w.fn = w.do
-	return w
+	return true
 }
 
 // write writes as much of b as the socket takes now and returns how much

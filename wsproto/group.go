@@ -65,7 +65,8 @@ type Group struct {
 	mu       sync.Mutex       // guards members and closed; orders joins against Close
 	members  []*member        // dense, in no order; a member knows its index
 	closed   bool
-	closeMsg *PreparedMessage // the close frame Close sends
+	closeMsg *PreparedMessage       // the close frame Close sends
+	spare    atomic.Pointer[fanout] // the last Broadcast's fanout, for the next
 }
 
 // NewGroup returns an empty group. opts may be nil.
@@ -221,12 +222,12 @@ func (g *Group) join(c *Conn) {
 // member is a connection's place in a group: its send queue and the state
 // of its writes.
 type member struct {
-	mu      sync.Mutex // first: Broadcast's first touch of a member is this line
-	c       *Conn
-	g       *Group
-	hasRaw  bool      // raw works: the connection is a TCP or Unix socket
-	raw     rawWriter // writes that never block, where hasRaw
-	idx     int       // index in g.members while not left; guarded by g.mu
+	mu     sync.Mutex // first: Broadcast's first touch of a member is this line
+	c      *Conn
+	g      *Group
+	hasRaw bool      // raw works: the connection is a TCP or Unix socket
+	raw    rawWriter // writes that never block, where hasRaw
+	idx    int       // index in g.members while not left; guarded by g.mu
 
 	q       []*PreparedMessage // ring of QueueLen+1 (room for a close frame), made on first use
 	head, n int
@@ -528,10 +529,12 @@ const (
 )
 
 // fanout is the state of one Broadcast: the members it writes to, in a
-// slice kept from one Broadcast to the next (fanouts are pooled), and what
-// its helpers share. Nothing in it is allocated per Broadcast in steady
-// state.
+// slice kept from one Broadcast to the next (the group keeps one spare
+// fanout; concurrent Broadcasts make more, of which it keeps the last), and
+// what its helpers share. Nothing in it is allocated per Broadcast in
+// steady state: the group holds a pointer per member in it.
 type fanout struct {
+	g    *Group
 	ms   []*member
 	pm   *PreparedMessage
 	next atomic.Int64 // index of the next chunk of ms to take
@@ -540,18 +543,16 @@ type fanout struct {
 	help func() // f.helper, made once so that go f.help() allocates nothing
 }
 
-var fanouts = sync.Pool{New: func() any {
-	f := new(fanout)
-	f.help = f.helper
-	return f
-}}
-
 // snapshot returns a fanout holding the members for which filter returns
 // true (all of them when filter is nil). The member list is copied under
 // g.mu and the filter runs after, on the calling goroutine, without a lock:
 // it may call anything, Conn.Close and Group.Len included.
 func (g *Group) snapshot(filter func(*Conn) bool) *fanout {
-	f := fanouts.Get().(*fanout)
+	f := g.spare.Swap(nil)
+	if f == nil {
+		f = &fanout{g: g}
+		f.help = f.helper
+	}
 	g.mu.Lock()
 	f.ms = append(f.ms[:0], g.members...)
 	g.mu.Unlock()
@@ -623,10 +624,10 @@ func (f *fanout) work() {
 	f.sent.Add(int64(n))
 }
 
-// release returns f to the pool, without its pointers to members, so that
-// the pool keeps no closed connection alive.
+// release gives f back to its group for the next Broadcast, without its
+// pointers to members, so that it keeps no closed connection alive.
 func (f *fanout) release() {
 	clear(f.ms)
 	f.ms = f.ms[:0]
-	fanouts.Put(f)
+	f.g.spare.Store(f)
 }

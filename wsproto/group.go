@@ -574,11 +574,8 @@ func (g *Group) snapshot(filter func(*Conn) bool) *fanout {
 // are enough of them, and returns how many took it. It returns when every
 // member was sent to (written, queued, or skipped).
 func (f *fanout) send(pm *PreparedMessage) int {
-	helpers := 0
-	if len(f.ms) >= spreadMin {
-		helpers = min(runtime.GOMAXPROCS(0), len(f.ms)/spreadShare) - 1
-	}
-	if helpers <= 0 {
+	helpers := spreadHelpers(len(f.ms))
+	if helpers == 0 {
 		n := 0
 		for _, m := range f.ms {
 			if m.send(pm) {
@@ -598,6 +595,15 @@ func (f *fanout) send(pm *PreparedMessage) int {
 	f.wg.Wait()
 	f.pm = nil
 	return int(f.sent.Load())
+}
+
+// spreadHelpers returns how many helper goroutines a Broadcast to n
+// members starts.
+func spreadHelpers(n int) int {
+	if n < spreadMin {
+		return 0
+	}
+	return max(0, min(runtime.GOMAXPROCS(0), n/spreadShare)-1)
 }
 
 // helper is a helper goroutine of f.send.

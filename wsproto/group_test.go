@@ -29,7 +29,7 @@ type groupServer struct {
 
 func newGroupServer(t testing.TB, opts *AcceptOptions, tlsServer bool) *groupServer {
 	t.Helper()
-	gs := &groupServer{conns: make(chan *Conn, 1000), errs: make(chan error, 1000)}
+	gs := &groupServer{conns: make(chan *Conn, 4096), errs: make(chan error, 4096)}
 	h := Handler(opts, func(c *Conn, _ *http.Request) {
 		gs.conns <- c
 		var buf []byte

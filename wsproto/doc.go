@@ -88,7 +88,9 @@
 // A Group is safe for concurrent use. Broadcast writes, from the calling
 // goroutine, to every connection whose socket takes the message at once; a
 // connection that cannot take it gets a goroutine that writes its queue and
-// exits when the queue is empty. A heartbeat is a runtime timer per
+// exits when the queue is empty. To a group of 1,024 connections or more,
+// Broadcast writes from up to GOMAXPROCS goroutines at once (the calling
+// one and helpers that end with the call), one per 512 connections. A heartbeat is a runtime timer per
 // connection, whose function runs only to send a ping or to close a dead
 // connection.
 //

@@ -19,7 +19,7 @@
 //	go run ./cmd/results -base /tmp/old -servers pushwire,pushwire-base,gws -readers pushwire,pushwire-base,gws -rows echo,sys,lat,read,bcast -o /tmp/ab
 //
 // Rows (-rows, comma-separated; default all): echo, lat, sys, read, bcast,
-// idle, prof (CPU profiles where pushwire is below -prof-below), zecho and
+// bsys (the broadcast servers' system calls per member), idle, prof (CPU profiles where pushwire is below -prof-below), zecho and
 // zmem (permessage-deflate: each server a process of its own, the load
 // from this process), and the rows of the old in-process method not yet
 // moved to processes: sse, ssefan. Raw data (every sample, perf and pprof output) goes to
@@ -42,7 +42,7 @@ import (
 )
 
 var (
-	rowsFlag    = flag.String("rows", "echo,lat,sys,read,bcast,idle,prof,zecho,zmem,sse,ssefan", "comma-separated rows to run")
+	rowsFlag    = flag.String("rows", "echo,lat,sys,read,bcast,bsys,idle,prof,zecho,zmem,sse,ssefan", "comma-separated rows to run")
 	quick       = flag.Bool("quick", false, "a short run: 1 repetition, short windows, 2,000 idle connections, no profiles or old-method rows; writes to results/raw/quick unless -o is given")
 	reps        = flag.Int("reps", 5, "interleaved repetitions per throughput and latency figure (median reported)")
 	echoDur     = flag.Duration("echo", time.Second, "counted duration of one echo repetition")
@@ -100,7 +100,7 @@ func main() {
 		set("breps", "2")
 		set("lat", "1000")
 		set("wake", "5")
-		set("rows", "echo,lat,sys,read,bcast,idle")
+		set("rows", "echo,lat,sys,read,bcast,bsys,idle")
 		set("o", "results/raw/quick")
 	}
 	if *out == "" {
@@ -214,6 +214,11 @@ func main() {
 				rep.profiles = append(rep.profiles, p)
 			}
 		}
+	}
+	if want("bsys") {
+		sc := newSysCounter()
+		rep.sysTool = sc.tool
+		rep.sys = append(rep.sys, r.bcastSys(present(echoNames, libSet(b)), *bConns, 5, sc)...)
 	}
 	if want("idle") {
 		var counts []int

@@ -5,6 +5,7 @@ import (
 	"math"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"regexp"
 	"slices"
 	"strconv"
@@ -295,13 +296,121 @@ func (r *run) readOnce(lib, addr string, n int, cpuprofile string) (rate, cpu fl
 	return msgs / (ns / 1e9), (st.UserTime() + st.SystemTime()).Seconds(), nil
 }
 
+// bcastServer starts name's broadcast server and n clients of it (set id,
+// spread over every worker), and waits until all n are in its group. The
+// caller stops the server and closes the set.
+func (r *run) bcastServer(name string, n int) (*server, string, error) {
+	argv, err := r.bins.bcastArgv(name)
+	if err != nil {
+		return nil, "", err
+	}
+	s, err := startServer(name, argv, "/bc", "ws-drain")
+	if err != nil {
+		return nil, "", err
+	}
+	id := newSetID("b")
+	if err := dialSpread(r.workers, len(r.workers), &r.ips, s, id, n, "ws-drain"); err != nil {
+		closeSet(r.workers, id)
+		s.stop()
+		return nil, "", err
+	}
+	for deadline := time.Now().Add(60 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		b, err := s.get("/bench/count")
+		if err == nil {
+			if c, _ := strconv.Atoi(strings.TrimSpace(string(b))); c == n {
+				return s, id, nil
+			}
+			if time.Now().After(deadline) {
+				err = fmt.Errorf("group has %s of %d members", strings.TrimSpace(string(b)), n)
+			}
+		}
+		if err != nil {
+			closeSet(r.workers, id)
+			s.stop()
+			return nil, "", err
+		}
+	}
+}
+
+// bcastOne makes s broadcast one 1 KiB message to the n clients of set id
+// and waits until every one has read it. It returns the server's answer
+// and the time of the last arrival (Unix ns). before, if not nil, runs
+// just before the request, once the clients are ready to time it.
+func (r *run) bcastOne(s *server, id string, n int, before func()) ([]byte, int64, error) {
+	if err := all(r.workers, func(_ int, wk *worker) error { _, err := wk.ask(time.Minute, "mark %s", id); return err }); err != nil {
+		return nil, 0, err
+	}
+	if before != nil {
+		before()
+	}
+	b, err := s.post("/bench/broadcast?size=1024", "")
+	if err != nil {
+		return nil, 0, err
+	}
+	gots := make([]int, len(r.workers))
+	lasts := make([]int64, len(r.workers))
+	err = all(r.workers, func(i int, wk *worker) error {
+		f, err := wk.ask(time.Minute, "wait %s 30000", id)
+		if err != nil {
+			return err
+		}
+		gots[i], _ = strconv.Atoi(f[0])
+		lasts[i], _ = strconv.ParseInt(f[1], 10, 64)
+		return nil
+	})
+	if err != nil {
+		return nil, 0, err
+	}
+	got, last := 0, int64(0)
+	for i := range gots {
+		got += gots[i]
+		last = max(last, lasts[i])
+	}
+	if got != n {
+		return nil, 0, fmt.Errorf("%d of %d received", got, n)
+	}
+	return b, last, nil
+}
+
+// bcastSys counts each broadcast server's system calls during reps
+// broadcasts to n clients (from the request until every client has read
+// the message), per member and broadcast.
+func (r *run) bcastSys(names []string, n, reps int, sc *sysCounter) []*sysResult {
+	var out []*sysResult
+	for _, name := range names {
+		x := &sysResult{Server: name, Row: fmt.Sprintf("Broadcast 1 KiB to %d conns (per member)", n), Msgs: n * reps}
+		s, id, err := r.bcastServer(name, n)
+		if err == nil {
+			raw := filepath.Join(r.raw, fmt.Sprintf("syscalls-%s-broadcast.txt", name))
+			x.Calls, err = sc.count(s.pid(), raw, func() error {
+				for range reps {
+					if _, _, err := r.bcastOne(s, id, n, nil); err != nil {
+						return err
+					}
+				}
+				return nil
+			})
+			closeSet(r.workers, id)
+			s.stop()
+		}
+		if err != nil {
+			x.Err = err.Error()
+			logf("syscalls %s broadcast: %v", name, err)
+		} else {
+			logf("syscalls %s broadcast: %.2f per member (write %.2f, epoll %.2f, futex %.2f)", name, x.per("total"), x.per("write"), x.per("epoll"), x.per("futex"))
+		}
+		out = append(out, x)
+	}
+	return out
+}
+
 // bcastRow measures the time from the broadcast call until every client
 // has read a 1 KiB message, for n connections per server. Servers run one
 // at a time, in two passes of opposite order.
 func (r *run) bcastRow(names []string, n int) (*workload, *workload) {
 	w := &workload{
 		file: "broadcast", title: fmt.Sprintf("Broadcast 1 KiB to %d conns", n), unit: "ms",
-		note: fmt.Sprintf("time from the broadcast request until every one of %d raw clients (spread over %d load generator processes) has read the message; each library's prepared message where it has one (coder: Write per connection), written from 8 goroutines; pushwire: peer-pushwire, wsproto.Group.Broadcast of one PreparedMessage from the calling goroutine", n, len(r.workers)),
+		note: fmt.Sprintf("time from the broadcast request until every one of %d raw clients (spread over %d load generator processes) has read the message; each library's prepared message where it has one (coder: Write per connection), written from 8 goroutines; pushwire: peer-pushwire, one wsproto.Group.Broadcast of one PreparedMessage (the calling goroutine and, from 1,024 members, GOMAXPROCS − 1 helpers)", n, len(r.workers)),
 	}
 	cpu := &workload{file: "broadcast-cpu", title: fmt.Sprintf("Broadcast 1 KiB to %d conns, server CPU", n), unit: "CPU ms",
 		note: "the same broadcasts: CPU time of the server process (/proc/PID/task/*/schedstat) from the request until every client has read the message; less sensitive to the other work on the machine than the wall time"}
@@ -329,63 +438,22 @@ func (r *run) bcastRow(names []string, n int) (*workload, *workload) {
 }
 
 func (r *run) bcastOnce(name string, n int, w, cpu, alloc *workload) error {
-	argv, err := r.bins.bcastArgv(name)
-	if err != nil {
-		return err
-	}
-	s, err := startServer(name, argv, "/bc", "ws-drain")
+	s, id, err := r.bcastServer(name, n)
 	if err != nil {
 		return err
 	}
 	defer s.stop()
-	id := newSetID("b")
 	defer closeSet(r.workers, id)
-	if err := dialSpread(r.workers, len(r.workers), &r.ips, s, id, n, "ws-drain"); err != nil {
-		return err
-	}
-	for deadline := time.Now().Add(60 * time.Second); ; time.Sleep(50 * time.Millisecond) {
-		b, err := s.get("/bench/count")
-		if err != nil {
-			return err
-		}
-		if c, _ := strconv.Atoi(strings.TrimSpace(string(b))); c == n {
-			break
-		}
-		if time.Now().After(deadline) {
-			return fmt.Errorf("group has %s of %d members", strings.TrimSpace(string(b)), n)
-		}
-	}
 	for range *bcastReps {
-		if err := all(r.workers, func(_ int, wk *worker) error { _, err := wk.ask(time.Minute, "mark %s", id); return err }); err != nil {
-			return err
-		}
-		c0, cerr := cpuTime(s.pid())
-		t0 := time.Now()
-		b, err := s.post("/bench/broadcast?size=1024", "")
-		if err != nil {
-			return err
-		}
-		gots := make([]int, len(r.workers))
-		lasts := make([]int64, len(r.workers))
-		err = all(r.workers, func(i int, wk *worker) error {
-			f, err := wk.ask(time.Minute, "wait %s 30000", id)
-			if err != nil {
-				return err
-			}
-			gots[i], _ = strconv.Atoi(f[0])
-			lasts[i], _ = strconv.ParseInt(f[1], 10, 64)
-			return nil
+		var c0 time.Duration
+		var cerr error
+		var t0 time.Time
+		b, last, err := r.bcastOne(s, id, n, func() {
+			c0, cerr = cpuTime(s.pid())
+			t0 = time.Now()
 		})
 		if err != nil {
 			return err
-		}
-		got, last := 0, int64(0)
-		for i := range gots {
-			got += gots[i]
-			last = max(last, lasts[i])
-		}
-		if got != n {
-			return fmt.Errorf("%d of %d received", got, n)
 		}
 		c1, cerr1 := cpuTime(s.pid())
 		w.add(name, float64(last-t0.UnixNano())/1e6)

@@ -220,11 +220,16 @@ func (c *Conn) writeDeadlinePassed() {
 
 // Close ends the stream: blocked reads return, a write in flight is
 // interrupted, and once it has returned the stream is ended. Done is
-// closed when Close returns. Closing again returns ErrClosed.
+// closed when Close returns. Closing again returns ErrClosed, once the
+// first Close has ended the stream: a handler that closes the Conn and
+// returns must not return while another goroutine's Close (the one the
+// end of the request's context starts, say) still resets the stream
+// through the ResponseWriter.
 func (c *Conn) Close() error {
 	c.mu.Lock()
 	if c.closed {
 		c.mu.Unlock()
+		<-c.done
 		return ErrClosed
 	}
 	c.closed = true

@@ -184,6 +184,57 @@ func TestConnClose(t *testing.T) {
 	}
 }
 
+// TestConnCloseTwice checks that a second Close returns only once the
+// first has ended the stream: a server handler that closes its Conn and
+// returns while the request context's Close still resets the stream would
+// use the ResponseWriter after net/http retired it (a data race that
+// conformance's TestH2ChildClient hit under load).
+func TestConnCloseTwice(t *testing.T) {
+	c, _, _, _ := pipeConn(t)
+	inReset, release := make(chan struct{}), make(chan struct{})
+	reset := c.reset
+	c.reset = func() {
+		close(inReset)
+		<-release
+		reset()
+	}
+	werr := make(chan error, 1)
+	go func() {
+		_, err := c.Write([]byte("blocked"))
+		werr <- err
+	}()
+	// Close only once the write is in flight, so that it resets the stream.
+	for {
+		c.mu.Lock()
+		writing := c.writing
+		c.mu.Unlock()
+		if writing {
+			break
+		}
+		time.Sleep(time.Millisecond)
+	}
+	first := make(chan error, 1)
+	go func() { first <- c.Close() }()
+	<-inReset
+	second := make(chan error, 1)
+	go func() { second <- c.Close() }()
+	select {
+	case err := <-second:
+		t.Fatalf("second Close returned (%v) while the first was still resetting the stream", err)
+	case <-time.After(50 * time.Millisecond):
+	}
+	close(release)
+	if err := <-first; err != nil {
+		t.Errorf("first Close = %v, want nil", err)
+	}
+	if err := <-second; !errors.Is(err, ErrClosed) {
+		t.Errorf("second Close = %v, want ErrClosed", err)
+	}
+	if err := <-werr; !errors.Is(err, net.ErrClosed) {
+		t.Errorf("Write interrupted by Close = %v, want net.ErrClosed", err)
+	}
+}
+
 func TestReadSettings(t *testing.T) {
 	tests := []struct {
 		name    string

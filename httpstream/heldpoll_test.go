@@ -2,6 +2,7 @@ package httpstream
 
 import (
 	"bufio"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -113,9 +114,25 @@ func (h *Handler) expiryCount() int {
 // it started; a poll whose client goes away
 // leaves its FIFO; once every poll is answered no FIFO (and no timer) is
 // left.
+//
+// The timeouts (8 s, 9 s and 10 s) are long against setting up the five
+// polls, which must all be held at once to count the FIFOs: with 1 s a
+// stress run on starved cores answered the first poll before the fifth
+// was held, and the test waited for five held polls forever.
 func TestHeldPollExpiry(t *testing.T) {
 	tp := hub.NewTopic(&hub.TopicOptions{Epoch: "e1"})
-	srv, h := serve(t, tp, &Options{PollTimeout: 3 * time.Second})
+	srv, h := serve(t, tp, &Options{PollTimeout: 10 * time.Second})
+	// waitMembers waits until cond holds of the number of held polls.
+	waitMembers := func(cond func(n int) bool, want string) {
+		t.Helper()
+		deadline := time.Now().Add(6 * time.Second)
+		for n := h.memberCount(); !cond(n); n = h.memberCount() {
+			if time.Now().After(deadline) {
+				t.Fatalf("%d polls held after 6 s, want %s", n, want)
+			}
+			time.Sleep(time.Millisecond)
+		}
+	}
 	addr := strings.TrimPrefix(srv.URL, "http://")
 	type poll struct {
 		query   string
@@ -148,27 +165,21 @@ func TestHeldPollExpiry(t *testing.T) {
 	for i, q := range []struct {
 		query   string
 		timeout time.Duration
-	}{{"&timeout=1", time.Second}, {"&timeout=2", 2 * time.Second}, {"&timeout=1", time.Second}, {"&timeout=2", 2 * time.Second}} {
+	}{{"&timeout=8", 8 * time.Second}, {"&timeout=9", 9 * time.Second}, {"&timeout=8", 8 * time.Second}, {"&timeout=9", 9 * time.Second}} {
 		p, _ := open(q.query, q.timeout)
 		polls = append(polls, p)
-		for h.memberCount() < i+1 {
-			time.Sleep(time.Millisecond)
-		}
+		waitMembers(func(n int) bool { return n >= i+1 }, fmt.Sprint(i+1))
 		time.Sleep(200 * time.Millisecond) // different deadlines within a FIFO
 	}
 	// One more, alone with its timeout (PollTimeout), that goes away
 	// before it: it leaves its FIFO, which goes with its timer.
-	_, gone := open("", 3*time.Second)
-	for h.memberCount() < len(polls)+1 {
-		time.Sleep(time.Millisecond)
-	}
+	_, gone := open("", 10*time.Second)
+	waitMembers(func(n int) bool { return n >= len(polls)+1 }, fmt.Sprint(len(polls)+1))
 	if n := h.expiryCount(); n != 3 {
 		t.Errorf("%d timeout FIFOs for polls of three timeouts, want 3", n)
 	}
 	gone.Close()
-	for h.memberCount() > len(polls) {
-		time.Sleep(time.Millisecond)
-	}
+	waitMembers(func(n int) bool { return n <= len(polls) }, fmt.Sprint(len(polls)))
 	if n := h.expiryCount(); n != 2 {
 		t.Errorf("%d timeout FIFOs once the only poll of one went away, want 2", n)
 	}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"runtime"
 	"testing"
@@ -424,27 +425,30 @@ func TestEncodeAllocs(t *testing.T) {
 
 // TestEncoderIdleMemory measures the heap that idle Encoders hold after
 // one message, at every window size: the history with context takeover,
-// nothing else.
+// nothing else. Each figure is the least of three measurements of 200
+// Encoders: what else the process allocates between two readings of the
+// heap (under the race detector with -shuffle, 50 Encoders once read 11
+// bytes over the bound each) only ever adds to one.
 func TestEncoderIdleMemory(t *testing.T) {
 	if testing.Short() {
 		t.Skip("-short: skips the memory measurement")
 	}
-	n := 200
-	if raceEnabled {
-		n = 50
-	}
+	const n, tries = 200, 3
 	m := corpus.JSON(2000, 1)
 	var dst []byte
 	for bits := MinWindowBits; bits <= MaxWindowBits; bits++ {
 		for _, takeover := range []bool{true, false} {
-			encs := make([]*Encoder, n)
-			before := heapInUse()
-			for i := range encs {
-				encs[i], _ = NewEncoder(bits, !takeover)
-				dst = encs[i].AppendMessage(dst[:0], m)
+			per := math.Inf(1)
+			for range tries {
+				encs := make([]*Encoder, n)
+				before := heapInUse()
+				for i := range encs {
+					encs[i], _ = NewEncoder(bits, !takeover)
+					dst = encs[i].AppendMessage(dst[:0], m)
+				}
+				per = min(per, float64(heapInUse()-before)/n)
+				runtime.KeepAlive(encs)
 			}
-			per := float64(heapInUse()-before) / float64(n)
-			runtime.KeepAlive(encs)
 			want := float64(encoderStructSize)
 			if takeover {
 				want += float64(int(1) << bits)
